@@ -1,0 +1,45 @@
+namespace RbdPlugin.Ceph;
+
+/// <summary>
+/// The control plane: one long-lived connection to the cluster for the daemon's life. Every method is one or a few
+/// round trips on that connection (never a process per call), retries transient errors, and finishes within the
+/// configured operation timeout or throws <see cref="CephException"/> with ETIMEDOUT.
+/// </summary>
+internal interface ICephCluster : IAsyncDisposable
+{
+    /// <summary>Creates the image with its metadata. Throws <see cref="CephException"/> EEXIST when the name is taken.</summary>
+    Task CreateImageAsync(ImageCreateRequest request, CancellationToken ct);
+
+    /// <summary>Size, features and the requested metadata keys (missing keys are left out); null when no such image.</summary>
+    Task<ImageInfo?> StatImageAsync(ImageRef image, IReadOnlyCollection<string> metadataKeys, CancellationToken ct);
+
+    /// <summary>Sets one metadata key on an existing image.</summary>
+    Task SetImageMetadataAsync(ImageRef image, string key, string value, CancellationToken ct);
+
+    /// <summary>Deletes the image. Idempotent: false when it was already gone.</summary>
+    Task<bool> RemoveImageAsync(ImageRef image, CancellationToken ct);
+
+    /// <summary>Moves the image to the pool's trash, protected until now + <paramref name="expiry"/>. Returns the trash id, or null when the image was already gone.</summary>
+    Task<string?> TrashImageAsync(ImageRef image, TimeSpan expiry, CancellationToken ct);
+
+    /// <summary>Everything in the trash of the pool/namespace.</summary>
+    Task<IReadOnlyList<TrashEntry>> ListTrashAsync(string pool, string ns, CancellationToken ct);
+
+    /// <summary>Purges one trash entry for good. Idempotent: an id already gone is success.</summary>
+    Task RemoveFromTrashAsync(string pool, string ns, string id, CancellationToken ct);
+
+    /// <summary>Clients watching the image's header: anyone who has it open or mapped.</summary>
+    Task<IReadOnlyList<Watcher>> ListWatchersAsync(ImageRef image, CancellationToken ct);
+
+    /// <summary>All omap key/value pairs of a RADOS object (empty when the object does not exist).</summary>
+    Task<IReadOnlyDictionary<string, string>> ReadOmapAsync(string pool, string ns, string objectName, CancellationToken ct);
+
+    /// <summary>One omap value, or null when the key or the object does not exist.</summary>
+    Task<string?> ReadOmapKeyAsync(string pool, string ns, string objectName, string key, CancellationToken ct);
+
+    /// <summary>Sets one omap key, creating the object when needed.</summary>
+    Task SetOmapKeyAsync(string pool, string ns, string objectName, string key, string value, CancellationToken ct);
+
+    /// <summary>Removes one omap key. Idempotent.</summary>
+    Task RemoveOmapKeyAsync(string pool, string ns, string objectName, string key, CancellationToken ct);
+}

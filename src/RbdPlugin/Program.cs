@@ -1,0 +1,6 @@
+namespace RbdPlugin;
+
+internal static class Program
+{
+    public static Task<int> Main(string[] args) => Cli.RootCommandFactory.Create().Parse(args).InvokeAsync();
+}
