@@ -1,0 +1,28 @@
+using RbdPlugin.Ceph;
+
+namespace RbdPlugin.Node;
+
+/// <summary>
+/// Turns an RBD image into a block device on this host and back. Three implementations: krbd (rbd device map),
+/// rbd-nbd, and rbd-fuse + loop; <see cref="MapperSelector"/> picks one.
+/// </summary>
+internal interface IBlockMapper
+{
+    /// <summary>"krbd", "nbd" or "fuse"; recorded in the journal so a restart unmaps with the same mapper.</summary>
+    string Name { get; }
+
+    /// <summary>Feature bits this mapper can open, or null when it supports every librbd feature.</summary>
+    ulong? SupportedFeatures { get; }
+
+    /// <summary>Maps the image. Idempotent: an image already mapped by this mapper returns the existing device.</summary>
+    Task<MappedDevice> MapAsync(ImageRef image, CancellationToken ct);
+
+    /// <summary>Unmaps. Idempotent: a device no longer mapped is success.</summary>
+    Task UnmapAsync(MappedDevice device, CancellationToken ct);
+
+    /// <summary>Every image this mapper has mapped on this host (for reconciliation at start).</summary>
+    Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct);
+}
+
+/// <summary>A mapped image. <paramref name="Detail"/> is mapper-specific (the fuse mapper's fuse mountpoint).</summary>
+internal sealed record MappedDevice(ImageRef Image, string DevicePath, string Mapper, string? Detail = null);

@@ -1,0 +1,20 @@
+namespace RbdPlugin.Node;
+
+/// <summary>Filesystem work on a block device: probe, mkfs, mount, unmount (blkid, mkfs.*, mount, umount).</summary>
+internal interface IFilesystem
+{
+    /// <summary>
+    /// What the device carries according to blkid (low-level probe, filesystems and partition tables): e.g. "ext4",
+    /// "xfs", "dos", "gpt"; null only when blkid finds no signature at all. Never guesses "empty" on a probe error.
+    /// </summary>
+    Task<string?> ProbeAsync(string device, CancellationToken ct);
+
+    /// <summary>mkfs with discard off and lazy init on (ext4: -E nodiscard,lazy_itable_init=1,lazy_journal_init=1; xfs: -K).</summary>
+    Task MakeAsync(string device, string fsType, IReadOnlyList<string> extraOptions, CancellationToken ct);
+
+    /// <summary>Mounts the device at the mountpoint (created if missing). Idempotent: already mounted there = success.</summary>
+    Task MountAsync(string device, string mountpoint, string fsType, IReadOnlyList<string> options, CancellationToken ct);
+
+    /// <summary>Unmounts. Idempotent: not mounted = success.</summary>
+    Task UnmountAsync(string mountpoint, CancellationToken ct);
+}
