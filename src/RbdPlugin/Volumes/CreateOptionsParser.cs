@@ -1,0 +1,174 @@
+using System.Text.RegularExpressions;
+using RbdPlugin.Ceph;
+
+namespace RbdPlugin.Volumes;
+
+/// <summary>Turns Docker's <c>-o key=value</c> options into a <see cref="VolumeSpec"/>, or a clear error.</summary>
+internal static partial class CreateOptionsParser
+{
+    public static readonly IReadOnlyList<string> Known =
+        ["size", "fstype", "pool", "features", "object-size", "data-pool", "mkfs-options", "mount-options"];
+
+    // The features librbd enables by default (rbd_default_features = 61) — used when the mapper needs a subset.
+    private const ulong DefaultFeatures = RbdFeatures.Layering | RbdFeatures.ExclusiveLock | RbdFeatures.ObjectMap
+        | RbdFeatures.FastDiff | RbdFeatures.DeepFlatten;
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}$", RegexOptions.CultureInvariant)]
+    private static partial Regex PoolName();
+
+    /// <param name="mapperFeatures">Features the host's mapper can open (krbd), or null when any will do.</param>
+    public static VolumeSpec Parse(IReadOnlyDictionary<string, string>? options, VolumeSettings settings, ulong? mapperFeatures)
+    {
+        options ??= new Dictionary<string, string>();
+        foreach (var key in options.Keys)
+        {
+            if (!Known.Contains(key))
+            {
+                throw Invalid($"unknown option '{key}'; valid options are: {string.Join(", ", Known)}");
+            }
+        }
+
+        var fsType = Get(options, "fstype") ?? settings.DefaultFsType;
+        if (!FsOptions.FsTypes.Contains(fsType))
+        {
+            throw Invalid($"invalid option fstype={fsType}: use one of {string.Join(", ", FsOptions.FsTypes)}");
+        }
+
+        return new VolumeSpec(
+            Pool: ParsePool(Get(options, "pool"), settings),
+            SizeBytes: ParseSize(Get(options, "size"), settings, fsType),
+            FsType: fsType,
+            Features: ParseFeatures(Get(options, "features"), mapperFeatures),
+            ObjectSize: ParseObjectSize(Get(options, "object-size")),
+            DataPool: ParseDataPool(Get(options, "data-pool")),
+            MkfsOptions: FsOptions.ValidateMkfs(fsType, Get(options, "mkfs-options") ?? ""),
+            MountOptions: FsOptions.ValidateMount(fsType, Get(options, "mount-options") ?? ""));
+    }
+
+    private static string? Get(IReadOnlyDictionary<string, string> options, string key) =>
+        options.TryGetValue(key, out var value) ? value : null;
+
+    private static string ParsePool(string? pool, VolumeSettings settings)
+    {
+        pool ??= settings.Pool;
+        if (!settings.AllowedPools.Contains(pool))
+        {
+            throw Invalid($"invalid option pool={pool}: this plugin may only use the pools {string.Join(", ", settings.AllowedPools)} (setting AllowedPools)");
+        }
+
+        return pool;
+    }
+
+    private static ulong ParseSize(string? text, VolumeSettings settings, string fsType)
+    {
+        if (text is null)
+        {
+            return settings.DefaultSizeBytes;
+        }
+
+        if (!ByteSize.TryParse(text, out var size))
+        {
+            throw Invalid($"invalid option size={text}: give a positive size in bytes or with a unit, e.g. 10G, 512MiB, 1T");
+        }
+
+        if (size > settings.MaxSizeBytes)
+        {
+            throw Invalid($"invalid option size={text}: the largest allowed size is {ByteSize.Format(settings.MaxSizeBytes)} (setting MaxSize)");
+        }
+
+        // Below these sizes mkfs itself refuses, which the user would only find out at the first mount.
+        var minimum = fsType == "xfs" ? 300UL << 20 : 1UL << 20;
+        if (size < minimum)
+        {
+            throw Invalid($"invalid option size={text}: {fsType} needs at least {ByteSize.Format(minimum)}");
+        }
+
+        if (size % 512 != 0)
+        {
+            throw Invalid($"invalid option size={text}: a block device size must be a multiple of 512 bytes");
+        }
+
+        return size;
+    }
+
+    private static string? ParseFeatures(string? text, ulong? mapperFeatures)
+    {
+        ulong features = 0;
+        if (text is null)
+        {
+            if (mapperFeatures is null)
+            {
+                return null;
+            }
+
+            // krbd: ask only for what this kernel can map, so the user never meets "rbd: map failed: (6)".
+            features = DefaultFeatures & mapperFeatures.Value;
+        }
+        else
+        {
+            foreach (var name in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!RbdFeatures.ByName.TryGetValue(name, out var bit))
+                {
+                    throw Invalid($"invalid option features={text}: unknown feature '{name}'; valid: {string.Join(", ", RbdFeatures.ByName.Keys)}");
+                }
+
+                features |= bit;
+            }
+
+            if (mapperFeatures is { } supported && (features & ~supported) != 0)
+            {
+                throw Invalid($"invalid option features={text}: this host's kernel cannot map {string.Join(", ", RbdFeatures.Names(features & ~supported))}; it supports {string.Join(", ", RbdFeatures.Names(supported))}");
+            }
+
+            CheckDependencies(text, features);
+        }
+
+        return string.Join(',', RbdFeatures.Names(features));
+    }
+
+    private static void CheckDependencies(string text, ulong features)
+    {
+        if ((features & RbdFeatures.ObjectMap) != 0 && (features & RbdFeatures.ExclusiveLock) == 0)
+        {
+            throw Invalid($"invalid option features={text}: object-map requires exclusive-lock");
+        }
+
+        if ((features & RbdFeatures.FastDiff) != 0 && (features & RbdFeatures.ObjectMap) == 0)
+        {
+            throw Invalid($"invalid option features={text}: fast-diff requires object-map");
+        }
+
+        if ((features & RbdFeatures.Journaling) != 0 && (features & RbdFeatures.ExclusiveLock) == 0)
+        {
+            throw Invalid($"invalid option features={text}: journaling requires exclusive-lock");
+        }
+    }
+
+    private static ulong? ParseObjectSize(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!ByteSize.TryParse(text, out var size) || size < 4096 || size > 32UL << 20 || (size & (size - 1)) != 0)
+        {
+            throw Invalid($"invalid option object-size={text}: use a power of two from 4K to 32M, e.g. 4M");
+        }
+
+        return size;
+    }
+
+    private static string? ParseDataPool(string? text)
+    {
+        if (text is not null && !PoolName().IsMatch(text))
+        {
+            throw Invalid($"invalid option data-pool={text}: a pool name has letters, digits, '_', '.', '-'");
+        }
+
+        return text;
+    }
+
+    private static VolumeException Invalid(string message) => new(VolumeErrorKind.InvalidArgument, message);
+}

@@ -1,0 +1,30 @@
+namespace RbdPlugin.Volumes;
+
+/// <summary>What Remove does with the image.</summary>
+internal enum RemoveAction
+{
+    /// <summary>Move to Ceph's trash with an expiry; the daemon purges it once expired.</summary>
+    Trash,
+    /// <summary>Delete the image at once.</summary>
+    Delete,
+    /// <summary>Forget the volume, keep the image.</summary>
+    Keep,
+}
+
+/// <summary>The resolved, validated settings the volume domain runs with (built from PluginOptions at start).</summary>
+internal sealed record VolumeSettings
+{
+    public required string Pool { get; init; }
+    public string Namespace { get; init; } = "";
+    /// <summary>Every pool a volume may live in, the default pool first.</summary>
+    public required IReadOnlyList<string> AllowedPools { get; init; }
+    public ulong DefaultSizeBytes { get; init; } = 10UL << 30;
+    public ulong MaxSizeBytes { get; init; } = 64UL << 40;
+    public string DefaultFsType { get; init; } = "ext4";
+    public required string MountRoot { get; init; }
+    public required string StateDir { get; init; }
+    public RemoveAction RemoveAction { get; init; } = RemoveAction.Trash;
+    public TimeSpan TrashExpiry { get; init; } = TimeSpan.FromDays(7);
+    public TimeSpan UnmountGrace { get; init; } = TimeSpan.FromSeconds(2);
+    public required string HostId { get; init; }
+}

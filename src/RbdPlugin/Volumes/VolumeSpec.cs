@@ -1,0 +1,35 @@
+namespace RbdPlugin.Volumes;
+
+/// <summary>
+/// The canonical creation options of a volume: defaults resolved, lists normalised, so that two creates with the
+/// same meaning compare equal (idempotent Create) and a different meaning is a clear conflict.
+/// </summary>
+/// <param name="Features">Comma list of feature names, or null for the cluster's default features.</param>
+/// <param name="ObjectSize">Object size in bytes, or null for the cluster default.</param>
+/// <param name="MkfsOptions">Extra mkfs arguments, space separated ("" = none).</param>
+/// <param name="MountOptions">Mount options, comma separated ("" = none).</param>
+internal sealed record VolumeSpec(
+    string Pool,
+    ulong SizeBytes,
+    string FsType,
+    string? Features,
+    ulong? ObjectSize,
+    string? DataPool,
+    string MkfsOptions,
+    string MountOptions)
+{
+    /// <summary>Names the options in which <paramref name="other"/> differs from this spec, e.g. "size (10G here, 20G asked)".</summary>
+    public IEnumerable<string> DifferencesFrom(VolumeSpec other)
+    {
+        if (Pool != other.Pool) yield return $"pool ({Pool} here, {other.Pool} asked)";
+        if (SizeBytes != other.SizeBytes) yield return $"size ({ByteSize.Format(SizeBytes)} here, {ByteSize.Format(other.SizeBytes)} asked)";
+        if (FsType != other.FsType) yield return $"fstype ({FsType} here, {other.FsType} asked)";
+        if (Features != other.Features) yield return $"features ({Features ?? "default"} here, {other.Features ?? "default"} asked)";
+        if (ObjectSize != other.ObjectSize) yield return $"object-size ({Show(ObjectSize)} here, {Show(other.ObjectSize)} asked)";
+        if (DataPool != other.DataPool) yield return $"data-pool ({DataPool ?? "none"} here, {other.DataPool ?? "none"} asked)";
+        if (MkfsOptions != other.MkfsOptions) yield return $"mkfs-options ('{MkfsOptions}' here, '{other.MkfsOptions}' asked)";
+        if (MountOptions != other.MountOptions) yield return $"mount-options ('{MountOptions}' here, '{other.MountOptions}' asked)";
+    }
+
+    private static string Show(ulong? size) => size is { } s ? ByteSize.Format(s) : "default";
+}
