@@ -1,0 +1,50 @@
+using RbdPlugin.Ceph;
+
+namespace RbdPlugin.Volumes;
+
+/// <summary>
+/// One volume mounted on this host: what is mapped and mounted, and who holds it. <see cref="Refs"/> counts per
+/// Docker mount ID (docker cp repeats a container's ID, so a set would unmount under a running container).
+/// An entry with no refs is waiting for its unmount grace period to end.
+/// </summary>
+internal sealed record JournalEntry(
+    string Name,
+    ImageRef Image,
+    string Mapper,
+    string Device,
+    string? MapperDetail,
+    string Mountpoint,
+    string FsType,
+    IReadOnlyDictionary<string, int> Refs,
+    DateTimeOffset MountedAt)
+{
+    public int TotalRefs => Refs.Values.Sum();
+
+    public JournalEntry AddRef(string mountId)
+    {
+        var refs = new Dictionary<string, int>(Refs, StringComparer.Ordinal);
+        refs[mountId] = refs.GetValueOrDefault(mountId) + 1;
+        return this with { Refs = refs };
+    }
+
+    /// <summary>Drops one reference of the ID; an unknown ID changes nothing.</summary>
+    public JournalEntry RemoveRef(string mountId)
+    {
+        if (!Refs.TryGetValue(mountId, out var count))
+        {
+            return this;
+        }
+
+        var refs = new Dictionary<string, int>(Refs, StringComparer.Ordinal);
+        if (count <= 1)
+        {
+            refs.Remove(mountId);
+        }
+        else
+        {
+            refs[mountId] = count - 1;
+        }
+
+        return this with { Refs = refs };
+    }
+}

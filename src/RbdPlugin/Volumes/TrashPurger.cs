@@ -1,0 +1,62 @@
+using RbdPlugin.Ceph;
+
+namespace RbdPlugin.Volumes;
+
+/// <summary>
+/// Purges the images this plugin moved to Ceph's trash once their expiry has passed (at start, then hourly). Only
+/// entries recorded in our trash index are touched: other tools' trash is not ours to empty.
+/// </summary>
+internal sealed partial class TrashPurger(ICephCluster ceph, VolumeSettings settings, TimeProvider time, ILogger<TrashPurger> logger)
+    : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await PurgeExpiredAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is CephException or VolumeException)
+            {
+                LogPurgeFailed(e);
+            }
+
+            await Task.Delay(Interval, time, stoppingToken);
+        }
+    }
+
+    /// <summary>One pass; returns how many images were purged.</summary>
+    public async Task<int> PurgeExpiredAsync(CancellationToken ct)
+    {
+        var purged = 0;
+        var entries = await ceph.ReadOmapAsync(settings.Pool, settings.Namespace, VolumeDriver.TrashIndexObject, ct);
+        foreach (var (id, json) in entries)
+        {
+            var record = TrashRecord.FromJson(json);
+            if (record is not null && record.Expires > time.GetUtcNow())
+            {
+                continue;
+            }
+
+            if (record is not null)
+            {
+                await ceph.RemoveFromTrashAsync(record.Pool, record.Namespace, record.TrashId, ct);
+                LogPurged(record.Name, record.Pool, record.TrashId);
+                purged++;
+            }
+
+            await ceph.RemoveOmapKeyAsync(settings.Pool, settings.Namespace, VolumeDriver.TrashIndexObject, id, ct);
+        }
+
+        return purged;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Purged expired volume {Volume} from the trash of pool {Pool} (id {TrashId})")]
+    private partial void LogPurged(string volume, string pool, string trashId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Trash purge failed; will retry in an hour")]
+    private partial void LogPurgeFailed(Exception e);
+}

@@ -1,0 +1,31 @@
+using RbdPlugin.Ceph;
+
+namespace RbdPlugin.Volumes;
+
+/// <summary>
+/// The volume index: one RADOS object in the default pool whose omap maps volume name → <see cref="VolumeRecord"/>.
+/// It makes names unique across all allowed pools, answers List in one round trip, and tells our volumes apart
+/// from other images in the pool.
+/// </summary>
+internal sealed class VolumeCatalog(ICephCluster ceph, VolumeSettings settings)
+{
+    public const string IndexObject = "rbd-plugin.volumes";
+
+    public async Task<VolumeRecord?> GetAsync(string name, CancellationToken ct)
+    {
+        var json = await ceph.ReadOmapKeyAsync(settings.Pool, settings.Namespace, IndexObject, name, ct);
+        return json is null ? null : VolumeRecord.FromJson(json);
+    }
+
+    public async Task<IReadOnlyList<VolumeRecord>> ListAsync(CancellationToken ct)
+    {
+        var all = await ceph.ReadOmapAsync(settings.Pool, settings.Namespace, IndexObject, ct);
+        return all.Values.Select(VolumeRecord.FromJson).OfType<VolumeRecord>().ToList();
+    }
+
+    public Task PutAsync(VolumeRecord record, CancellationToken ct) =>
+        ceph.SetOmapKeyAsync(settings.Pool, settings.Namespace, IndexObject, record.Name, record.ToJson(), ct);
+
+    public Task RemoveAsync(string name, CancellationToken ct) =>
+        ceph.RemoveOmapKeyAsync(settings.Pool, settings.Namespace, IndexObject, name, ct);
+}

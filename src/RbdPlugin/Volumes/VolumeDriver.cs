@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using RbdPlugin.Ceph;
+using RbdPlugin.Node;
+
+namespace RbdPlugin.Volumes;
+
+/// <summary>
+/// The nine Docker verbs over Ceph and this host. Each verb runs under its volume's lock; multi-step verbs undo
+/// finished steps on failure; the journal is on disk before a verb that changed it returns. The verbs live in
+/// partial files named after them.
+/// </summary>
+internal sealed partial class VolumeDriver(
+    ICephCluster ceph,
+    VolumeCatalog catalog,
+    MountJournal journal,
+    MapperSet mappers,
+    IFilesystem filesystem,
+    VolumeSettings settings,
+    TimeProvider time,
+    ILogger<VolumeDriver> logger) : IVolumeDriver, IDisposable
+{
+    private readonly VolumeLocks _locks = new();
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _pendingReleases = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _shutdown = new();
+
+    /// <inheritdoc />
+    public async Task<VolumeInfo?> GetAsync(string name, CancellationToken ct)
+    {
+        if (!VolumeName.IsValid(name))
+        {
+            return null;
+        }
+
+        var record = await CephErrors.Guard($"get {name}", () => catalog.GetAsync(name, ct));
+        if (record is null)
+        {
+            return null;
+        }
+
+        // The stat keeps Get honest when the image was deleted behind our back: Docker then sends Create again.
+        var image = await CephErrors.Guard($"get {name}", () => ceph.StatImageAsync(record.Image, [], ct));
+        if (image is null)
+        {
+            return null;
+        }
+
+        var entry = journal.Get(name);
+        return new VolumeInfo(name, entry?.Mountpoint, record.CreatedAt, VolumeStatus.Of(record, image, entry, settings.HostId));
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<VolumeSummary>> ListAsync(CancellationToken ct)
+    {
+        var records = await CephErrors.Guard("list volumes", () => catalog.ListAsync(ct));
+        return records.OrderBy(r => r.Name, StringComparer.Ordinal)
+            .Select(r => new VolumeSummary(r.Name, journal.Get(r.Name)?.Mountpoint))
+            .ToList();
+    }
+
+    /// <inheritdoc />
+    public async Task<string?> PathAsync(string name, CancellationToken ct)
+    {
+        if (journal.Get(name) is { } entry)
+        {
+            return entry.Mountpoint;
+        }
+
+        _ = await RequireRecordAsync(name, ct);
+        return null;
+    }
+
+    public void Dispose()
+    {
+        _shutdown.Cancel();
+        _shutdown.Dispose();
+        foreach (var pending in _pendingReleases.Values)
+        {
+            pending.Cancel();
+        }
+    }
+
+    private async Task<VolumeRecord> RequireRecordAsync(string name, CancellationToken ct)
+    {
+        VolumeName.Validate(name);
+        return await CephErrors.Guard($"look up {name}", () => catalog.GetAsync(name, ct))
+            ?? throw new VolumeException(VolumeErrorKind.NotFound,
+                $"no such volume: {name}; create it with `docker volume create -d rbd {name}`");
+    }
+
+    private string MountpointOf(string name) => Path.Combine(settings.MountRoot, name);
+}

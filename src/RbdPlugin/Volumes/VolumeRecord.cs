@@ -1,0 +1,38 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using RbdPlugin.Ceph;
+
+namespace RbdPlugin.Volumes;
+
+/// <summary>
+/// What the plugin knows about a volume it created, stored twice: in the image's metadata (key
+/// <see cref="MetadataKey"/>, so the image describes itself) and in the pool's volume index (one omap entry per
+/// volume, so List is one read).
+/// </summary>
+internal sealed record VolumeRecord(string Name, string Namespace, VolumeSpec Spec, DateTimeOffset CreatedAt, string CreatedBy)
+{
+    public const string MetadataKey = "rbd-plugin.volume";
+
+    [JsonIgnore]
+    public ImageRef Image => new(Spec.Pool, Namespace, Name);
+
+    public string ToJson() => JsonSerializer.Serialize(this, VolumesJsonContext.Default.VolumeRecord);
+
+    /// <summary>Parses a stored record; null when it is not one of ours or is damaged.</summary>
+    public static VolumeRecord? FromJson(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, VolumesJsonContext.Default.VolumeRecord);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(VolumeRecord))]
+[JsonSerializable(typeof(JournalEntry))]
+internal sealed partial class VolumesJsonContext : JsonSerializerContext;
