@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using RbdPlugin.Ceph;
+
+namespace RbdPlugin.Tests.Volumes.Fakes;
+
+/// <summary>An in-memory cluster: images with metadata, omap objects, watchers, trash; failures injectable per call.</summary>
+internal sealed class FakeCeph : ICephCluster
+{
+    public ConcurrentDictionary<ImageRef, ImageInfo> Images { get; } = new();
+    public ConcurrentDictionary<string, ConcurrentDictionary<string, string>> Objects { get; } = new();
+    public ConcurrentDictionary<ImageRef, List<Watcher>> Watchers { get; } = new();
+    public ConcurrentDictionary<string, TrashEntry> Trash { get; } = new();
+    public List<string> Calls { get; } = [];
+
+    /// <summary>Return an exception to make the named call ("CreateImage", "SetOmapKey", ...) fail.</summary>
+    public Func<string, Exception?> FailOn { get; set; } = _ => null;
+
+    private void Call(string name)
+    {
+        lock (Calls)
+        {
+            Calls.Add(name);
+        }
+
+        if (FailOn(name) is { } e)
+        {
+            throw e;
+        }
+    }
+
+    public Task CreateImageAsync(ImageCreateRequest request, CancellationToken ct)
+    {
+        Call("CreateImage");
+        var info = new ImageInfo(request.Image, request.SizeBytes, request.Features ?? 61, request.Metadata);
+        return Images.TryAdd(request.Image, info) ? Task.CompletedTask : throw new CephException("rbd_create4", Errno.EEXIST);
+    }
+
+    public Task<ImageInfo?> StatImageAsync(ImageRef image, IReadOnlyCollection<string> metadataKeys, CancellationToken ct)
+    {
+        Call("StatImage");
+        return Task.FromResult(Images.TryGetValue(image, out var info)
+            ? info with { Metadata = info.Metadata.Where(kv => metadataKeys.Contains(kv.Key)).ToDictionary() }
+            : null);
+    }
+
+    public Task SetImageMetadataAsync(ImageRef image, string key, string value, CancellationToken ct)
+    {
+        Call("SetImageMetadata");
+        var info = Images[image];
+        Images[image] = info with { Metadata = new Dictionary<string, string>(info.Metadata) { [key] = value } };
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> RemoveImageAsync(ImageRef image, CancellationToken ct)
+    {
+        Call("RemoveImage");
+        return Task.FromResult(Images.TryRemove(image, out _));
+    }
+
+    public Task<string?> TrashImageAsync(ImageRef image, TimeSpan expiry, CancellationToken ct)
+    {
+        Call("TrashImage");
+        if (!Images.TryRemove(image, out _))
+        {
+            return Task.FromResult<string?>(null);
+        }
+
+        var id = Guid.NewGuid().ToString("N")[..12];
+        Trash[id] = new TrashEntry(image.Pool, image.Namespace, id, image.Name, DateTimeOffset.UtcNow + expiry);
+        return Task.FromResult<string?>(id);
+    }
+
+    public Task<IReadOnlyList<TrashEntry>> ListTrashAsync(string pool, string ns, CancellationToken ct)
+    {
+        Call("ListTrash");
+        return Task.FromResult<IReadOnlyList<TrashEntry>>(Trash.Values.Where(t => t.Pool == pool && t.Namespace == ns).ToList());
+    }
+
+    public Task RemoveFromTrashAsync(string pool, string ns, string id, CancellationToken ct)
+    {
+        Call("RemoveFromTrash");
+        Trash.TryRemove(id, out _);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<Watcher>> ListWatchersAsync(ImageRef image, CancellationToken ct)
+    {
+        Call("ListWatchers");
+        return Task.FromResult<IReadOnlyList<Watcher>>(Watchers.TryGetValue(image, out var list) ? list : []);
+    }
+
+    public Task<IReadOnlyDictionary<string, string>> ReadOmapAsync(string pool, string ns, string objectName, CancellationToken ct)
+    {
+        Call("ReadOmap");
+        return Task.FromResult<IReadOnlyDictionary<string, string>>(
+            Objects.TryGetValue(Key(pool, ns, objectName), out var omap) ? omap.ToDictionary() : new Dictionary<string, string>());
+    }
+
+    public Task<string?> ReadOmapKeyAsync(string pool, string ns, string objectName, string key, CancellationToken ct)
+    {
+        Call("ReadOmapKey");
+        return Task.FromResult(Objects.TryGetValue(Key(pool, ns, objectName), out var omap) && omap.TryGetValue(key, out var v) ? v : null);
+    }
+
+    public Task SetOmapKeyAsync(string pool, string ns, string objectName, string key, string value, CancellationToken ct)
+    {
+        Call("SetOmapKey");
+        Objects.GetOrAdd(Key(pool, ns, objectName), _ => new())[key] = value;
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveOmapKeyAsync(string pool, string ns, string objectName, string key, CancellationToken ct)
+    {
+        Call("RemoveOmapKey");
+        if (Objects.TryGetValue(Key(pool, ns, objectName), out var omap))
+        {
+            omap.TryRemove(key, out _);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private static string Key(string pool, string ns, string objectName) => $"{pool}/{ns}/{objectName}";
+}
