@@ -13,7 +13,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("RbdPlugin.Tests")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("1.0.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+ca3c056b27a9ee8946d42315c019663bcc5b99ef")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+c431a7c1836ab377ca5d1d0cd13a08bb02d1934a")]
 [assembly: System.Reflection.AssemblyProductAttribute("RbdPlugin.Tests")]
 [assembly: System.Reflection.AssemblyTitleAttribute("RbdPlugin.Tests")]
 [assembly: System.Reflection.AssemblyVersionAttribute("1.0.0.0")]

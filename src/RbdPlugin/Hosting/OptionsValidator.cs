@@ -1,0 +1,90 @@
+using System.Text.RegularExpressions;
+using RbdPlugin.Volumes;
+
+namespace RbdPlugin.Hosting;
+
+/// <summary>Settings after validation, in the types the rest of the daemon uses.</summary>
+internal sealed record ValidatedOptions(PluginOptions Raw, VolumeSettings Volumes, TimeSpan CephTimeout);
+
+/// <summary>
+/// Checks every setting at start and reports all problems at once, each naming the setting and the fix, so an
+/// operator fixes the config in one pass instead of one restart per typo.
+/// </summary>
+internal static partial class OptionsValidator
+{
+    private static readonly string[] Mappers = ["auto", "krbd", "nbd", "fuse"];
+    private static readonly string[] LogLevels = ["verbose", "debug", "information", "warning", "error"];
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}$", RegexOptions.CultureInvariant)]
+    private static partial Regex SafeName();
+
+    public static ValidatedOptions Validate(PluginOptions o, bool checkFiles = true)
+    {
+        var problems = new List<string>();
+        void Check(bool ok, string problem)
+        {
+            if (!ok)
+            {
+                problems.Add(problem);
+            }
+        }
+
+        if (checkFiles)
+        {
+            Check(File.Exists(o.CephConf), $"CephConf={o.CephConf}: file not found; copy the cluster's ceph.conf there or set --ceph-conf");
+            Check(File.Exists(o.Keyring), $"Keyring={o.Keyring}: file not found; write it with `ceph auth get client.{o.CephId} -o {o.Keyring}` (mode 0600) or set --keyring");
+        }
+
+        Check(SafeName().IsMatch(o.CephId) && !o.CephId.StartsWith("client.", StringComparison.Ordinal),
+            $"CephId={o.CephId}: give the id without 'client.', e.g. docker");
+        Check(SafeName().IsMatch(o.Pool), $"Pool={o.Pool}: not a valid pool name");
+        Check(o.Namespace.Length == 0 || SafeName().IsMatch(o.Namespace), $"Namespace={o.Namespace}: not a valid RADOS namespace name");
+        foreach (var pool in o.AllowedPools.Where(p => !SafeName().IsMatch(p)))
+        {
+            problems.Add($"AllowedPools: '{pool}' is not a valid pool name");
+        }
+
+        Check(ByteSize.TryParse(o.DefaultSize, out var defaultSize), $"DefaultSize={o.DefaultSize}: write a size such as 10G");
+        Check(ByteSize.TryParse(o.MaxSize, out var maxSize), $"MaxSize={o.MaxSize}: write a size such as 64T");
+        Check(defaultSize <= maxSize || maxSize == 0, $"DefaultSize={o.DefaultSize} is larger than MaxSize={o.MaxSize}");
+        Check(FsOptions.FsTypes.Contains(o.DefaultFsType), $"DefaultFsType={o.DefaultFsType}: use ext4 or xfs");
+        Check(Mappers.Contains(o.Mapper), $"Mapper={o.Mapper}: use one of {string.Join(", ", Mappers)}");
+        Check(Path.IsPathFullyQualified(o.MountRoot), $"MountRoot={o.MountRoot}: must be an absolute path");
+        Check(Path.IsPathFullyQualified(o.StateDir), $"StateDir={o.StateDir}: must be an absolute path");
+        Check(Enum.TryParse<RemoveAction>(o.RemoveAction, ignoreCase: true, out var removeAction),
+            $"RemoveAction={o.RemoveAction}: use trash, delete or keep");
+        Check(Duration.TryParse(o.TrashExpiry, out var trashExpiry), $"TrashExpiry={o.TrashExpiry}: write a duration such as 7d");
+        Check(Duration.TryParse(o.UnmountGrace, out var grace), $"UnmountGrace={o.UnmountGrace}: write a duration such as 2s");
+        Check(Duration.TryParse(o.CephTimeout, out var cephTimeout) && cephTimeout >= TimeSpan.FromSeconds(1) && cephTimeout <= TimeSpan.FromSeconds(100),
+            $"CephTimeout={o.CephTimeout}: write a duration between 1s and 100s (Docker gives up on most requests after 60s)");
+        Check(o.Socket.Length > 0 || o.TcpListen.Length > 0, "Socket and TcpListen are both empty: Docker could not reach the plugin; set --socket");
+        Check(o.Socket.Length == 0 || Path.IsPathFullyQualified(o.Socket), $"Socket={o.Socket}: must be an absolute path");
+        Check(LogLevels.Contains(o.LogLevel.ToLowerInvariant()), $"LogLevel={o.LogLevel}: use one of {string.Join(", ", LogLevels)}");
+        Check(o.LogFormat is "text" or "json", $"LogFormat={o.LogFormat}: use text or json");
+
+        var hostId = o.HostId.Length > 0 ? o.HostId : Environment.MachineName;
+        Check(SafeName().IsMatch(hostId), $"HostId={hostId}: use letters, digits, '_', '.', '-'");
+
+        if (problems.Count > 0)
+        {
+            throw new OptionsException(problems);
+        }
+
+        var volumes = new VolumeSettings
+        {
+            Pool = o.Pool,
+            Namespace = o.Namespace,
+            AllowedPools = o.AllowedPools.Prepend(o.Pool).Distinct(StringComparer.Ordinal).ToList(),
+            DefaultSizeBytes = defaultSize,
+            MaxSizeBytes = maxSize,
+            DefaultFsType = o.DefaultFsType,
+            MountRoot = o.MountRoot,
+            StateDir = o.StateDir,
+            RemoveAction = removeAction,
+            TrashExpiry = trashExpiry,
+            UnmountGrace = grace,
+            HostId = hostId,
+        };
+        return new ValidatedOptions(o, volumes, cephTimeout);
+    }
+}
