@@ -6,7 +6,7 @@ internal static class RootCommandFactory
 {
     public static RootCommand Create()
     {
-        var root = new RootCommand("rbd-plugin: Docker volumes on Ceph RBD");
+        var root = new RootCommand("rbd-plugin: Docker volumes on Ceph RBD") { ServeCommand.Create() };
         return root;
     }
 }
