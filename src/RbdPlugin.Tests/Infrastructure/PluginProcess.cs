@@ -1,0 +1,136 @@
+using System.Diagnostics;
+
+namespace RbdPlugin.Tests.Infrastructure;
+
+/// <summary>
+/// The real daemon (the rbd-plugin executable next to the tests) as a child process, against the dev cluster, with
+/// its own socket, state dir and mount root under a temp directory — one "host". Its log lines are kept for asserts.
+/// </summary>
+internal sealed class PluginProcess : IAsyncDisposable
+{
+    private readonly List<string> _log = [];
+    private Process? _process;
+
+    public PluginProcess(string root, string hostId = "host-a", params string[] extraArgs)
+    {
+        Root = root;
+        HostId = hostId;
+        ExtraArgs = extraArgs;
+        Directory.CreateDirectory(root);
+    }
+
+    public string Root { get; }
+    public string HostId { get; }
+    public IReadOnlyList<string> ExtraArgs { get; }
+    public string Socket => Path.Combine(Root, "plugin.sock");
+    public string StateDir => Path.Combine(Root, "state");
+    public string MountRoot => Path.Combine(Root, "mounts");
+    public int? Pid => _process?.HasExited == false ? _process.Id : null;
+
+    public IReadOnlyList<string> Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToList();
+            }
+        }
+    }
+
+    public PluginClient Client() => new(Socket);
+
+    public async Task StartAsync()
+    {
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "rbd-plugin"))
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        foreach (var arg in new[]
+                 {
+                     "serve", "--socket", Socket, "--state-dir", StateDir, "--mount-root", MountRoot, "--host-id", HostId,
+                     "--ceph-conf", DevCluster.ConfPath, "--ceph-id", DevCluster.ClientId, "--keyring", DevCluster.KeyringPath,
+                     "--pool", DevCluster.Pool, "--allowed-pools", $"{DevCluster.Pool},{DevCluster.ExtraPool}", "--mapper", "fuse", "--log-format", "json",
+                     "--remove-action", "delete",
+                 }.Concat(ExtraArgs))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        _process = Process.Start(start)!;
+        _process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        _process.OutputDataReceived += (_, e) => Keep(e.Data);
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+
+        using var client = Client();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"rbd-plugin exited with {_process.ExitCode}:\n{string.Join('\n', Log)}");
+            }
+
+            try
+            {
+                var (status, _) = await client.PostAsync("/Plugin.Activate", null);
+                if (status == 200)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>SIGKILL: no cleanup at all, as in a crash.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>SIGTERM and wait: a clean stop (volumes stay mounted: a restart is not a failover).</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _ = Signals.Kill(_process.Id, Signals.SIGTERM);
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_log)
+            {
+                _log.Add(line);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process?.Dispose();
+    }
+}
+
+internal static partial class Signals
+{
+    public const int SIGTERM = 15;
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
+}
