@@ -1,0 +1,158 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Options;
+
+namespace RbdPlugin.Hosting;
+
+/// <summary>
+/// Kestrel's listeners from <see cref="PluginOptions"/>: the unix socket Docker finds by name, and an optional TCP
+/// listener that is HTTPS with required client certificates (Docker's .json plugin spec with TLSConfig), or plain
+/// HTTP on loopback when explicitly allowed. A bad setting stops the start with a message naming it and the fix.
+/// </summary>
+internal static class Listeners
+{
+    /// <summary>
+    /// Validates the listener settings now, then has Kestrel listen as configured. The one call Program needs:
+    /// <c>builder.WebHost.UsePluginListeners(options)</c>.
+    /// </summary>
+    /// <exception cref="OptionsValidationException">A listener setting is wrong; the message says which and why.</exception>
+    public static IWebHostBuilder UsePluginListeners(this IWebHostBuilder web, PluginOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(web);
+        Validate(options);
+        web.UseSockets(ConfigureSockets);
+        web.ConfigureKestrel(kestrel =>
+        {
+            var loggers = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>();
+            Configure(kestrel, options, loggers.CreateLogger(typeof(Listeners).FullName!));
+        });
+        return web;
+    }
+
+    /// <summary>Makes every unix socket Kestrel binds root-only (0600) before it starts accepting.</summary>
+    public static void ConfigureSockets(SocketTransportOptions sockets)
+    {
+        ArgumentNullException.ThrowIfNull(sockets);
+        sockets.CreateBoundListenSocket = ListenersUnixSocket.CreateBoundListenSocket;
+    }
+
+    /// <summary>
+    /// Adds the listeners to Kestrel: prepares the socket path (directory, stale file) and loads the TLS files.
+    /// Pair with <see cref="ConfigureSockets"/>, which sets the socket's mode.
+    /// </summary>
+    /// <exception cref="OptionsValidationException">A listener setting is wrong or a TLS file cannot be loaded.</exception>
+    public static void Configure(KestrelServerOptions kestrel, PluginOptions options, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(kestrel);
+        ArgumentNullException.ThrowIfNull(logger);
+        Validate(options);
+        kestrel.AddServerHeader = false;
+
+        if (!string.IsNullOrEmpty(options.Socket))
+        {
+            if (ListenersUnixSocket.Prepare(options.Socket))
+            {
+                ListenersLog.StaleSocketRemoved(logger, options.Socket);
+            }
+
+            kestrel.ListenUnixSocket(options.Socket);
+            ListenersLog.UnixSocket(logger, options.Socket);
+        }
+
+        if (!string.IsNullOrEmpty(options.TcpListen))
+        {
+            var address = TcpListenAddress.TryParse(options.TcpListen, out _)!;
+            if (HasTls(options))
+            {
+                var (certificate, chain) = TlsCertificates.LoadServer(options.TlsCert, options.TlsKey);
+                var validator = new TlsClientCertificateValidator(TlsCertificates.LoadAuthorities(options.TlsClientCa), logger);
+                address.Listen(kestrel, listen => listen.UseHttps(https =>
+                {
+                    https.ServerCertificate = certificate;
+                    https.ServerCertificateChain = chain;
+                    https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                    https.ClientCertificateValidation = validator.Validate;
+
+                    // Kestrel's own chain would try to download CRLs; the validator decides, offline.
+                    https.CheckCertificateRevocation = false;
+                }));
+                ListenersLog.MutualTls(logger, options.TcpListen, options.TlsClientCa);
+            }
+            else
+            {
+                address.Listen(kestrel, _ => { });
+                ListenersLog.InsecureHttp(logger, options.TcpListen);
+            }
+        }
+    }
+
+    /// <summary>Checks the listener settings without touching the network or the socket path.</summary>
+    /// <exception cref="OptionsValidationException">Lists every problem found.</exception>
+    public static void Validate(PluginOptions options)
+    {
+        var failures = ValidationFailures(options);
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(nameof(PluginOptions), typeof(PluginOptions), failures);
+        }
+    }
+
+    /// <summary>Every problem with the listener settings, each naming the setting and the fix; empty when fine.</summary>
+    public static IReadOnlyList<string> ValidationFailures(PluginOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (string.IsNullOrEmpty(options.Socket) && string.IsNullOrEmpty(options.TcpListen))
+        {
+            failures.Add("no listener: set Socket (default /run/docker/plugins/rbd.sock) or TcpListen (host:port)");
+        }
+
+        if (!string.IsNullOrEmpty(options.Socket))
+        {
+            if (!Path.IsPathFullyQualified(options.Socket))
+            {
+                failures.Add($"Socket={options.Socket} must be an absolute path, e.g. /run/docker/plugins/rbd.sock");
+            }
+            else if (System.Text.Encoding.UTF8.GetByteCount(options.Socket) > ListenersUnixSocket.MaxPathBytes)
+            {
+                failures.Add($"Socket={options.Socket} is too long: a unix socket path has at most {ListenersUnixSocket.MaxPathBytes} bytes");
+            }
+        }
+
+        var tlsSettings = new[] { (nameof(options.TlsCert), options.TlsCert), (nameof(options.TlsKey), options.TlsKey), (nameof(options.TlsClientCa), options.TlsClientCa) };
+        var missing = tlsSettings.Where(s => string.IsNullOrEmpty(s.Item2)).Select(s => s.Item1).ToList();
+        if (missing.Count is > 0 and < 3)
+        {
+            failures.Add($"TlsCert, TlsKey and TlsClientCa go together (mutual TLS): {string.Join(" and ", missing)} missing");
+        }
+
+        foreach (var (name, path) in tlsSettings.Where(s => !string.IsNullOrEmpty(s.Item2) && !File.Exists(s.Item2)))
+        {
+            failures.Add($"{name}={path} does not exist");
+        }
+
+        if (!string.IsNullOrEmpty(options.TcpListen))
+        {
+            var address = TcpListenAddress.TryParse(options.TcpListen, out var error);
+            if (address is null)
+            {
+                failures.Add(error!);
+            }
+            else if (missing.Count == 3 && !(options.InsecureLoopbackHttp && address.IsLoopback))
+            {
+                failures.Add($"TcpListen={options.TcpListen} needs TlsCert, TlsKey and TlsClientCa (mutual TLS); " +
+                    "plain HTTP is only allowed on loopback with InsecureLoopbackHttp=true");
+            }
+        }
+
+        return failures;
+    }
+
+    /// <summary>An <see cref="OptionsValidationException"/> with one message, for checks made while starting.</summary>
+    internal static OptionsValidationException Invalid(string failure) =>
+        new(nameof(PluginOptions), typeof(PluginOptions), [failure]);
+
+    private static bool HasTls(PluginOptions options) =>
+        !string.IsNullOrEmpty(options.TlsCert) && !string.IsNullOrEmpty(options.TlsKey) && !string.IsNullOrEmpty(options.TlsClientCa);
+}
