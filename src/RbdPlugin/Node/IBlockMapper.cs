@@ -4,7 +4,7 @@ namespace RbdPlugin.Node;
 
 /// <summary>
 /// Turns an RBD image into a block device on this host and back. Three implementations: krbd (rbd device map),
-/// rbd-nbd, and rbd-fuse + loop; <see cref="MapperSelector"/> picks one.
+/// rbd-nbd, and rbd-fuse + loop; <c>MapperSelector</c> picks one.
 /// </summary>
 internal interface IBlockMapper
 {
