@@ -10,6 +10,13 @@ internal sealed class CephException : Exception
         Errno = errno;
     }
 
+    public CephException(string operation, int errno, Exception inner)
+        : base($"{operation} failed: {Ceph.Errno.Describe(errno)}", inner)
+    {
+        Operation = operation;
+        Errno = errno;
+    }
+
     public CephException() : this("ceph", 0) { }
 
     public CephException(string message) : base(message) => Operation = "ceph";
@@ -22,7 +29,11 @@ internal sealed class CephException : Exception
     /// <summary>The positive errno value (ENOENT = 2, ...).</summary>
     public int Errno { get; }
 
-    /// <summary>Errors worth retrying: the cluster was slow or briefly unreachable.</summary>
+    /// <summary>
+    /// Errors worth retrying: the cluster was slow or briefly unreachable. Not ESHUTDOWN: librados reports a
+    /// blocklisted client as -EBLOCKLISTED, which is ESHUTDOWN (108); that client is fenced for good and retrying
+    /// only delays the failure.
+    /// </summary>
     public bool IsTransient => Errno is Ceph.Errno.ETIMEDOUT or Ceph.Errno.EAGAIN or Ceph.Errno.ECONNREFUSED
-        or Ceph.Errno.ECONNRESET or Ceph.Errno.ESHUTDOWN or Ceph.Errno.ENOTCONN or Ceph.Errno.EINTR;
+        or Ceph.Errno.ECONNRESET or Ceph.Errno.ENOTCONN or Ceph.Errno.EINTR;
 }

@@ -13,7 +13,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("rbd-plugin")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("1.0.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+c431a7c1836ab377ca5d1d0cd13a08bb02d1934a")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+d454c57372b574a311eb93e5e24ec826b3c34ad4")]
 [assembly: System.Reflection.AssemblyProductAttribute("rbd-plugin")]
 [assembly: System.Reflection.AssemblyTitleAttribute("rbd-plugin")]
 [assembly: System.Reflection.AssemblyVersionAttribute("1.0.0.0")]

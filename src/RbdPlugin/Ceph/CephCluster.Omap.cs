@@ -1,0 +1,197 @@
+using RbdPlugin.Ceph.Native;
+
+namespace RbdPlugin.Ceph;
+
+// Omap of plain RADOS objects (the volume index): compound read/write ops, one round trip each.
+internal sealed partial class CephCluster
+{
+    /// <summary>Keys per omap page; the OSD caps a page anyway (osd_max_omap_entries_per_request).</summary>
+    private const ulong OmapPageSize = 1024;
+
+    public Task<IReadOnlyDictionary<string, string>> ReadOmapAsync(string pool, string ns, string objectName, CancellationToken ct)
+    {
+        CheckObject(pool, ns, objectName);
+        return RunAsync<IReadOnlyDictionary<string, string>>(
+            $"rados_read_op_omap_get_vals2 {pool}/{ns}/{objectName}", pool, ns, io => ReadAll(io, pool, ns, objectName), ct);
+    }
+
+    public Task<string?> ReadOmapKeyAsync(string pool, string ns, string objectName, string key, CancellationToken ct)
+    {
+        CheckObject(pool, ns, objectName);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        return RunAsync($"rados_read_op_omap_get_vals_by_keys2 {pool}/{ns}/{objectName} {key}", pool, ns,
+            io => ReadKey(io, pool, ns, objectName, key), ct);
+    }
+
+    public Task SetOmapKeyAsync(string pool, string ns, string objectName, string key, string value, CancellationToken ct)
+    {
+        CheckObject(pool, ns, objectName);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentNullException.ThrowIfNull(value);
+        var operation = $"rados_write_op_omap_set2 {pool}/{ns}/{objectName} {key}";
+        return RunAsync(operation, pool, ns, io => SetKey(io, objectName, key, value, operation), ct);
+    }
+
+    public Task RemoveOmapKeyAsync(string pool, string ns, string objectName, string key, CancellationToken ct)
+    {
+        CheckObject(pool, ns, objectName);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var operation = $"rados_write_op_omap_rm_keys2 {pool}/{ns}/{objectName} {key}";
+        return RunAsync(operation, pool, ns, io => RemoveKey(io, objectName, key, operation), ct);
+    }
+
+    private static void CheckObject(string pool, string ns, string objectName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pool);
+        ArgumentNullException.ThrowIfNull(ns);
+        ArgumentException.ThrowIfNullOrEmpty(objectName);
+    }
+
+    private static unsafe Dictionary<string, string> ReadAll(SafeIoCtxHandle io, string pool, string ns, string objectName)
+    {
+        var operation = $"rados_read_op_operate {pool}/{ns}/{objectName}";
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? startAfter = null;
+        while (true)
+        {
+            // Written by librados while the op runs: stack locals of this (non-async) frame stay put until then.
+            byte more = 0;
+            var prval = 0;
+            var op = Librados.rados_create_read_op();
+            var iter = nint.Zero;
+            try
+            {
+                Librados.rados_read_op_omap_get_vals2(op, startAfter, null, OmapPageSize, out iter, &more, &prval);
+                var rc = Librados.rados_read_op_operate(op, io, objectName, 0);
+                if (rc == -Errno.ENOENT)
+                {
+                    return result;
+                }
+
+                NativeCall.Check(rc, operation);
+                NativeCall.Check(prval, operation);
+                startAfter = Drain(iter, result) ?? startAfter;
+            }
+            finally
+            {
+                // The iterator is allocated when the op is built, so it is freed whatever the outcome.
+                if (iter != nint.Zero)
+                {
+                    Librados.rados_omap_get_end(iter);
+                }
+
+                Librados.rados_release_read_op(op);
+            }
+
+            if (more == 0)
+            {
+                return result;
+            }
+        }
+    }
+
+    private static unsafe string? ReadKey(SafeIoCtxHandle io, string pool, string ns, string objectName, string key)
+    {
+        var operation = $"rados_read_op_operate {pool}/{ns}/{objectName}";
+        var keyBytes = NativeCall.Utf8Z(key);
+        var prval = 0;
+        var op = Librados.rados_create_read_op();
+        var iter = nint.Zero;
+        try
+        {
+            fixed (byte* k = keyBytes)
+            {
+                var keys = stackalloc byte*[] { k };
+                var lengths = stackalloc nuint[] { (nuint)(keyBytes.Length - 1) };
+                Librados.rados_read_op_omap_get_vals_by_keys2(op, keys, 1, lengths, out iter, &prval);
+            }
+
+            var rc = Librados.rados_read_op_operate(op, io, objectName, 0);
+            if (rc == -Errno.ENOENT)
+            {
+                return null;
+            }
+
+            NativeCall.Check(rc, operation);
+            NativeCall.Check(prval, operation);
+            var values = new Dictionary<string, string>(StringComparer.Ordinal);
+            Drain(iter, values);
+            return values.GetValueOrDefault(key);
+        }
+        finally
+        {
+            if (iter != nint.Zero)
+            {
+                Librados.rados_omap_get_end(iter);
+            }
+
+            Librados.rados_release_read_op(op);
+        }
+    }
+
+    private static unsafe int SetKey(SafeIoCtxHandle io, string objectName, string key, string value, string operation)
+    {
+        var keyBytes = NativeCall.Utf8Z(key);
+        var valueBytes = NativeCall.Utf8Z(value);
+        var op = Librados.rados_create_write_op();
+        try
+        {
+            Librados.rados_write_op_create(op, Librados.CreateIdempotent, null);
+            fixed (byte* k = keyBytes, v = valueBytes)
+            {
+                // omap_set2 copies keys and values into the op right away.
+                var keys = stackalloc byte*[] { k };
+                var values = stackalloc byte*[] { v };
+                var keyLengths = stackalloc nuint[] { (nuint)(keyBytes.Length - 1) };
+                var valueLengths = stackalloc nuint[] { (nuint)(valueBytes.Length - 1) };
+                Librados.rados_write_op_omap_set2(op, keys, values, keyLengths, valueLengths, 1);
+            }
+
+            return NativeCall.Check(Librados.rados_write_op_operate2(op, io, objectName, nint.Zero, 0), operation);
+        }
+        finally
+        {
+            Librados.rados_release_write_op(op);
+        }
+    }
+
+    private static unsafe int RemoveKey(SafeIoCtxHandle io, string objectName, string key, string operation)
+    {
+        var keyBytes = NativeCall.Utf8Z(key);
+        var op = Librados.rados_create_write_op();
+        try
+        {
+            fixed (byte* k = keyBytes)
+            {
+                var keys = stackalloc byte*[] { k };
+                var keyLengths = stackalloc nuint[] { (nuint)(keyBytes.Length - 1) };
+                Librados.rados_write_op_omap_rm_keys2(op, keys, keyLengths, 1);
+            }
+
+            // The OSD answers -ENOENT when the object is missing: then the key is gone too.
+            var rc = Librados.rados_write_op_operate2(op, io, objectName, nint.Zero, 0);
+            return rc == -Errno.ENOENT ? 0 : NativeCall.Check(rc, operation);
+        }
+        finally
+        {
+            Librados.rados_release_write_op(op);
+        }
+    }
+
+    /// <summary>Copies every pair out of the iterator; returns the last key seen (null when none).</summary>
+    private static string? Drain(nint iter, Dictionary<string, string> into)
+    {
+        string? last = null;
+        while (true)
+        {
+            NativeCall.Check(Librados.rados_omap_get_next2(iter, out var key, out var value, out var keyLength, out var valueLength), "rados_omap_get_next2");
+            if (key == nint.Zero)
+            {
+                return last;
+            }
+
+            last = NativeCall.Utf8(key, keyLength);
+            into[last] = NativeCall.Utf8(value, valueLength);
+        }
+    }
+}
