@@ -87,6 +87,13 @@ dk() { docker -H "$docker_host" "$@"; }
 
 engine_answers() { timeout 10 docker -H "$docker_host" info >/dev/null 2>&1; }
 
+# Whether pid $1 runs (a zombie does not: a killed dockerd may wait a while for its reaper).
+alive() {
+  local state
+  read -r _ _ state _ 2>/dev/null <"/proc/$1/stat" || return 1
+  [[ $state != Z && $state != X ]]
+}
+
 # The pid in our pidfile, if that process is alive and is a dockerd (a stale pidfile after a crash or reboot may
 # name an unrelated process).
 our_pid() {
@@ -95,13 +102,14 @@ our_pid() {
   pid=$(<"$pidfile")
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
-  [[ $comm == dockerd ]] || return 1
+  [[ $comm == dockerd ]] && alive "$pid" || return 1
   printf '%s\n' "$pid"
 }
 
 # Mount points at or below $1 in this mount namespace, deepest first (mountinfo escapes spaces etc. as \ooo).
 mounts_under() {
-  local prefix=$1 mp
+  local prefix mp
+  prefix=$(realpath -m -- "$1")   # /var/run is usually a symlink to /run; mountinfo shows real paths
   while read -r _ _ _ _ mp _; do
     mp=$(printf '%b' "${mp//\\/\\0}")
     if [[ $mp == "$prefix" || $mp == "$prefix"/* ]]; then printf '%s\n' "$mp"; fi
@@ -169,6 +177,16 @@ start_engine() {
   command -v dockerd >/dev/null || die "dockerd not found: apt-get install docker.io"
   mapfile -d '' -t args < <(dockerd_args)
   rm -f -- "$pidfile"          # stale (checked by the caller): dockerd refuses to start over a pidfile
+  # dockerd reuses the containerd named in this pidfile if kill(pid, 0) succeeds, which it also does for a zombie
+  # not yet reaped after a crash: it then waits for a socket nobody serves and gives up ("timeout waiting for
+  # containerd to start"). A live orphaned containerd is fine to reuse; anything else is stale.
+  local cpid cpidfile=$exec_root/containerd/containerd.pid
+  if [[ -r $cpidfile ]]; then
+    cpid=$(<"$cpidfile")
+    if ! [[ $cpid =~ ^[0-9]+$ ]] || ! alive "$cpid" || [[ $(cat "/proc/$cpid/comm" 2>/dev/null) != containerd ]]; then
+      rm -f -- "$cpidfile"
+    fi
+  fi
   clean_mounts
   mkdir -p "$data_root" "$exec_root" "$(dirname "$socket")" "$(dirname "$logfile")"
   printf '\n==== %s dev-docker up %s\n' "$(date -Is)" "${name:-main}" >>"$logfile"
@@ -190,7 +208,7 @@ start_engine() {
   pid=$!
   log "started dockerd (pid $pid, log $logfile); waiting up to ${START_TIMEOUT}s for it to answer on $socket"
   until engine_answers; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! alive "$pid"; then
       tail -n 20 "$logfile" >&2 || true
       die "dockerd exited during start-up (see $logfile)"
     fi
@@ -237,7 +255,7 @@ cmd_down() {
   if [[ -n $name ]]; then ns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null || true); fi
   log "stopping dockerd (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do
+  while alive "$pid"; do
     if [[ $waited -ge $((STOP_TIMEOUT * 5)) ]]; then
       log "dockerd did not exit within ${STOP_TIMEOUT}s: sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
