@@ -94,16 +94,26 @@ alive() {
   [[ $state != Z && $state != X ]]
 }
 
-# The pid in our pidfile, if that process is alive and is a dockerd (a stale pidfile after a crash or reboot may
-# name an unrelated process).
+# The pid of the dockerd this script runs for this engine: the one in our pidfile if it is a live dockerd (a stale
+# pidfile after a crash or reboot may name an unrelated process), else a live dockerd using our data-root (the
+# pidfile was lost): never treat a running engine's mounts as leftovers.
 our_pid() {
-  local pid comm
-  [[ -r $pidfile ]] || return 1
-  pid=$(<"$pidfile")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
-  [[ $comm == dockerd ]] && alive "$pid" || return 1
-  printf '%s\n' "$pid"
+  local pid cmdline
+  if [[ -r $pidfile ]]; then
+    pid=$(<"$pidfile")
+    if [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]] && alive "$pid"; then
+      printf '%s\n' "$pid"
+      return 0
+    fi
+  fi
+  for pid in $(pgrep -x dockerd); do
+    cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+    if [[ " $cmdline " == *" --data-root $data_root "* ]] && alive "$pid"; then
+      printf '%s\n' "$pid"
+      return 0
+    fi
+  done
+  return 1
 }
 
 # Mount points at or below $1 in this mount namespace, deepest first (mountinfo escapes spaces etc. as \ooo).
