@@ -2,12 +2,13 @@
 # A Docker engine for development and tests, plus an optional second, isolated engine ("host") for multi-host
 # tests. Everything it creates lives under paths named rbd-plugin-dev*, so it never touches a system engine's state.
 #
-#   deploy/dev-docker.sh up     [--name NAME] [--socket PATH]   start the engine unless one answers; ensure busybox:local
-#   deploy/dev-docker.sh down   [--name NAME] [--socket PATH]   stop the engine this script started (pidfile), clean its mounts
-#   deploy/dev-docker.sh status [--name NAME] [--socket PATH]   exit 0 if the engine answers, 3 if not
-#   deploy/dev-docker.sh env    [--name NAME] [--socket PATH]   print `export DOCKER_HOST=...`
-#   deploy/dev-docker.sh exec   [--name NAME] -- CMD [ARG...]   run CMD with DOCKER_HOST set; with --name, inside that
-#                                                               engine's mount namespace (start its plugin this way)
+#   deploy/dev-docker.sh up     [--name NAME]   start the engine unless one answers on its socket; ensure busybox:local
+#   deploy/dev-docker.sh down   [--name NAME]   stop the engine this script started (pidfile), clean its mounts
+#   deploy/dev-docker.sh status [--name NAME]   exit 0 if the engine answers, 3 if not
+#   deploy/dev-docker.sh env    [--name NAME]   print `export DOCKER_HOST=...`
+#   deploy/dev-docker.sh exec   [--name NAME] -- CMD [ARG...]
+#                                               run CMD with DOCKER_HOST set; with --name, inside that engine's mount
+#                                               namespace (start that host's plugin this way)
 #
 # Without --name: the main engine on unix:///var/run/docker.sock (an engine already answering there is reused).
 # With --name NAME: a second engine in its own mount namespace (unshare -m), with private directories bind-mounted
@@ -41,14 +42,11 @@ die() { log "error: $*"; exit 1; }
 cmd=$1
 shift
 name=""
-socket_override=""
 exec_argv=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --name) [[ $# -ge 2 ]] || usage; name=$2; shift 2 ;;
     --name=*) name=${1#--name=}; shift ;;
-    --socket) [[ $# -ge 2 ]] || usage; socket_override=$2; shift 2 ;;
-    --socket=*) socket_override=${1#--socket=}; shift ;;
     --) shift; exec_argv=("$@"); break ;;
     -h|--help) usage ;;
     *) if [[ $cmd == exec ]]; then exec_argv=("$@"); break; fi; usage ;;
@@ -78,8 +76,6 @@ else
   plugins_run_dir=$run_dir/plugins
   plugins_etc_dir=/var/lib/rbd-plugin-dev/$name/etc-docker-plugins
 fi
-[[ -z $socket_override ]] || socket=$socket_override
-[[ $socket == /* ]] || die "--socket must be an absolute path"
 docker_host=unix://$socket
 
 # ---- helpers ----------------------------------------------------------------------------------------------------
