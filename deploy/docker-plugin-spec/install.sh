@@ -42,18 +42,21 @@ done
 [[ $EUID -eq 0 ]] || die "run as root (it writes $BIN, $CONF_DIR and maybe $UNIT)"
 
 # install_file SRC DEST MODE: copy unless identical; atomic rename, so readers (or a running binary) never see a
-# half-written file. Prints whether it changed; returns 0 if it did, 1 if it was already up to date.
+# half-written file. Sets changed=true|false. (Not called in a condition: set -e must stay in force inside.)
+changed=false
 install_file() {
   local src=$1 dest=$2 mode=$3 tmp
+  changed=false
   if [[ -f $dest ]] && cmp -s "$src" "$dest"; then
     log "$dest is up to date"
-    return 1
+    return 0
   fi
   mkdir -p "$(dirname "$dest")"
   tmp=$(mktemp "$dest.XXXXXX")
-  cp -- "$src" "$tmp"
+  cp -- "$src" "$tmp" || { rm -f -- "$tmp"; return 1; }
   chmod "$mode" "$tmp"
   mv -f -- "$tmp" "$dest"
+  changed=true
   log "installed $dest"
 }
 
@@ -90,8 +93,8 @@ fi
 extra=$(find "$publish_dir" -mindepth 1 -maxdepth 1 ! -name rbd-plugin ! -name '*.pdb' -printf '%f ')
 [[ -z $extra ]] || die "publish output has files besides the single binary: $extra"
 
-binary_changed=false
-if install_file "$publish_dir/rbd-plugin" "$BIN" 0755; then binary_changed=true; fi
+install_file "$publish_dir/rbd-plugin" "$BIN" 0755
+binary_changed=$changed
 
 # The apphost looks for the runtime in $DOTNET_ROOT, then /etc/dotnet/install_location, then /usr/share/dotnet (the
 # Microsoft packages' default; distro builds may use /usr/lib/dotnet). systemd passes no DOTNET_ROOT: try it bare.
@@ -125,7 +128,7 @@ if $tls; then
   if [[ -e $DOCKER_PLUGIN_DIR/rbd.json ]] && ! cmp -s "$here/rbd.json" "$DOCKER_PLUGIN_DIR/rbd.json"; then
     log "kept $DOCKER_PLUGIN_DIR/rbd.json (it differs from $here/rbd.json; compare them by hand)"
   else
-    install_file "$here/rbd.json" "$DOCKER_PLUGIN_DIR/rbd.json" 0644 || true
+    install_file "$here/rbd.json" "$DOCKER_PLUGIN_DIR/rbd.json" 0644
   fi
   if grep -q '"Socket": *"[^"]' "$CONF"; then
     log "note: $CONF still sets Socket: Docker finds /run/docker/plugins/rbd.sock before rbd.json; set \"Socket\": \"\""
@@ -136,8 +139,8 @@ fi
 # ---- 4. systemd ---------------------------------------------------------------------------------------------------
 # /run/systemd/system exists only when systemd is PID 1 (sd_booted(3)); containers and CI sandboxes often lack it.
 if [[ -d /run/systemd/system ]]; then
-  unit_changed=false
-  if install_file "$here/rbd-plugin.service" "$UNIT" 0644; then unit_changed=true; fi
+  install_file "$here/rbd-plugin.service" "$UNIT" 0644
+  unit_changed=$changed
   if $unit_changed; then systemctl daemon-reload; fi
   systemctl enable rbd-plugin.service >/dev/null 2>&1
   log "rbd-plugin.service enabled (starts before docker.service at boot)"
