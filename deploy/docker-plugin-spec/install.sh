@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Builds and installs rbd-plugin on this host (run as root from anywhere in a checkout):
+#
+#   deploy/docker-plugin-spec/install.sh [--tls] [--no-build]
+#
+#   1. dotnet publish src/RbdPlugin: Release, framework-dependent, single file -> /usr/local/bin/rbd-plugin
+#      (replaced atomically, so a running daemon keeps its old copy until it restarts), and checks that the binary
+#      finds the .NET runtime with an empty environment, as systemd starts it (fixes /etc/dotnet/install_location).
+#   2. /etc/rbd-plugin/rbd-plugin.json from rbd-plugin.json.example, only if absent (see write-config.sh).
+#   3. The systemd unit rbd-plugin.service, enabled, if systemd is the init system (skipped elsewhere).
+#   --tls: HTTPS with mutual TLS instead of the unix socket: dev certificates in /etc/rbd-plugin/tls (kept if
+#      present; see make-dev-certs.sh), rbd.json -> /etc/docker/plugins/, and a new config listens on
+#      127.0.0.1:8443 with no unix socket (Docker would find the socket first and never read rbd.json).
+#   --no-build: install the binary from artifacts/publish as it is (e.g. built in CI).
+#
+# Idempotent: running it again changes only what differs and says what it did.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+readonly BIN=/usr/local/bin/rbd-plugin
+readonly CONF_DIR=/etc/rbd-plugin
+readonly CONF=$CONF_DIR/rbd-plugin.json
+readonly TLS_DIR=$CONF_DIR/tls
+readonly UNIT=/etc/systemd/system/rbd-plugin.service
+readonly DOCKER_PLUGIN_DIR=/etc/docker/plugins
+publish_dir=$repo/artifacts/publish
+
+log() { printf 'install: %s\n' "$*"; }
+die() { printf 'install: error: %s\n' "$*" >&2; exit 1; }
+
+tls=false
+build=true
+for arg in "$@"; do
+  case "$arg" in
+    --tls) tls=true ;;
+    --no-build) build=false ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$arg' (see --help)" ;;
+  esac
+done
+[[ $EUID -eq 0 ]] || die "run as root (it writes $BIN, $CONF_DIR and maybe $UNIT)"
+
+# install_file SRC DEST MODE: copy unless identical; atomic rename, so readers (or a running binary) never see a
+# half-written file. Sets changed=true|false. (Not called in a condition: set -e must stay in force inside.)
+changed=false
+install_file() {
+  local src=$1 dest=$2 mode=$3 tmp
+  changed=false
+  if [[ -f $dest ]] && cmp -s "$src" "$dest"; then
+    log "$dest is up to date"
+    return 0
+  fi
+  mkdir -p "$(dirname "$dest")"
+  tmp=$(mktemp "$dest.XXXXXX")
+  cp -- "$src" "$tmp" || { rm -f -- "$tmp"; return 1; }
+  chmod "$mode" "$tmp"
+  mv -f -- "$tmp" "$dest"
+  changed=true
+  log "installed $dest"
+}
+
+# ---- 1. the binary ------------------------------------------------------------------------------------------------
+find_dotnet() {
+  local d
+  for d in "$(command -v dotnet 2>/dev/null || true)" /usr/share/dotnet/dotnet /usr/lib/dotnet/dotnet; do
+    if [[ -n $d && -x $d ]]; then readlink -f -- "$d"; return 0; fi
+  done
+  return 1
+}
+
+rid() {
+  case "$(uname -m)" in
+    x86_64) echo linux-x64 ;;
+    aarch64) echo linux-arm64 ;;
+    *) die "unsupported architecture $(uname -m)" ;;
+  esac
+}
+
+dotnet=$(find_dotnet) || die "dotnet not found: install the .NET 10 SDK (or use --no-build with a published binary)"
+dotnet_root=$(dirname "$dotnet")
+
+if $build; then
+  log "publishing src/RbdPlugin (Release, $(rid), framework-dependent single file) to $publish_dir"
+  rm -rf -- "$publish_dir"
+  # No doc XML and no static-web-assets manifest (Web SDK) beside the binary: nothing reads them at run time.
+  DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 "$dotnet" publish "$repo/src/RbdPlugin" -c Release -r "$(rid)" \
+    --self-contained false -p:PublishSingleFile=true -p:PublishDocumentationFile=false \
+    -p:StaticWebAssetsEnabled=false -o "$publish_dir" -nologo -v quiet
+fi
+[[ -x $publish_dir/rbd-plugin ]] || die "$publish_dir/rbd-plugin missing (build failed, or --no-build without a build)"
+# A single-file app must not need anything beside it; a stray native library or config file would be lost.
+extra=$(find "$publish_dir" -mindepth 1 -maxdepth 1 ! -name rbd-plugin ! -name '*.pdb' -printf '%f ')
+[[ -z $extra ]] || die "publish output has files besides the single binary: $extra"
+
+install_file "$publish_dir/rbd-plugin" "$BIN" 0755
+binary_changed=$changed
+
+# The apphost looks for the runtime in $DOTNET_ROOT, then /etc/dotnet/install_location, then /usr/share/dotnet (the
+# Microsoft packages' default; distro builds may use /usr/lib/dotnet). systemd passes no DOTNET_ROOT: try it bare.
+runs_bare() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$BIN" --help >/dev/null 2>&1; }
+if ! runs_bare; then
+  if [[ ! -e /etc/dotnet/install_location ]]; then
+    mkdir -p /etc/dotnet
+    printf '%s\n' "$dotnet_root" >/etc/dotnet/install_location
+    log "wrote /etc/dotnet/install_location ($dotnet_root) so the binary finds the .NET runtime"
+  fi
+  runs_bare || {
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$BIN" --help 2>&1 | tail -n 5 >&2 || true
+    die "$BIN --help fails in a clean environment: is the ASP.NET Core 10 runtime installed in $dotnet_root? ($("$dotnet" --list-runtimes | tr '\n' ';'))"
+  }
+fi
+log "$BIN --help runs (runtime from ${DOTNET_ROOT:-$(cat /etc/dotnet/install_location 2>/dev/null || echo "the default location")})"
+
+# ---- 2. the config ------------------------------------------------------------------------------------------------
+mkdir -p "$CONF_DIR"
+chmod 0755 "$CONF_DIR"
+if $tls; then
+  "$here/write-config.sh" "$CONF" Socket= TcpListen=127.0.0.1:8443 \
+    "TlsCert=$TLS_DIR/server.pem" "TlsKey=$TLS_DIR/server-key.pem" "TlsClientCa=$TLS_DIR/ca.pem"
+else
+  "$here/write-config.sh" "$CONF"
+fi
+
+# ---- 3. TLS mode --------------------------------------------------------------------------------------------------
+if $tls; then
+  "$here/make-dev-certs.sh" "$TLS_DIR"
+  if [[ -e $DOCKER_PLUGIN_DIR/rbd.json ]] && ! cmp -s "$here/rbd.json" "$DOCKER_PLUGIN_DIR/rbd.json"; then
+    log "kept $DOCKER_PLUGIN_DIR/rbd.json (it differs from $here/rbd.json; compare them by hand)"
+  else
+    install_file "$here/rbd.json" "$DOCKER_PLUGIN_DIR/rbd.json" 0644
+  fi
+  if grep -q '"Socket": *"[^"]' "$CONF"; then
+    log "note: $CONF still sets Socket: Docker finds /run/docker/plugins/rbd.sock before rbd.json; set \"Socket\": \"\""
+  fi
+  log "note: dockerd activates a plugin once per lifetime: restart dockerd after switching transports"
+fi
+
+# ---- 4. systemd ---------------------------------------------------------------------------------------------------
+# /run/systemd/system exists only when systemd is PID 1 (sd_booted(3)); containers and CI sandboxes often lack it.
+if [[ -d /run/systemd/system ]]; then
+  install_file "$here/rbd-plugin.service" "$UNIT" 0644
+  unit_changed=$changed
+  if $unit_changed; then systemctl daemon-reload; fi
+  systemctl enable rbd-plugin.service >/dev/null 2>&1
+  log "rbd-plugin.service enabled (starts before docker.service at boot)"
+  if systemctl is-active --quiet rbd-plugin.service; then
+    if $binary_changed || $unit_changed; then
+      # Safe with volumes in use: KillMode=process keeps the mapper processes, the daemon reconciles on start.
+      systemctl restart rbd-plugin.service
+      log "rbd-plugin.service restarted on the new version"
+    fi
+  else
+    log "start it with: systemctl start rbd-plugin.service   (after setting up $CONF)"
+  fi
+else
+  log "systemd is not the init system here (PID 1 is $(cat /proc/1/comm 2>/dev/null || echo unknown)): unit not installed;"
+  log "  run the daemon yourself: $BIN serve --config $CONF   (deploy/quickstart.sh does this)"
+fi
+log "done"
