@@ -12,8 +12,15 @@ internal sealed class PluginProcess : IAsyncDisposable
     private Process? _process;
 
     public PluginProcess(string root, string hostId = "host-a", params string[] extraArgs)
+        : this(root, Path.Combine(root, "plugin.sock"), hostId, extraArgs)
+    {
+    }
+
+    /// <param name="socket">The unix socket; "" = none (the caller gives --tcp-listen in extraArgs).</param>
+    public PluginProcess(string root, string socket, string hostId, params string[] extraArgs)
     {
         Root = root;
+        Socket = socket;
         HostId = hostId;
         ExtraArgs = extraArgs;
         Directory.CreateDirectory(root);
@@ -22,7 +29,7 @@ internal sealed class PluginProcess : IAsyncDisposable
     public string Root { get; }
     public string HostId { get; }
     public IReadOnlyList<string> ExtraArgs { get; }
-    public string Socket => Path.Combine(Root, "plugin.sock");
+    public string Socket { get; }
     public string StateDir => Path.Combine(Root, "state");
     public string MountRoot => Path.Combine(Root, "mounts");
     public int? Pid => _process?.HasExited == false ? _process.Id : null;
@@ -64,14 +71,31 @@ internal sealed class PluginProcess : IAsyncDisposable
         _process.BeginErrorReadLine();
         _process.BeginOutputReadLine();
 
-        using var client = Client();
+        await WaitUntilServingAsync();
+    }
+
+    private async Task WaitUntilServingAsync()
+    {
         var deadline = DateTime.UtcNow.AddSeconds(30);
+        if (Socket.Length == 0)
+        {
+            while (!Log.Any(l => l.Contains("Now listening on", StringComparison.Ordinal)))
+            {
+                ThrowIfExited();
+                await Task.Delay(50);
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"rbd-plugin did not start listening:\n{string.Join('\n', Log)}");
+                }
+            }
+
+            return;
+        }
+
+        using var client = Client();
         while (true)
         {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"rbd-plugin exited with {_process.ExitCode}:\n{string.Join('\n', Log)}");
-            }
+            ThrowIfExited();
 
             try
             {
@@ -86,6 +110,14 @@ internal sealed class PluginProcess : IAsyncDisposable
             }
 
             await Task.Delay(50);
+        }
+    }
+
+    private void ThrowIfExited()
+    {
+        if (_process!.HasExited)
+        {
+            throw new InvalidOperationException($"rbd-plugin exited with {_process.ExitCode}:\n{string.Join('\n', Log)}");
         }
     }
 

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using RbdPlugin.Tests.Infrastructure;
+
+namespace RbdPlugin.Tests.EndToEnd;
+
+/// <summary>
+/// Docker reaching the plugin over HTTPS through a .json spec with TLSConfig (mutual TLS), with certificates made
+/// by deploy/docker-plugin-spec/make-dev-certs.sh; a client without a certificate is refused.
+/// </summary>
+[Trait("Tier", "Docker")]
+public sealed class DockerTlsTests : IAsyncLifetime
+{
+    private const string Driver = "rbdtlstest";
+    private static readonly string SpecPath = $"/etc/docker/plugins/{Driver}.json";
+    private readonly string _root = Directory.CreateTempSubdirectory("rbd-plugin-tls-").FullName;
+    private readonly string _volume = DevCluster.NewName();
+    private readonly int _port = FreePort();
+    private PluginProcess _plugin = null!;
+
+    private string Certs => Path.Combine(_root, "tls");
+
+    public async Task InitializeAsync()
+    {
+        await RunAsync(Path.Combine(RepoRoot(), "deploy/docker-plugin-spec/make-dev-certs.sh"), Certs);
+        _plugin = new PluginProcess(_root, "", "host-tls", "--tcp-listen", $"127.0.0.1:{_port}",
+            "--tls-cert", Path.Combine(Certs, "server.pem"), "--tls-key", Path.Combine(Certs, "server-key.pem"),
+            "--tls-client-ca", Path.Combine(Certs, "ca.pem"));
+        await _plugin.StartAsync();
+        Directory.CreateDirectory(Path.GetDirectoryName(SpecPath)!);
+        await File.WriteAllTextAsync(SpecPath, JsonSerializer.Serialize(new
+        {
+            Name = Driver,
+            Addr = $"https://127.0.0.1:{_port}",
+            TLSConfig = new
+            {
+                CAFile = Path.Combine(Certs, "ca.pem"),
+                CertFile = Path.Combine(Certs, "docker-client.pem"),
+                KeyFile = Path.Combine(Certs, "docker-client-key.pem"),
+                InsecureSkipVerify = false,
+            },
+        }));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await DockerCli.RunAsync("volume", "rm", "-f", _volume);
+        File.Delete(SpecPath);
+        await _plugin.DisposeAsync();
+        await HostCleanup.ReleaseUnderAsync(_root);
+        await CephCli.RunAsync("rbd", "rm", $"{DevCluster.Pool}/{_volume}");
+        Directory.Delete(_root, recursive: true);
+    }
+
+    [Fact]
+    public async Task DockerOverMutualTls_CreatesAndMounts()
+    {
+        (await DockerCli.RunAsync("volume", "create", "-d", Driver, "-o", "size=1G", _volume)).EnsureSuccess();
+        (await DockerCli.RunWithVolumeAsync($"{_volume}:/data", "echo over tls > /data/t && cat /data/t")).EnsureSuccess();
+        Assert.Contains(_plugin.Log, l => l.Contains(_volume, StringComparison.Ordinal) && l.Contains("Mount", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ClientWithoutCertificate_Refused()
+    {
+        using var handler = new HttpClientHandler
+        {
+            ServerCertificateCustomValidationCallback = (_, _, _, _) => true,
+        };
+        using var http = new HttpClient(handler);
+
+        var e = await Assert.ThrowsAsync<HttpRequestException>(() =>
+            http.PostAsync(new Uri($"https://127.0.0.1:{_port}/Plugin.Activate"), null));
+
+        Assert.NotNull(e);
+        Assert.DoesNotContain(_plugin.Log, l => l.Contains("Activate", StringComparison.Ordinal) && l.Contains("ok", StringComparison.Ordinal));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    internal static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "RbdPlugin.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("cannot find the repository root above " + AppContext.BaseDirectory);
+    }
+
+    private static async Task RunAsync(string program, params string[] args)
+    {
+        var info = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} exited {process.ExitCode}: {await stderr}");
+        }
+    }
+}
