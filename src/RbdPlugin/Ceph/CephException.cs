@@ -4,7 +4,7 @@ namespace RbdPlugin.Ceph;
 internal sealed class CephException : Exception
 {
     public CephException(string operation, int errno)
-        : base($"{operation} failed: {Errno.Describe(errno)}")
+        : base($"{operation} failed: {Ceph.Errno.Describe(errno)}")
     {
         Operation = operation;
         Errno = errno;

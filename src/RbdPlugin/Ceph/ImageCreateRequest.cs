@@ -1,6 +1,8 @@
 namespace RbdPlugin.Ceph;
 
 /// <summary>Everything librbd needs to create one image; null fields take the cluster's defaults.</summary>
+/// <param name="Image">Where to create it.</param>
+/// <param name="SizeBytes">Size in bytes.</param>
 /// <param name="Features">RBD feature bits (see <see cref="RbdFeatures"/>); null = cluster default.</param>
 /// <param name="Order">log2 of the object size (22 = 4 MiB); null = cluster default.</param>
 /// <param name="DataPool">Separate data pool (erasure-coded pools); null = none.</param>
