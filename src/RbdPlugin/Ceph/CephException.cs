@@ -5,6 +5,7 @@ internal sealed class CephException : Exception
 {
     public CephException(string operation, int errno)
         : base($"{operation} failed: {Ceph.Errno.Describe(errno)}")
+<<<<<<< HEAD
     {
         Operation = operation;
         Errno = errno;
@@ -12,6 +13,8 @@ internal sealed class CephException : Exception
 
     public CephException(string operation, int errno, Exception inner)
         : base($"{operation} failed: {Ceph.Errno.Describe(errno)}", inner)
+=======
+>>>>>>> node
     {
         Operation = operation;
         Errno = errno;

@@ -24,5 +24,9 @@ internal interface IBlockMapper
     Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct);
 }
 
-/// <summary>A mapped image. <paramref name="Detail"/> is mapper-specific (the fuse mapper's fuse mountpoint).</summary>
+/// <summary>
+/// A mapped image. <paramref name="Detail"/> is mapper-specific (the fuse mapper's fuse mountpoint).
+/// <paramref name="DevicePath"/> is empty only in <see cref="IBlockMapper.ListMappedAsync"/> results for a mapping
+/// left half-done by a crash (the fuse mapper's rbd-fuse mount without its loop device): unmap it.
+/// </summary>
 internal sealed record MappedDevice(ImageRef Image, string DevicePath, string Mapper, string? Detail = null);

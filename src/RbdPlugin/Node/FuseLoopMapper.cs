@@ -1,0 +1,255 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using RbdPlugin.Ceph;
+
+namespace RbdPlugin.Node;
+
+/// <summary>
+/// rbd-fuse + loop: rbd-fuse exposes the image as the file <c>DIR/IMAGE</c>, losetup turns that file into a block
+/// device. Works wherever FUSE and loop devices do (no rbd or nbd module needed), so it is the dev and CI mapper;
+/// rbd-fuse is not meant for production I/O. librbd runs inside rbd-fuse, so every image feature is supported.
+/// Everything it maps lives under <see cref="FuseRoot"/> (a canonical path: mountinfo shows no symlinks), which
+/// is how <see cref="ListMappedAsync"/> finds the mappings of an earlier daemon. The rbd-fuse daemons outlive the
+/// plugin process by design: a service manager must not kill them with it (systemd: KillMode=process).
+/// </summary>
+internal sealed partial class FuseLoopMapper(
+    ICommandRunner runner,
+    CephClientArgs client,
+    IMountTable mounts,
+    IHostProbe host,
+    string stateDir,
+    TimeProvider? time = null,
+    ILogger<FuseLoopMapper>? logger = null) : IBlockMapper
+{
+    /// <summary>losetup -d of a loop device that is not set up: "detach failed: No such device or address".</summary>
+    public const string LoopNotAttachedText = "No such device or address";
+
+    /// <summary>umount of something that is not a mount point: "umount: DIR: not mounted.".</summary>
+    public const string NotMountedText = "not mounted";
+
+    /// <summary>umount while the loop device still holds the image file open: "umount: DIR: target is busy.".</summary>
+    public const string BusyText = "target is busy";
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ILogger _logger = logger ?? NullLogger<FuseLoopMapper>.Instance;
+
+    public string Name => "fuse";
+
+    public ulong? SupportedFeatures => null;
+
+    /// <summary>Parent of the per-image rbd-fuse mounts: STATE/fuse.</summary>
+    public string FuseRoot { get; } = Path.GetFullPath(Path.Combine(stateDir, "fuse"));
+
+    /// <summary>How long rbd-fuse may take to show the image file. It shows it at once when the image exists.</summary>
+    public TimeSpan ImageVisibleTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long an unmount may keep failing with "target is busy" (a loop device letting go of the file).</summary>
+    public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Delay between checks while waiting for a file to appear or a mount to let go.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The image's rbd-fuse mount directory.</summary>
+    public string FuseDir(ImageRef image) => Path.Combine(FuseRoot, FuseLayout.DirName(image));
+
+    public async Task<MappedDevice> MapAsync(ImageRef image, CancellationToken ct)
+    {
+        var dir = FuseDir(image);
+        var file = Path.Combine(dir, image.Name);
+        var startedFuse = false;
+
+        if (IsFuseMounted(dir) && !host.Exists(file))
+        {
+            await RecoverStaleFuseAsync(image, dir, file, ct);
+        }
+        if (!IsFuseMounted(dir))
+        {
+            Directory.CreateDirectory(dir);
+            // CEPH_ARGS='--id ID --keyring KEYRING' rbd-fuse -c CONF -p POOL [-s NAMESPACE] -r IMAGE DIR
+            await runner.RunAsync("rbd-fuse", FuseLayout.RbdFuseArgs(client, image, dir), ct,
+                new Dictionary<string, string> { ["CEPH_ARGS"] = client.ToCephArgsEnv() });
+            startedFuse = true;
+        }
+
+        try
+        {
+            await WaitForImageFileAsync(image, file, ct);
+            var existing = (await ListLoopsAsync(ct)).FirstOrDefault(l => l.BackingFile == file);
+            var device = existing?.Device ?? await AttachLoopAsync(file, ct);
+            return new MappedDevice(image, device, Name, dir);
+        }
+        catch when (startedFuse)
+        {
+            // Undo the one step we took, even when the caller gave up (ct cancelled): a fuse mount left behind
+            // keeps the image open and watched.
+            await UnmountFuseAsync(dir, CancellationToken.None);
+            TryRemoveDir(dir);
+            throw;
+        }
+    }
+
+    public async Task UnmapAsync(MappedDevice device, CancellationToken ct)
+    {
+        var dir = FuseDir(device.Image);
+        var file = Path.Combine(dir, device.Image.Name);
+
+        // Detach whatever loop device backs this image's file now; the recorded device path may since have been
+        // reused for another file, so it is not trusted on its own.
+        foreach (var loop in (await ListLoopsAsync(ct)).Where(l => l.BackingFile == file))
+        {
+            var mountedAt = mounts.Read().FirstOrDefault(m => m.Source == loop.Device);
+            if (mountedAt is not null)
+            {
+                throw new InvalidOperationException(
+                    $"{loop.Device} ({device.Image}) is still mounted at {mountedAt.MountPoint}: unmount it before unmapping");
+            }
+            // losetup -d /dev/loopN
+            var result = await runner.TryRunAsync("losetup", ["-d", loop.Device], ct);
+            if (!result.Succeeded && !result.Stderr.Contains(LoopNotAttachedText, StringComparison.Ordinal)
+                && (await ListLoopsAsync(ct)).Any(l => l.Device == loop.Device && l.BackingFile == file))
+            {
+                throw HostCommandException.FromExit("losetup", ["-d", loop.Device], result);
+            }
+        }
+
+        await UnmountFuseAsync(dir, ct);
+        TryRemoveDir(dir);
+    }
+
+    public async Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct)
+    {
+        var loops = await ListLoopsAsync(ct);
+        var dirs = mounts.Read().Where(IsOurFuseMount).Select(m => m.MountPoint)
+            .Concat(loops.Select(l => Path.GetDirectoryName(l.BackingFile) ?? "").Where(d => Path.GetDirectoryName(d) == FuseRoot))
+            .Distinct(StringComparer.Ordinal);
+
+        var mapped = new List<MappedDevice>();
+        foreach (var dir in dirs)
+        {
+            if (FuseLayout.ParseDirName(Path.GetFileName(dir)) is not { } image)
+            {
+                continue;
+            }
+            var file = Path.Combine(dir, image.Name);
+            var devices = loops.Where(l => l.BackingFile == file).Select(l => l.Device).ToList();
+            // A fuse mount without a loop device is a half-finished map (a crash between the two steps): it is
+            // listed with an empty device path so reconciliation can unmap it and the image is not left open.
+            mapped.AddRange(devices.Count == 0
+                ? [new MappedDevice(image, "", Name, dir)]
+                : devices.Select(d => new MappedDevice(image, d, Name, dir)));
+        }
+        return mapped;
+    }
+
+    private bool IsFuseMounted(string dir) => mounts.Read().Any(m => m.MountPoint == dir && IsFuse(m));
+
+    private bool IsOurFuseMount(MountEntry m) => IsFuse(m) && Path.GetDirectoryName(m.MountPoint) == FuseRoot;
+
+    private static bool IsFuse(MountEntry m) => m.FsType == "fuse" || m.FsType.StartsWith("fuse.", StringComparison.Ordinal);
+
+    /// <summary>
+    /// A fuse mount that does not show the image file belongs to an rbd-fuse that died (its mount answers
+    /// "Transport endpoint is not connected") or lost the image. Without a loop device on it nothing can be using
+    /// it, so it is unmounted and mapped afresh; with one, a filesystem may sit on top and only the caller can
+    /// unmount that.
+    /// </summary>
+    private async Task RecoverStaleFuseAsync(ImageRef image, string dir, string file, CancellationToken ct)
+    {
+        var loop = (await ListLoopsAsync(ct)).FirstOrDefault(l => l.BackingFile == file);
+        if (loop is not null)
+        {
+            throw new InvalidOperationException(
+                $"the rbd-fuse mount {dir} of {image} no longer answers but {loop.Device} still uses it: " +
+                $"unmount the filesystem on {loop.Device}, unmap, and map again");
+        }
+        LogStaleFuse(dir);
+        await UnmountFuseAsync(dir, ct);
+    }
+
+    private async Task WaitForImageFileAsync(ImageRef image, string file, CancellationToken ct)
+    {
+        var deadline = _time.GetTimestamp() + (long)(ImageVisibleTimeout.TotalSeconds * _time.TimestampFrequency);
+        while (!host.Exists(file))
+        {
+            if (_time.GetTimestamp() >= deadline)
+            {
+                throw new HostCommandException(
+                    $"rbd-fuse did not show image {image} within {ImageVisibleTimeout.TotalSeconds:0.#} s: does the image exist, " +
+                    $"and may client.{client.ClientId} read it?");
+            }
+            await Task.Delay(PollInterval, _time, ct);
+        }
+    }
+
+    private async Task<string> AttachLoopAsync(string file, CancellationToken ct)
+    {
+        // losetup --find --show --direct-io=on FILE
+        var result = await runner.TryRunAsync("losetup", FuseLayout.LosetupAttachArgs(file, directIo: true), ct);
+        if (!result.Succeeded)
+        {
+            // Kernels that cannot do direct I/O on this file either ignore the flag or refuse it; when refused,
+            // buffered I/O still works (slower, and cached twice), so it is the fallback rather than a failure.
+            LogNoDirectIo(file, SecretRedactor.Text(result.Stderr.Trim()));
+            // losetup --find --show FILE
+            result = await runner.RunAsync("losetup", FuseLayout.LosetupAttachArgs(file, directIo: false), ct);
+        }
+        var device = result.Stdout.Trim();
+        return device.StartsWith("/dev/", StringComparison.Ordinal)
+            ? device
+            : throw new HostCommandException($"losetup printed no loop device for {file}: '{HostCommandException.Bounded(device, 200)}'");
+    }
+
+    private async Task<IReadOnlyList<LoopDevice>> ListLoopsAsync(CancellationToken ct)
+    {
+        // losetup --list --json --output NAME,BACK-FILE
+        var result = await runner.RunAsync("losetup", FuseLayout.LosetupListArgs, ct);
+        return LoopDeviceList.Parse(result.Stdout);
+    }
+
+    /// <summary>
+    /// umount DIR (as root this works for fuse mounts without fusermount), tolerant of "not mounted". A loop
+    /// device detached a moment ago may still hold the file for a few milliseconds, so "busy" is retried briefly.
+    /// </summary>
+    private async Task UnmountFuseAsync(string dir, CancellationToken ct)
+    {
+        var deadline = _time.GetTimestamp() + (long)(BusyTimeout.TotalSeconds * _time.TimestampFrequency);
+        while (IsFuseMounted(dir))
+        {
+            // umount DIR
+            var result = await runner.TryRunAsync("umount", [dir], ct);
+            if (result.Succeeded || result.Stderr.Contains(NotMountedText, StringComparison.Ordinal))
+            {
+                return;
+            }
+            if (!result.Stderr.Contains(BusyText, StringComparison.Ordinal) || _time.GetTimestamp() >= deadline)
+            {
+                throw HostCommandException.FromExit("umount", [dir], result);
+            }
+            await Task.Delay(PollInterval, _time, ct);
+        }
+    }
+
+    /// <summary>Removes the mount directory if it is empty. Never recursive: a live fuse mount shows the image there.</summary>
+    private void TryRemoveDir(string dir)
+    {
+        try
+        {
+            if (Directory.Exists(dir) && !IsFuseMounted(dir))
+            {
+                Directory.Delete(dir, recursive: false);
+            }
+        }
+        catch (IOException e)
+        {
+            LogDirNotRemoved(dir, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "rbd-fuse mount {Dir} no longer shows its image; unmounting it to map again")]
+    private partial void LogStaleFuse(string dir);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "losetup refused direct I/O on {File} ({Stderr}); using buffered I/O")]
+    private partial void LogNoDirectIo(string file, string stderr);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove {Dir}: {Reason}")]
+    private partial void LogDirNotRemoved(string dir, string reason);
+}
