@@ -61,7 +61,7 @@ internal sealed partial record Failure(int StatusCode, string Err, string Kind, 
     [GeneratedRegex(@"(?i)(--(?:key|secret|password|token)\s+|\b(?:key|secret|password|passwd|token)\s*[=:]\s*)[^\s,;'""]+")]
     private static partial Regex SecretAssignment();
 
-    // A cephx key: base64 of 28 bytes, always starting with "AQ".
-    [GeneratedRegex(@"AQ[A-Za-z0-9+/]{38}==")]
+    // A cephx key: 40 characters of base64 (28 bytes) starting with "AQ".
+    [GeneratedRegex(@"AQ[A-Za-z0-9+/]{36}==")]
     private static partial Regex CephKey();
 }

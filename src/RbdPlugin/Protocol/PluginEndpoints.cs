@@ -71,10 +71,7 @@ internal static class PluginEndpoints
 
         // The fallback's explicit pattern matters: the default one skips paths that look like file names, and every
         // path here has a dot in it.
-        app.MapFallback("{**path}", context => AnswerAsync(context, logger, $"{context.Request.Method} {context.Request.Path}",
-            null, null, Stopwatch.GetTimestamp(), null, new Failure(StatusCodes.Status404NotFound,
-                $"unknown endpoint {context.Request.Path}: this plugin serves POST {string.Join(", ", Routes.All)}",
-                "UnknownEndpoint")));
+        app.MapFallback("{**path}", context => UnknownEndpointAsync(context, logger));
 
         return app;
     }
@@ -102,6 +99,16 @@ internal static class PluginEndpoints
         return info is null
             ? new GetResponse(null)
             : new GetResponse(new WireVolume(request.Name!, info.Mountpoint, info.CreatedAt, StatusValues.ToWire(info.Status)));
+    }
+
+    private static async Task UnknownEndpointAsync(HttpContext context, ILogger logger)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var scope = ProtocolLog.BeginRequest(logger, context.TraceIdentifier);
+        var path = context.Request.Path.Value ?? "/";
+        await AnswerAsync(context, logger, $"{context.Request.Method} {path}", null, null, started, null,
+            new Failure(StatusCodes.Status404NotFound,
+                $"unknown endpoint {path}: this plugin serves POST {string.Join(", ", Routes.All)}", "UnknownEndpoint"));
     }
 
     /// <summary>The one pipeline every verb runs through.</summary>
@@ -178,7 +185,7 @@ internal static class PluginEndpoints
         return (JsonSerializer.SerializeToUtf8Bytes(response, responseType), request, null);
     }
 
-    /// <summary>Writes the answer (the payload, or the failure's Err envelope) and the request's one log line.</summary>
+    /// <summary>Writes the request's one log line, then the answer (the payload, or the failure's Err envelope).</summary>
     private static async Task AnswerAsync(HttpContext context, ILogger logger, string verb, string? volume, string? mountId,
         long started, byte[]? payload, Failure? failure)
     {
@@ -190,18 +197,7 @@ internal static class PluginEndpoints
             payload = JsonSerializer.SerializeToUtf8Bytes(new ErrorResponse(failure.Err), Json.ErrorResponse);
         }
 
-        try
-        {
-            context.Response.StatusCode = status;
-            context.Response.ContentType = "application/json";
-            context.Response.ContentLength = payload.Length;
-            await context.Response.Body.WriteAsync(payload, context.RequestAborted);
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException)
-        {
-            // Docker hung up; the log line below still records what the request did.
-        }
-
+        // Logged before the answer goes out: once Docker (or a test) has the answer, the line exists.
         var elapsedMs = Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1);
         var shortId = ProtocolLog.MountIdPrefix(mountId);
         if (failure is null)
@@ -212,6 +208,18 @@ internal static class PluginEndpoints
         {
             var level = failure.Unexpected is not null ? LogLevel.Error : LogLevel.Warning;
             ProtocolLog.Failed(logger, level, failure.Unexpected, verb, volume, shortId, "err", failure.Kind, elapsedMs, failure.Err);
+        }
+
+        try
+        {
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = payload.Length;
+            await context.Response.Body.WriteAsync(payload, context.RequestAborted);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            // Docker hung up; the log line above already records what the request did.
         }
     }
 }

@@ -43,9 +43,12 @@ internal static class RequestBody
 
         try
         {
-            // A JSON null is as good as nothing: the verb's checks then report the missing fields.
+            // A JSON null is as good as an empty object: fine where one is (List, Capabilities); elsewhere the
+            // Name every other verb needs is missing.
             var value = JsonSerializer.Deserialize(body, type);
-            return value is null && whenEmpty is not null ? (whenEmpty, null) : (value, null);
+            return value is not null ? (value, null)
+                : whenEmpty is not null ? (whenEmpty, null)
+                : (null, Failure.BadRequest($"missing Name: the {method} request is JSON null, not an object"));
         }
         catch (JsonException e)
         {
