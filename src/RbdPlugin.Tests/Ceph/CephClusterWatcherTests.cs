@@ -73,6 +73,28 @@ public sealed class CephClusterWatcherTests(CephClusterFixture fixture) : Cluste
         }
     }
 
+    [Fact]
+    public async Task TrashImage_Watched_MovesItAnyway_SoCallersMustCheckWatchersFirst()
+    {
+        // Unlike rbd_remove (EBUSY), librbd's trash move does not look at watchers: the in-use check is the caller's.
+        var image = await CreateImageAsync();
+        using var watch = CephCli.StartLongRunning("rbd", "watch", image.ToString());
+        try
+        {
+            await WaitForAsync(() => Cluster.ListWatchersAsync(image, None), w => w.Count == 1);
+
+            var id = await Cluster.TrashImageAsync(image, TimeSpan.Zero, None);
+
+            Assert.NotNull(id);
+            TrackTrash(image.Pool, id);
+            Assert.Contains(await Cluster.ListTrashAsync(image.Pool, "", None), e => e.Id == id);
+        }
+        finally
+        {
+            await StopAsync(watch);
+        }
+    }
+
     private static async Task StopAsync(Process process)
     {
         if (!process.HasExited)
