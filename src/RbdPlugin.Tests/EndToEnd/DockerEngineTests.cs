@@ -9,7 +9,7 @@ namespace RbdPlugin.Tests.EndToEnd;
 /// the plugin's one-line-per-request log.
 /// </summary>
 [Trait("Tier", "Docker")]
-[Collection(DockerPluginCollection.Name)]
+[Collection(DockerPluginGroup.Name)]
 public sealed class DockerEngineTests(DockerPluginFixture fixture) : IAsyncLifetime
 {
     private readonly string _volume = DevCluster.NewName();
@@ -83,7 +83,7 @@ public sealed class DockerEngineTests(DockerPluginFixture fixture) : IAsyncLifet
 
         var verbs = Requests(before);
         Assert.Equal(verbs.Count(v => v == "Mount"), verbs.Count(v => v == "Unmount"));
-        Assert.True(verbs.Count(v => v == "Mount") >= 1);
+        Assert.Contains("Mount", verbs);
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public sealed class DockerPluginFixture : IAsyncLifetime
 }
 
 [CollectionDefinition(Name)]
-public sealed class DockerPluginCollection : ICollectionFixture<DockerPluginFixture>
+public sealed class DockerPluginGroup : ICollectionFixture<DockerPluginFixture>
 {
     public const string Name = "Docker engine with the rbd plugin";
 }

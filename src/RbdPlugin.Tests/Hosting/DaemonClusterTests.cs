@@ -152,7 +152,7 @@ public sealed class DaemonClusterTests : IAsyncLifetime
 
         Assert.Contains(_plugin.Log, l => l.Contains("1 kept", StringComparison.Ordinal));
         var volume = await _client.GetAsync(_volume);
-        Assert.Equal(mountpoint, volume!.Value.GetProperty("Mountpoint").GetString());
+        Assert.Equal(mountpoint, volume!.Value.GetProperty(nameof(Mountpoint)).GetString());
         Assert.Equal("kept", await File.ReadAllTextAsync(Path.Combine(mountpoint, "before-crash")));
         await _client.UnmountAsync(_volume, IdA);
         await WaitUntilAsync(() => !IsMounted(mountpoint));

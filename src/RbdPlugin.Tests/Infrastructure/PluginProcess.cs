@@ -136,7 +136,11 @@ internal sealed class PluginProcess : IAsyncDisposable
     {
         if (_process is { HasExited: false })
         {
-            _ = Signals.Kill(_process.Id, Signals.SIGTERM);
+            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
             await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
         }
     }
@@ -159,10 +163,3 @@ internal sealed class PluginProcess : IAsyncDisposable
     }
 }
 
-internal static partial class Signals
-{
-    public const int SIGTERM = 15;
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    public static partial int Kill(int pid, int signal);
-}

@@ -5,7 +5,6 @@ internal sealed class CephException : Exception
 {
     public CephException(string operation, int errno)
         : base($"{operation} failed: {Ceph.Errno.Describe(errno)}")
-<<<<<<< HEAD
     {
         Operation = operation;
         Errno = errno;
@@ -13,8 +12,6 @@ internal sealed class CephException : Exception
 
     public CephException(string operation, int errno, Exception inner)
         : base($"{operation} failed: {Ceph.Errno.Describe(errno)}", inner)
-=======
->>>>>>> node
     {
         Operation = operation;
         Errno = errno;
