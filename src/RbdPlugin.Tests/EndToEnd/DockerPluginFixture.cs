@@ -17,7 +17,7 @@ public sealed class DockerPluginFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         (await DockerCli.RunAsync("image", "inspect", DockerCli.Image)).EnsureSuccess();
-        Plugin = new PluginProcess(Root, SocketPath, "host-docker", "--unmount-grace", "500ms");
+        Plugin = new PluginProcess(Root, "host-docker", "--unmount-grace", "500ms") { Socket = SocketPath };
         await Plugin.StartAsync();
     }
 

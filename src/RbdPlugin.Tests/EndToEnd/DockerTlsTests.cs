@@ -25,9 +25,12 @@ public sealed class DockerTlsTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await RunAsync(Path.Combine(RepoRoot(), "deploy/docker-plugin-spec/make-dev-certs.sh"), Certs);
-        _plugin = new PluginProcess(_root, "", "host-tls", "--tcp-listen", $"127.0.0.1:{_port}",
+        _plugin = new PluginProcess(_root, "host-tls", "--tcp-listen", $"127.0.0.1:{_port}",
             "--tls-cert", Path.Combine(Certs, "server.pem"), "--tls-key", Path.Combine(Certs, "server-key.pem"),
-            "--tls-client-ca", Path.Combine(Certs, "ca.pem"));
+            "--tls-client-ca", Path.Combine(Certs, "ca.pem"))
+        {
+            Socket = "",
+        };
         await _plugin.StartAsync();
         Directory.CreateDirectory(Path.GetDirectoryName(SpecPath)!);
         await File.WriteAllTextAsync(SpecPath, JsonSerializer.Serialize(new

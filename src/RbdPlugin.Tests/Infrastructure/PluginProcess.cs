@@ -12,15 +12,9 @@ internal sealed class PluginProcess : IAsyncDisposable
     private Process? _process;
 
     public PluginProcess(string root, string hostId = "host-a", params string[] extraArgs)
-        : this(root, Path.Combine(root, "plugin.sock"), hostId, extraArgs)
-    {
-    }
-
-    /// <param name="socket">The unix socket; "" = none (the caller gives --tcp-listen in extraArgs).</param>
-    public PluginProcess(string root, string socket, string hostId, params string[] extraArgs)
     {
         Root = root;
-        Socket = socket;
+        Socket = Path.Combine(root, "plugin.sock");
         HostId = hostId;
         ExtraArgs = extraArgs;
         Directory.CreateDirectory(root);
@@ -29,7 +23,8 @@ internal sealed class PluginProcess : IAsyncDisposable
     public string Root { get; }
     public string HostId { get; }
     public IReadOnlyList<string> ExtraArgs { get; }
-    public string Socket { get; }
+    /// <summary>The unix socket; "" = none (then give --tcp-listen in the extra arguments).</summary>
+    public string Socket { get; init; }
     public string StateDir => Path.Combine(Root, "state");
     public string MountRoot => Path.Combine(Root, "mounts");
     public int? Pid => _process?.HasExited == false ? _process.Id : null;
