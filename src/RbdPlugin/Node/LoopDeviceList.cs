@@ -23,7 +23,8 @@ internal static class LoopDeviceList
             return [];
         }
         using var doc = JsonDocument.Parse(json);
-        if (!doc.RootElement.TryGetProperty("loopdevices", out var rows) || rows.ValueKind != JsonValueKind.Array)
+        if (doc.RootElement.ValueKind != JsonValueKind.Object
+            || !doc.RootElement.TryGetProperty("loopdevices", out var rows) || rows.ValueKind != JsonValueKind.Array)
         {
             throw new FormatException("losetup --list --json: no \"loopdevices\" array");
         }

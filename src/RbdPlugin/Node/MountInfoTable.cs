@@ -20,8 +20,8 @@ internal sealed class MountInfoTable(string path = MountInfoTable.DefaultPath) :
         foreach (var line in text.Split('\n'))
         {
             var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            var separator = Array.IndexOf(fields, "-", 6);
-            if (fields.Length < 7 || separator < 0 || fields.Length < separator + 3)
+            var separator = fields.Length < 7 ? -1 : Array.IndexOf(fields, "-", 6);
+            if (separator < 0 || fields.Length < separator + 3)
             {
                 continue;
             }

@@ -61,6 +61,6 @@ internal static partial class SecretRedactor
     private static partial Regex SecretFlagValue();
 
     /// <summary>A cephx secret: base64 of 28 bytes, always starting with "AQ" (type 1, AES).</summary>
-    [GeneratedRegex(@"AQ[A-Za-z0-9+/]{38}==", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"AQ[A-Za-z0-9+/]{36}==", RegexOptions.CultureInvariant)]
     private static partial Regex CephxKey();
 }

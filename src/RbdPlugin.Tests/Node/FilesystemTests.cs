@@ -1,0 +1,170 @@
+using System.Runtime.Versioning;
+using RbdPlugin.Node;
+using static RbdPlugin.Tests.Node.FakeCommandRunner;
+
+namespace RbdPlugin.Tests.Node;
+
+[Trait("Tier", "Fast")]
+[SupportedOSPlatform("linux")]
+public sealed class FilesystemTests
+{
+    private readonly FakeCommandRunner _runner = new();
+    private readonly FakeMountTable _mounts = new();
+    private readonly Filesystem _fs;
+
+    public FilesystemTests() => _fs = new Filesystem(_runner, _mounts);
+
+    [Fact]
+    public async Task ProbeAsync_BlkidFindsNothing_IsNull()
+    {
+        _runner.On("blkid", [], Fail(Filesystem.BlkidNothingFound, ""));
+
+        Assert.Null(await _fs.ProbeAsync("/dev/loop0", CancellationToken.None));
+        Assert.Equal(["-p", "-o", "export", "/dev/loop0"], Assert.Single(_runner.CallsTo("blkid")));
+    }
+
+    [Theory]
+    [InlineData("DEVNAME=/dev/loop0\nTYPE=ext4\n", "ext4")]
+    [InlineData("DEVNAME=/dev/loop0\nPTUUID=1\nPTTYPE=gpt\n", "gpt")]
+    public async Task ProbeAsync_SignatureFound_ReturnsIt(string export, string expected)
+    {
+        _runner.On("blkid", [], Ok(export));
+
+        Assert.Equal(expected, await _fs.ProbeAsync("/dev/loop0", CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(4, "blkid: error: /dev/loop0: No such file or directory")]
+    [InlineData(8, "")]
+    [InlineData(1, "")]
+    public async Task ProbeAsync_AnyOtherFailure_ThrowsInsteadOfCallingItEmpty(int exitCode, string stderr)
+    {
+        _runner.On("blkid", [], Fail(exitCode, stderr));
+
+        var e = await Assert.ThrowsAsync<HostCommandException>(() => _fs.ProbeAsync("/dev/loop0", CancellationToken.None));
+
+        Assert.Equal(exitCode, e.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("ext4", true, new[] { "-q", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1,assume_storage_prezeroed=1", "-L", "data", "/dev/loop0" })]
+    [InlineData("ext4", false, new[] { "-q", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", "-L", "data", "/dev/loop0" })]
+    [InlineData("xfs", true, new[] { "-q", "-K", "-L", "data", "/dev/loop0" })]
+    public void MkfsArgs_NeverForceAndExtrasBeforeTheDevice(string fsType, bool assumeZeroed, string[] expected)
+    {
+        var args = Filesystem.MkfsArgs(fsType, "/dev/loop0", ["-L", "data"], assumeZeroed);
+
+        Assert.Equal(expected, args);
+        Assert.DoesNotContain(args, a => a is "-F" or "-f");
+    }
+
+    [Theory]
+    [InlineData("mke2fs 1.47.0 (5-Feb-2023)\n\tUsing EXT2FS Library version 1.47.0\n", true)]
+    [InlineData("mke2fs 1.47.1-rc1 (1-Jan-2024)", true)]
+    [InlineData("mke2fs 1.46.5 (30-Dec-2021)", false)]
+    [InlineData("mke2fs 1.45.5 (07-Jan-2020)", false)]
+    [InlineData("", false)]
+    public void SupportsAssumeZeroed_FromVersion(string output, bool expected) =>
+        Assert.Equal(expected, Filesystem.SupportsAssumeZeroed(output));
+
+    [Fact]
+    public async Task MakeAsync_Ext4_ProbesMke2fsVersionOnceThenRunsMkfs()
+    {
+        _runner.On("mke2fs", ["-V"], new CommandResult(0, "", "mke2fs 1.46.2 (28-Feb-2021)\n"));
+        _runner.On("mkfs.ext4", [], Ok());
+
+        await _fs.MakeAsync("/dev/loop0", "ext4", [], CancellationToken.None);
+        await _fs.MakeAsync("/dev/loop1", "ext4", [], CancellationToken.None);
+
+        Assert.Single(_runner.CallsTo("mke2fs"));
+        Assert.Equal(["-q", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", "/dev/loop1"], _runner.CallsTo("mkfs.ext4").Last());
+    }
+
+    [Fact]
+    public async Task MakeAsync_UnknownType_Throws() =>
+        await Assert.ThrowsAsync<ArgumentException>(() => _fs.MakeAsync("/dev/loop0", "btrfs", [], CancellationToken.None));
+
+    [Theory]
+    [InlineData(new string[0], new[] { "-t", "ext4", "/dev/loop0", "/mnt/v" })]
+    [InlineData(new[] { "noatime", "discard" }, new[] { "-t", "ext4", "-o", "noatime,discard", "/dev/loop0", "/mnt/v" })]
+    public void MountArgs_OptionsJoinedWithCommas(string[] options, string[] expected) =>
+        Assert.Equal(expected, Filesystem.MountArgs("/dev/loop0", "/mnt/v", "ext4", options));
+
+    [Fact]
+    public async Task MountAsync_SameDeviceAlreadyThere_IsSuccessWithoutMounting()
+    {
+        _mounts.Entries.Add(new MountEntry("/dev/loop0", "/mnt/v", "ext4"));
+
+        await _fs.MountAsync("/dev/loop0", "/mnt/v", "ext4", [], CancellationToken.None);
+
+        Assert.Empty(_runner.Calls);
+    }
+
+    [Fact]
+    public async Task MountAsync_OtherDeviceThere_Refuses()
+    {
+        _mounts.Entries.Add(new MountEntry("/dev/loop5", "/mnt/v", "ext4"));
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => _fs.MountAsync("/dev/loop0", "/mnt/v", "ext4", [], CancellationToken.None));
+
+        Assert.Contains("/dev/loop5", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MountAsync_NotMounted_CreatesTheDirectoryAndMounts()
+    {
+        var mountpoint = Path.Combine(Path.GetTempPath(), "rbd-plugin-fs-" + Guid.NewGuid().ToString("N"), "v");
+        _runner.On("mount", [], Ok());
+        try
+        {
+            await _fs.MountAsync("/dev/loop0", mountpoint, "xfs", ["noatime"], CancellationToken.None);
+
+            Assert.True(Directory.Exists(mountpoint));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
+                | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute, File.GetUnixFileMode(mountpoint));
+            Assert.Equal(["-t", "xfs", "-o", "noatime", "/dev/loop0", mountpoint], Assert.Single(_runner.CallsTo("mount")));
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(mountpoint)!, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task UnmountAsync_NotMounted_IsSuccessWithoutUmount()
+    {
+        await _fs.UnmountAsync("/mnt/v", CancellationToken.None);
+
+        Assert.Empty(_runner.Calls);
+    }
+
+    [Fact]
+    public async Task UnmountAsync_RaceWithAnotherUnmount_NotMountedIsSuccess()
+    {
+        _mounts.Entries.Add(new MountEntry("/dev/loop0", "/mnt/v", "ext4"));
+        _runner.On("umount", [], Fail(32, "umount: /mnt/v: not mounted."));
+
+        await _fs.UnmountAsync("/mnt/v", CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task UnmountAsync_Busy_Throws()
+    {
+        _mounts.Entries.Add(new MountEntry("/dev/loop0", "/mnt/v", "ext4"));
+        _runner.On("umount", [], Fail(32, "umount: /mnt/v: target is busy."));
+
+        await Assert.ThrowsAsync<HostCommandException>(() => _fs.UnmountAsync("/mnt/v", CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData("ext4", "resize2fs", "/dev/loop0")]
+    [InlineData("xfs", "xfs_growfs", "/mnt/v")]
+    public async Task GrowAsync_UsesTheFilesystemsTool(string fsType, string program, string target)
+    {
+        _runner.On(program, [], Ok());
+
+        await _fs.GrowAsync("/dev/loop0", "/mnt/v", fsType, CancellationToken.None);
+
+        Assert.Equal([target], Assert.Single(_runner.CallsTo(program)));
+    }
+}

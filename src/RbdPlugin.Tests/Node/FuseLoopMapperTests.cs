@@ -1,0 +1,307 @@
+using RbdPlugin.Ceph;
+using RbdPlugin.Node;
+using static RbdPlugin.Tests.Node.FakeCommandRunner;
+
+namespace RbdPlugin.Tests.Node;
+
+/// <summary>The fuse mapper's decisions, against fakes of the runner, mount table and host (real tier: FuseLoopMapperClusterTests).</summary>
+[Trait("Tier", "Fast")]
+public sealed class FuseLoopMapperTests : IDisposable
+{
+    private static readonly CephClientArgs Client = new("/etc/ceph/ceph.conf", "docker", "/etc/ceph/docker.keyring");
+    private static readonly ImageRef Vol1 = new("rbd", "", "vol1");
+
+    private readonly string _stateDir = Directory.CreateTempSubdirectory("rbd-plugin-fuse-fast-").FullName;
+    private readonly FakeCommandRunner _runner = new();
+    private readonly FakeMountTable _mounts = new();
+    private readonly FakeHostProbe _host = new();
+    private readonly FuseLoopMapper _mapper;
+    private readonly string _dir;
+    private readonly string _file;
+
+    public FuseLoopMapperTests()
+    {
+        _mapper = new FuseLoopMapper(_runner, Client, _mounts, _host, _stateDir)
+        {
+            ImageVisibleTimeout = TimeSpan.FromMilliseconds(200),
+            BusyTimeout = TimeSpan.FromMilliseconds(200),
+            PollInterval = TimeSpan.FromMilliseconds(5),
+        };
+        _dir = Path.Combine(_stateDir, "fuse", "rbd.vol1");
+        _file = Path.Combine(_dir, "vol1");
+        _runner.On("losetup", ["--list"], _ => Ok(LoopJson()));
+        _runner.On("umount", [], args =>
+        {
+            _mounts.Entries.RemoveAll(m => m.MountPoint == args[0]);
+            return Ok();
+        });
+    }
+
+    private List<LoopDevice> Loops { get; } = [];
+
+    public void Dispose() => Directory.Delete(_stateDir, recursive: true);
+
+    [Fact]
+    public async Task MapAsync_Fresh_StartsRbdFuseWithIdInEnvironmentThenAttachesLoopWithDirectIo()
+    {
+        ScriptWorkingRbdFuse();
+        _runner.On("losetup", ["--find"], _ => Attach("/dev/loop7"));
+
+        var device = await _mapper.MapAsync(Vol1, CancellationToken.None);
+
+        Assert.Equal(new MappedDevice(Vol1, "/dev/loop7", "fuse", _dir), device);
+        var fuse = Assert.Single(_runner.Calls, c => c.Program == "rbd-fuse");
+        Assert.Equal(["-c", "/etc/ceph/ceph.conf", "-p", "rbd", "-r", "vol1", _dir], fuse.Args);
+        Assert.Equal("--id docker --keyring /etc/ceph/docker.keyring", fuse.Env!["CEPH_ARGS"]);
+        Assert.Equal(["--find", "--show", "--direct-io=on", _file], Assert.Single(_runner.CallsTo("losetup", "--find")));
+    }
+
+    [Fact]
+    public async Task MapAsync_AlreadyMapped_ReturnsTheSameLoopDeviceWithoutStartingAnything()
+    {
+        FuseMounted();
+        Loops.Add(new LoopDevice("/dev/loop3", _file));
+
+        var device = await _mapper.MapAsync(Vol1, CancellationToken.None);
+
+        Assert.Equal("/dev/loop3", device.DevicePath);
+        Assert.DoesNotContain(_runner.Calls, c => c.Program == "rbd-fuse" || c.Args.Contains("--find"));
+    }
+
+    [Fact]
+    public async Task MapAsync_FuseMountedButNoLoop_OnlyAttachesLoop()
+    {
+        FuseMounted();
+        _runner.On("losetup", ["--find"], _ => Attach("/dev/loop4"));
+
+        var device = await _mapper.MapAsync(Vol1, CancellationToken.None);
+
+        Assert.Equal("/dev/loop4", device.DevicePath);
+        Assert.DoesNotContain(_runner.Calls, c => c.Program == "rbd-fuse");
+    }
+
+    [Fact]
+    public async Task MapAsync_DirectIoRefused_FallsBackToBufferedLoop()
+    {
+        ScriptWorkingRbdFuse();
+        _runner.On("losetup", ["--find", "--show", "--direct-io=on"], Fail(1, "losetup: /dev/loop0: set direct io failed"));
+        _runner.On("losetup", ["--find", "--show", _file], _ => Attach("/dev/loop0"));
+
+        var device = await _mapper.MapAsync(Vol1, CancellationToken.None);
+
+        Assert.Equal("/dev/loop0", device.DevicePath);
+    }
+
+    [Fact]
+    public async Task MapAsync_LosetupFails_UnmountsTheFuseItStartedAndRemovesTheDir()
+    {
+        ScriptWorkingRbdFuse();
+        _runner.On("losetup", ["--find"], Fail(1, "losetup: cannot find an unused loop device"));
+
+        var e = await Assert.ThrowsAsync<HostCommandException>(() => _mapper.MapAsync(Vol1, CancellationToken.None));
+
+        Assert.Contains("unused loop device", e.Message, StringComparison.Ordinal);
+        Assert.Equal([_dir], Assert.Single(_runner.CallsTo("umount")));
+        Assert.False(Directory.Exists(_dir));
+    }
+
+    [Fact]
+    public async Task MapAsync_ImageNeverAppears_UndoesAndSaysWhatToCheck()
+    {
+        _runner.On("rbd-fuse", [], _ =>
+        {
+            FuseMounted(fileVisible: false);
+            return Ok();
+        });
+
+        var e = await Assert.ThrowsAsync<HostCommandException>(() => _mapper.MapAsync(Vol1, CancellationToken.None));
+
+        Assert.Contains("does the image exist", e.Message, StringComparison.Ordinal);
+        Assert.Single(_runner.CallsTo("umount"));
+        Assert.Empty(_runner.CallsTo("losetup", "--find"));
+    }
+
+    [Fact]
+    public async Task MapAsync_RbdFuseFails_ThrowsAndStartsNoLoop()
+    {
+        _runner.On("rbd-fuse", [], Fail(1, "failed to fetch mon config (--no-mon-config to skip)"));
+
+        await Assert.ThrowsAsync<HostCommandException>(() => _mapper.MapAsync(Vol1, CancellationToken.None));
+
+        Assert.Empty(_runner.CallsTo("losetup", "--find"));
+    }
+
+    [Fact]
+    public async Task MapAsync_DeadFuseMountWithoutLoop_IsUnmountedAndMappedAfresh()
+    {
+        FuseMounted(fileVisible: false);
+        ScriptWorkingRbdFuse();
+        _runner.On("losetup", ["--find"], _ => Attach("/dev/loop1"));
+
+        var device = await _mapper.MapAsync(Vol1, CancellationToken.None);
+
+        Assert.Equal("/dev/loop1", device.DevicePath);
+        Assert.Single(_runner.CallsTo("umount"));
+        Assert.Single(_runner.Calls, c => c.Program == "rbd-fuse");
+    }
+
+    [Fact]
+    public async Task MapAsync_DeadFuseMountUnderALoopDevice_RefusesWithAdvice()
+    {
+        FuseMounted(fileVisible: false);
+        Loops.Add(new LoopDevice("/dev/loop2", _file));
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => _mapper.MapAsync(Vol1, CancellationToken.None));
+
+        Assert.Contains("/dev/loop2", e.Message, StringComparison.Ordinal);
+        Assert.Empty(_runner.CallsTo("umount"));
+    }
+
+    [Fact]
+    public async Task UnmapAsync_Mapped_DetachesLoopThenUnmountsFuseThenRemovesDir()
+    {
+        FuseMounted();
+        Loops.Add(new LoopDevice("/dev/loop3", _file));
+        _runner.On("losetup", ["-d"], args =>
+        {
+            Loops.RemoveAll(l => l.Device == args[1]);
+            return Ok();
+        });
+
+        await _mapper.UnmapAsync(new MappedDevice(Vol1, "/dev/loop3", "fuse", _dir), CancellationToken.None);
+
+        Assert.Equal(["losetup -d /dev/loop3", $"umount {_dir}"],
+            _runner.Calls.Where(c => c.Program != "losetup" || c.Args[0] != "--list").Select(c => $"{c.Program} {string.Join(' ', c.Args)}"));
+        Assert.False(Directory.Exists(_dir));
+    }
+
+    [Fact]
+    public async Task UnmapAsync_NothingLeft_IsSuccessWithoutCommands()
+    {
+        await _mapper.UnmapAsync(new MappedDevice(Vol1, "/dev/loop3", "fuse"), CancellationToken.None);
+
+        Assert.All(_runner.Calls, c => Assert.Equal(["--list", "--json", "--output", "NAME,BACK-FILE"], c.Args));
+    }
+
+    [Fact]
+    public async Task UnmapAsync_RecordedLoopNowBacksAnotherFile_IsNotDetached()
+    {
+        Loops.Add(new LoopDevice("/dev/loop3", "/somewhere/else.img"));
+
+        await _mapper.UnmapAsync(new MappedDevice(Vol1, "/dev/loop3", "fuse"), CancellationToken.None);
+
+        Assert.Empty(_runner.CallsTo("losetup", "-d"));
+    }
+
+    [Fact]
+    public async Task UnmapAsync_LoopStillMounted_RefusesAndDetachesNothing()
+    {
+        FuseMounted();
+        Loops.Add(new LoopDevice("/dev/loop3", _file));
+        _mounts.Entries.Add(new MountEntry("/dev/loop3", "/mnt/vol1", "ext4"));
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            _mapper.UnmapAsync(new MappedDevice(Vol1, "/dev/loop3", "fuse"), CancellationToken.None));
+
+        Assert.Contains("still mounted at /mnt/vol1", e.Message, StringComparison.Ordinal);
+        Assert.Empty(_runner.CallsTo("losetup", "-d"));
+    }
+
+    [Fact]
+    public async Task UnmapAsync_LoopAlreadyDetached_IsSuccess()
+    {
+        Loops.Add(new LoopDevice("/dev/loop3", _file));
+        _runner.On("losetup", ["-d"], Fail(1, "losetup: /dev/loop3: detach failed: " + FuseLoopMapper.LoopNotAttachedText));
+
+        await _mapper.UnmapAsync(new MappedDevice(Vol1, "/dev/loop3", "fuse"), CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task UnmapAsync_FuseBusyForAMoment_IsRetried()
+    {
+        FuseMounted();
+        var attempts = 0;
+        _runner.On("umount", [], args =>
+        {
+            if (++attempts < 3)
+            {
+                return Fail(32, $"umount: {args[0]}: {FuseLoopMapper.BusyText}.");
+            }
+            _mounts.Entries.Clear();
+            return Ok();
+        });
+
+        await _mapper.UnmapAsync(new MappedDevice(Vol1, "", "fuse"), CancellationToken.None);
+
+        Assert.Equal(3, attempts);
+    }
+
+    [Fact]
+    public async Task UnmapAsync_FuseBusyForever_ThrowsAfterTheBusyTimeout()
+    {
+        FuseMounted();
+        _runner.On("umount", [], args => Fail(32, $"umount: {args[0]}: {FuseLoopMapper.BusyText}."));
+
+        var e = await Assert.ThrowsAsync<HostCommandException>(() =>
+            _mapper.UnmapAsync(new MappedDevice(Vol1, "", "fuse"), CancellationToken.None));
+
+        Assert.Equal(32, e.ExitCode);
+    }
+
+    [Fact]
+    public async Task ListMappedAsync_JoinsLoopDevicesWithFuseMountsUnderTheRoot()
+    {
+        var root = Path.Combine(_stateDir, "fuse");
+        var ns = new ImageRef("rbd", "team-a", "db");
+        _mounts.Entries.Add(new MountEntry("rbd-fuse", Path.Combine(root, "rbd.vol1"), "fuse.rbd-fuse"));
+        _mounts.Entries.Add(new MountEntry("rbd-fuse", Path.Combine(root, "rbd.team-a.db"), "fuse.rbd-fuse"));
+        _mounts.Entries.Add(new MountEntry("rbd-fuse", Path.Combine(root, "rbd.half"), "fuse.rbd-fuse"));
+        _mounts.Entries.Add(new MountEntry("rbd-fuse", "/elsewhere/rbd.other", "fuse.rbd-fuse"));
+        _mounts.Entries.Add(new MountEntry("/dev/sda1", Path.Combine(root, "rbd.notfuse"), "ext4"));
+        Loops.Add(new LoopDevice("/dev/loop0", Path.Combine(root, "rbd.vol1", "vol1")));
+        Loops.Add(new LoopDevice("/dev/loop1", Path.Combine(root, "rbd.team-a.db", "db")));
+        Loops.Add(new LoopDevice("/dev/loop2", Path.Combine(root, "rbd.gone", "gone")));
+        Loops.Add(new LoopDevice("/dev/loop9", "/tmp/unrelated.img"));
+
+        var mapped = await _mapper.ListMappedAsync(CancellationToken.None);
+
+        Assert.Equal(
+            new[]
+            {
+                new MappedDevice(Vol1, "/dev/loop0", "fuse", Path.Combine(root, "rbd.vol1")),
+                new MappedDevice(ns, "/dev/loop1", "fuse", Path.Combine(root, "rbd.team-a.db")),
+                new MappedDevice(new ImageRef("rbd", "", "half"), "", "fuse", Path.Combine(root, "rbd.half")),
+                new MappedDevice(new ImageRef("rbd", "", "gone"), "/dev/loop2", "fuse", Path.Combine(root, "rbd.gone")),
+            }.OrderBy(d => d.Image.Name),
+            mapped.OrderBy(d => d.Image.Name));
+    }
+
+    private void FuseMounted(bool fileVisible = true)
+    {
+        _mounts.Entries.Add(new MountEntry("rbd-fuse", _dir, "fuse.rbd-fuse"));
+        if (fileVisible)
+        {
+            _host.Paths.Add(_file);
+        }
+        else
+        {
+            _host.Paths.Remove(_file);
+        }
+    }
+
+    private void ScriptWorkingRbdFuse() =>
+        _runner.On("rbd-fuse", [], _ =>
+        {
+            FuseMounted();
+            return Ok();
+        });
+
+    private CommandResult Attach(string device)
+    {
+        Loops.Add(new LoopDevice(device, _file));
+        return Ok(device + "\n");
+    }
+
+    private string LoopJson() =>
+        "{\"loopdevices\":[" + string.Join(',', Loops.Select(l => $"{{\"name\":\"{l.Device}\",\"back-file\":\"{l.BackingFile}\"}}")) + "]}";
+}
