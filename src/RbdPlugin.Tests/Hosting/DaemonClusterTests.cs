@@ -61,7 +61,7 @@ public sealed class DaemonClusterTests : IAsyncLifetime
         }
     }
 
-    private int FormatCount => _plugin.Log.Count(l => l.Contains("Made ext4", StringComparison.Ordinal) && l.Contains(_volume, StringComparison.Ordinal));
+    private int FormatCount => _plugin.Log.Count(l => l.Contains("\"@m\":\"Made ", StringComparison.Ordinal) && l.Contains(_volume, StringComparison.Ordinal));
 
     [Fact]
     public async Task CreateGetListRemove_RealImage()
