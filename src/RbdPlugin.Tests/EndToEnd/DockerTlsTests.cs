@@ -13,14 +13,16 @@ namespace RbdPlugin.Tests.EndToEnd;
 [Trait("Tier", "Docker")]
 public sealed class DockerTlsTests : IAsyncLifetime
 {
-    private const string Driver = "rbdtlstest";
-    private static readonly string SpecPath = $"/etc/docker/plugins/{Driver}.json";
+    // dockerd reads a plugin's spec once per lifetime and caches it by name: a fresh name per test, a fresh lookup.
+    private readonly string _driver = "rbdtls" + Guid.NewGuid().ToString("N")[..8];
     private readonly string _root = Directory.CreateTempSubdirectory("rbd-plugin-tls-").FullName;
     private readonly string _volume = DevCluster.NewName();
     private readonly int _port = FreePort();
     private PluginProcess _plugin = null!;
 
     private string Certs => Path.Combine(_root, "tls");
+
+    private string SpecPath => $"/etc/docker/plugins/{_driver}.json";
 
     public async Task InitializeAsync()
     {
@@ -35,7 +37,7 @@ public sealed class DockerTlsTests : IAsyncLifetime
         Directory.CreateDirectory(Path.GetDirectoryName(SpecPath)!);
         await File.WriteAllTextAsync(SpecPath, JsonSerializer.Serialize(new
         {
-            Name = Driver,
+            Name = _driver,
             Addr = $"https://127.0.0.1:{_port}",
             TLSConfig = new
             {
@@ -60,7 +62,7 @@ public sealed class DockerTlsTests : IAsyncLifetime
     [Fact]
     public async Task DockerOverMutualTls_CreatesAndMounts()
     {
-        (await DockerCli.RunAsync("volume", "create", "-d", Driver, "-o", "size=1G", _volume)).EnsureSuccess();
+        (await DockerCli.RunAsync("volume", "create", "-d", _driver, "-o", "size=1G", _volume)).EnsureSuccess();
         (await DockerCli.RunWithVolumeAsync($"{_volume}:/data", "echo over tls > /data/t && cat /data/t")).EnsureSuccess();
         Assert.Contains(_plugin.Log, l => l.Contains(_volume, StringComparison.Ordinal) && l.Contains("Mount", StringComparison.Ordinal));
     }

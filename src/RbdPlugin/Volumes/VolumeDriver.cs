@@ -22,6 +22,7 @@ internal sealed partial class VolumeDriver(
     private readonly VolumeLocks _locks = new();
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _pendingReleases = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
+    private int _disposed;
 
     /// <inheritdoc />
     public async Task<VolumeInfo?> GetAsync(string name, CancellationToken ct)
@@ -71,6 +72,12 @@ internal sealed partial class VolumeDriver(
 
     public void Dispose()
     {
+        // DI disposes the driver once per registration (as itself and as IVolumeDriver).
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _shutdown.Cancel();
         _shutdown.Dispose();
         foreach (var pending in _pendingReleases.Values)
