@@ -5,12 +5,17 @@
 #
 # Usage: dev-cluster.sh up|down|status|env      (see deploy/ceph/README.md)
 # Environment: RBD_DEV_CEPH_DIR (state dir, default /var/lib/rbd-plugin-dev/ceph),
-#              RBD_DEV_CEPH_TIMEOUT (seconds `up` may take, default 60).
+#              RBD_DEV_CEPH_TIMEOUT (seconds `up` may take, default 60),
+#              RBD_DEV_CEPH_PORT (mon port on 127.0.0.1, default 6789; for a second cluster beside the usual one).
 set -euo pipefail
 
 readonly DIR="${RBD_DEV_CEPH_DIR:-/var/lib/rbd-plugin-dev/ceph}"
 readonly TIMEOUT="${RBD_DEV_CEPH_TIMEOUT:-60}"
-readonly MON_ADDR="127.0.0.1:6789"
+readonly MON_PORT="${RBD_DEV_CEPH_PORT:-6789}"
+readonly MON_ADDR="127.0.0.1:$MON_PORT"
+# msgr v1 only (see `ms bind msgr2` below). Ceph reads a bare ip:port as v1 only for port 6789, so other ports get
+# an explicit `v1:` (without it monmaptool makes a v2 address and the OSD never reaches the mon).
+if [[ "$MON_PORT" == 6789 ]]; then readonly MON_HOST="$MON_ADDR"; else readonly MON_HOST="v1:$MON_ADDR"; fi
 readonly MON_ID="a"
 readonly POOLS=(rbd rbd-extra)
 readonly PG_NUM=8
@@ -41,6 +46,9 @@ check_dir() {
   [[ "$DIR" =~ ^/[A-Za-z0-9._/+-]+$ ]] || die "RBD_DEV_CEPH_DIR must be an absolute path of [A-Za-z0-9._/+-]: '$DIR'"
   [[ "$(realpath -m "$DIR")" != "/" ]] || die "RBD_DEV_CEPH_DIR must not be /"
   [[ "$TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "RBD_DEV_CEPH_TIMEOUT must be a positive integer: '$TIMEOUT'"
+  if ! [[ "$MON_PORT" =~ ^[1-9][0-9]{0,4}$ ]] || ((MON_PORT > 65535)); then
+    die "RBD_DEV_CEPH_PORT must be a port number: '$MON_PORT'"
+  fi
 }
 
 # Serialise concurrent invocations (parallel test runs calling `up`). The lock file sits beside the state dir so
@@ -53,9 +61,12 @@ take_lock() {
   flock -w "$TIMEOUT" 9 || die "another dev-cluster.sh holds $lock for more than ${TIMEOUT}s"
 }
 
-ceph_admin() { timeout 20 ceph -c "$CONF" -n client.admin --connect-timeout 15 "$@"; }
-rbd_admin() { timeout 20 rbd -c "$CONF" -n client.admin "$@"; }
-rbd_docker() { timeout 20 rbd -c "$CONF" --id docker "$@"; }
+# Every cluster call is bounded: a hung daemon must make `up` fail or re-bootstrap, never hang it.
+# CALL_TIMEOUT is dynamically scoped: `healthy` lowers it with `local`.
+CALL_TIMEOUT=20
+ceph_admin() { timeout "$CALL_TIMEOUT" ceph -c "$CONF" -n client.admin --connect-timeout "$CALL_TIMEOUT" "$@"; }
+rbd_admin() { timeout "$CALL_TIMEOUT" rbd -c "$CONF" -n client.admin "$@"; }
+rbd_docker() { timeout "$CALL_TIMEOUT" rbd -c "$CONF" --id docker "$@"; }
 
 # Prints the pid of a daemon this script started, if it is still alive: the pid file must name a live process
 # whose argv is `<exe> -c <our conf> ...`. A stale or recycled pid prints nothing.
@@ -63,8 +74,7 @@ daemon_pid() {
   local exe="$1" pidfile="$2" pid
   [[ -r "$pidfile" ]] || return 0
   pid="$(<"$pidfile")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-  is_ours "$pid" "$exe" && printf '%s\n' "$pid"
+  if [[ "$pid" =~ ^[0-9]+$ ]] && is_ours "$pid" "$exe"; then printf '%s\n' "$pid"; fi
   return 0
 }
 
@@ -77,14 +87,23 @@ is_ours() {
 
 # Pids of our daemons, from the pid files, plus any process started with our exact conf whose pid file was lost
 # (e.g. a half-finished bootstrap). Never matches daemons of another cluster.
+# (Every function here ends in `return 0`: a trailing failed test would otherwise make `set -e` end the caller.)
 our_pids() {
   local exe="$1" pidfile="$2" p
   {
     daemon_pid "$exe" "$pidfile"
     for p in /proc/[0-9]*; do
-      is_ours "${p#/proc/}" "$exe" && printf '%s\n' "${p#/proc/}"
+      if is_ours "${p#/proc/}" "$exe"; then printf '%s\n' "${p#/proc/}"; fi
     done
   } | sort -u
+  return 0
+}
+
+# A zombie counts as gone: it holds no sockets or files, and pid 1 here may take a while to reap it.
+alive() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ "${stat##*) }" != Z* ]]
 }
 
 stop_daemons() {
@@ -94,14 +113,14 @@ stop_daemons() {
   log "stopping pids ${pids[*]}"
   kill -TERM "${pids[@]}" 2>/dev/null || true
   while :; do
-    local alive=()
-    for pid in "${pids[@]}"; do [[ -d "/proc/$pid" ]] && alive+=("$pid"); done
-    ((${#alive[@]})) || return 0
+    local left=()
+    for pid in "${pids[@]}"; do if alive "$pid"; then left+=("$pid"); fi; done
+    ((${#left[@]})) || return 0
     if ((waited == 100)); then
-      log "still alive after 10s, SIGKILL ${alive[*]}"
-      kill -KILL "${alive[@]}" 2>/dev/null || true
+      log "still alive after 10s, SIGKILL ${left[*]}"
+      kill -KILL "${left[@]}" 2>/dev/null || true
     fi
-    ((waited > 200)) && die "pids ${alive[*]} survive SIGKILL"
+    ((waited < 200)) || die "pids ${left[*]} survive SIGKILL"
     sleep 0.1
     waited=$((waited + 1))
   done
@@ -118,6 +137,7 @@ remove_state() {
 
 # Healthy = both daemons alive, no HEALTH_ERR, and client.docker can list both pools.
 healthy() {
+  local CALL_TIMEOUT=8
   [[ -e "$MARKER" && -r "$CONF" ]] || return 1
   [[ -n "$(daemon_pid ceph-mon "$MON_PIDFILE")" && -n "$(daemon_pid ceph-osd "$OSD_PIDFILE")" ]] || return 1
   local health pool
@@ -136,6 +156,7 @@ wait_for() {
   done
 }
 
+left() { local n=$(($1 - SECONDS)); echo $((n > 1 ? n : 1)); }
 osd_up() { [[ "$(ceph_admin osd stat -f json 2>/dev/null)" == *'"num_up_osds":1,'* ]]; }
 docker_can_list() { local pool; for pool in "${POOLS[@]}"; do rbd_docker ls "$pool" || return 1; done; }
 
@@ -145,7 +166,7 @@ write_conf() {
 # Generated by deploy/ceph/dev-cluster.sh: a single-node dev cluster on 127.0.0.1. Data lives in RAM (memstore).
 [global]
 fsid = $fsid
-mon host = $MON_ADDR
+mon host = $MON_HOST
 public addr = 127.0.0.1
 cluster addr = 127.0.0.1
 # One port, one protocol: the mon listens only on $MON_ADDR (msgr v1), the OSD only on 127.0.0.1.
@@ -197,8 +218,8 @@ EOF
 
 bootstrap() {
   local deadline=$((SECONDS + TIMEOUT)) fsid osd_id pool
-  if ss -Hltn "sport = :${MON_ADDR##*:}" | grep -q .; then
-    die "port ${MON_ADDR##*:} is already in use by a process this script did not start (another cluster?)"
+  if ss -Hltn "sport = :$MON_PORT" | grep -q .; then
+    die "port $MON_PORT is already in use by a process this script did not start (another cluster?)"
   fi
   mkdir -p "$DIR" "$RUN_DIR" "$LOG_DIR" "$DIR/mon" "$OSD_DATA"
   touch "$MARKER"
@@ -219,10 +240,11 @@ bootstrap() {
   } >/dev/null
   log "keyrings: admin, docker, mon"
 
-  monmaptool --create --fsid "$fsid" --add "$MON_ID" "$MON_ADDR" "$DIR/monmap" >/dev/null
+  monmaptool --create --fsid "$fsid" --addv "$MON_ID" "[v1:$MON_ADDR]" "$DIR/monmap" >/dev/null
   ceph-mon -c "$CONF" --mkfs -i "$MON_ID" --monmap "$DIR/monmap" --keyring "$MON_KEYRING" \
     || die "ceph-mon --mkfs failed (log: $LOG_DIR/ceph-mon.$MON_ID.log)"
-  ceph-mon -c "$CONF" -i "$MON_ID" 9>&- || die "ceph-mon did not start (log: $LOG_DIR/ceph-mon.$MON_ID.log)"
+  # A daemon's foreground half waits until the daemon has booted: bound it too.
+  timeout "$(left "$deadline")" ceph-mon -c "$CONF" -i "$MON_ID" 9>&- || die "ceph-mon failed to start or boot in time (log: $LOG_DIR/ceph-mon.$MON_ID.log)"
   wait_for "$deadline" "the mon to answer" ceph_admin mon stat
   log "mon.$MON_ID up on $MON_ADDR (pid $(daemon_pid ceph-mon "$MON_PIDFILE"))"
 
@@ -232,14 +254,22 @@ bootstrap() {
     || die "ceph-osd --mkfs failed (log: $LOG_DIR/ceph-osd.$OSD_ID.log)"
   ceph_admin auth add "osd.$OSD_ID" osd 'allow *' mon 'allow profile osd' mgr 'allow profile osd' \
     -i "$OSD_DATA/keyring" 2>/dev/null
-  ceph-osd -c "$CONF" -i "$OSD_ID" 9>&- 2>/dev/null || die "ceph-osd did not start (log: $LOG_DIR/ceph-osd.$OSD_ID.log)"
+  timeout "$(left "$deadline")" ceph-osd -c "$CONF" -i "$OSD_ID" 9>&- 2>/dev/null || die "ceph-osd failed to start or boot in time (log: $LOG_DIR/ceph-osd.$OSD_ID.log)"
   wait_for "$deadline" "osd.$OSD_ID to come up" osd_up
   log "osd.$OSD_ID up (memstore, pid $(daemon_pid ceph-osd "$OSD_PIDFILE"))"
 
   for pool in "${POOLS[@]}"; do
-    ceph_admin osd pool create "$pool" "$PG_NUM" "$PG_NUM" replicated --autoscale-mode=off >/dev/null 2>&1
-    rbd_admin pool init "$pool"
+    ceph_admin osd pool create "$pool" "$PG_NUM" "$PG_NUM" replicated --autoscale-mode=off >/dev/null 2>&1 \
+      || die "ceph osd pool create $pool failed"
   done
+  # `rbd pool init` waits for the new PGs to peer: initialise both pools at once (saves ~3 s).
+  local inits=()
+  for pool in "${POOLS[@]}"; do
+    rbd_admin pool init "$pool" &
+    inits+=("$!")
+  done
+  local pid
+  for pid in "${inits[@]}"; do wait "$pid" || die "rbd pool init failed"; done
   log "pools ${POOLS[*]} created and rbd-initialised"
 
   wait_for "$deadline" "client.docker to list the pools" docker_can_list
