@@ -33,13 +33,14 @@ internal static class DockerWire
     }
 
     /// <summary>
-    /// The bytes Docker 20.10 (Go 1.19) writes: its URL host is the socket path, which Go trims at the first "/",
-    /// so the Host header is empty. Returns the status line and the body.
+    /// The bytes dockerd writes, byte for byte. Docker 20.10 (Go 1.19) uses the socket path as URL host, which Go
+    /// trims at the first "/", so its Host header is empty; newer engines send "plugin.moby.localhost".
+    /// Returns the status line and the body.
     /// </summary>
-    public static async Task<(string StatusLine, string Body)> SendAsDockerd2010Async(string socketPath, string route, string json)
+    public static async Task<(string StatusLine, string Body)> SendAsDockerdAsync(string socketPath, string host, string route, string json)
     {
         var body = Encoding.UTF8.GetBytes(json + "\n");
-        var head = $"POST {route} HTTP/1.1\r\nHost: \r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: {body.Length}\r\n" +
+        var head = $"POST {route} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: Go-http-client/1.1\r\nContent-Length: {body.Length}\r\n" +
                    $"Accept: {Accept}\r\nAccept-Encoding: gzip\r\n\r\n";
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath));

@@ -45,6 +45,8 @@ public sealed class PluginEndpointsLoggingTests : IClassFixture<UnixSocketPlugin
 
         var line = Assert.Single(RequestLines());
         Assert.Equal(LogLevel.Warning, line.Level);
+        Assert.Equal("VolumeDriver.Create", line.Values["Verb"]);
+        Assert.Equal("db1", line.Values["Volume"]);
         Assert.Equal("err", line.Values["Outcome"]);
         Assert.Equal("InvalidArgument", line.Values["ErrorKind"]);
         Assert.Equal("size must be a number", line.Values["Err"]);
@@ -60,9 +62,20 @@ public sealed class PluginEndpointsLoggingTests : IClassFixture<UnixSocketPlugin
 
         var line = Assert.Single(RequestLines());
         Assert.Equal(LogLevel.Error, line.Level);
+        Assert.Equal("db1", line.Values["Volume"]);
         Assert.Equal("Internal", line.Values["ErrorKind"]);
         Assert.IsType<InvalidOperationException>(line.Exception);
         Assert.Contains($"(request {line.ScopeValues["RequestId"]})", answer.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unmount_MissingId_BadRequestLineStillNamesTheVolume()
+    {
+        await plugin.Client.SendAsync(Routes.Unmount, """{"Name":"db1"}""");
+
+        var line = Assert.Single(RequestLines());
+        Assert.Equal("db1", line.Values["Volume"]);
+        Assert.Equal("BadRequest", line.Values["ErrorKind"]);
     }
 
     [Fact]

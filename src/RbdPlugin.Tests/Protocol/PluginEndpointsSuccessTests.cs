@@ -242,12 +242,14 @@ public sealed class PluginEndpointsSuccessTests : IClassFixture<UnixSocketPlugin
         Assert.Equal(new FakeVolumeDriver.Call("Mount", "db1", MountId), Assert.Single(Driver.Calls));
     }
 
-    [Fact]
-    public async Task Get_RawRequestAsDocker2010WithEmptyHost_Answers200()
+    [Theory]
+    [InlineData("")]
+    [InlineData("plugin.moby.localhost")]
+    public async Task Get_RawRequestAsDockerdWithAnyHost_Answers200(string host)
     {
         Driver.GetResult = new VolumeInfo("db1", null, null, new Dictionary<string, object>());
 
-        var (statusLine, body) = await DockerWire.SendAsDockerd2010Async(plugin.SocketPath, Routes.Get, """{"Name":"db1"}""");
+        var (statusLine, body) = await DockerWire.SendAsDockerdAsync(plugin.SocketPath, host, Routes.Get, """{"Name":"db1"}""");
 
         Assert.Equal("HTTP/1.1 200 OK", statusLine);
         Assert.Equal("""{"Volume":{"Name":"db1","Status":{}},"Err":""}""", body);

@@ -130,12 +130,20 @@ internal static class PluginEndpoints
         {
             var started = Stopwatch.GetTimestamp();
             using var scope = ProtocolLog.BeginRequest(logger, context.TraceIdentifier);
-            IPluginRequest? request = null;
+            TRequest? request = null;
             byte[]? payload = null;
             Failure? failure;
             try
             {
-                (payload, request, failure) = await HandleAsync(context, method, requestType, responseType, whenEmpty, invoke, readBody);
+                (request, failure) = await DecodeAsync(context, method, requestType, whenEmpty, readBody);
+                if (failure is null && request is not null)
+                {
+                    var driver = context.RequestServices.GetRequiredService<IVolumeDriver>();
+                    var response = await invoke(driver, request, context.RequestAborted);
+
+                    // Encoded before anything is sent, so a value that cannot be serialized still ends as a JSON Err.
+                    payload = JsonSerializer.SerializeToUtf8Bytes(response, responseType);
+                }
             }
 #pragma warning disable CA1031 // The boundary to Docker: every failure must become a JSON Err, never a bare 500.
             catch (Exception e)
@@ -144,24 +152,20 @@ internal static class PluginEndpoints
                 failure = Failure.FromException(e, context);
             }
 
-            await AnswerAsync(context, logger, method, request?.VolumeName, request?.MountId, started, payload, failure);
+            IPluginRequest? seen = request;
+            await AnswerAsync(context, logger, method, seen?.VolumeName, seen?.MountId, started, payload, failure);
         });
     }
 
-    private static async Task<(byte[]? Payload, IPluginRequest? Request, Failure? Failure)> HandleAsync<TRequest, TResponse>(
-        HttpContext context,
-        string method,
-        JsonTypeInfo<TRequest> requestType,
-        JsonTypeInfo<TResponse> responseType,
-        TRequest? whenEmpty,
-        Func<IVolumeDriver, TRequest, CancellationToken, Task<TResponse>> invoke,
-        bool readBody)
+    /// <summary>The method, the body and the fields the verb needs: a request to hand to the driver, or why not.</summary>
+    private static async Task<(TRequest? Request, Failure? Failure)> DecodeAsync<TRequest>(
+        HttpContext context, string method, JsonTypeInfo<TRequest> requestType, TRequest? whenEmpty, bool readBody)
         where TRequest : class, IPluginRequest
     {
         if (!HttpMethods.IsPost(context.Request.Method))
         {
             context.Response.Headers.Allow = HttpMethods.Post;
-            return (null, null, new Failure(StatusCodes.Status405MethodNotAllowed,
+            return (null, new Failure(StatusCodes.Status405MethodNotAllowed,
                 $"method {context.Request.Method} not allowed: {method} takes POST", "MethodNotAllowed"));
         }
 
@@ -170,19 +174,10 @@ internal static class PluginEndpoints
             : (whenEmpty, null);
         if (failure is not null || request is null)
         {
-            return (null, request, failure ?? Failure.BadRequest($"empty request: {method} needs a JSON object"));
+            return (request, failure ?? Failure.BadRequest($"empty request: {method} needs a JSON object"));
         }
 
-        if (request.Problem() is { } problem)
-        {
-            return (null, request, Failure.BadRequest(problem));
-        }
-
-        var driver = context.RequestServices.GetRequiredService<IVolumeDriver>();
-        var response = await invoke(driver, request, context.RequestAborted);
-
-        // Encode before anything is sent, so a value that cannot be serialized still ends as a JSON Err.
-        return (JsonSerializer.SerializeToUtf8Bytes(response, responseType), request, null);
+        return request.Problem() is { } problem ? (request, Failure.BadRequest(problem)) : (request, null);
     }
 
     /// <summary>Writes the request's one log line, then the answer (the payload, or the failure's Err envelope).</summary>
