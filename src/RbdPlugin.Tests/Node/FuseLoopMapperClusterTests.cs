@@ -61,7 +61,7 @@ public sealed class FuseLoopMapperClusterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task MapAsync_ImageInANamespace_IsMappedThroughRbdFuseDashS()
+    public async Task MapAsync_ImageInANamespace_IsMappedInsideThatNamespace()
     {
         var ct = CancellationToken.None;
         var ns = "node-test-ns-" + Guid.NewGuid().ToString("N")[..6];
