@@ -10,9 +10,14 @@ public sealed class FilesystemTests
 {
     private readonly FakeCommandRunner _runner = new();
     private readonly FakeMountTable _mounts = new();
+    private readonly FakeHostProbe _host = new();
     private readonly Filesystem _fs;
 
-    public FilesystemTests() => _fs = new Filesystem(_runner, _mounts);
+    public FilesystemTests()
+    {
+        _fs = new Filesystem(_runner, _mounts, _host);
+        _host.Paths.UnionWith(["/dev/loop0", "/dev/loop1"]);
+    }
 
     [Fact]
     public async Task ProbeAsync_BlkidFindsNothing_IsNull()
@@ -21,6 +26,22 @@ public sealed class FilesystemTests
 
         Assert.Null(await _fs.ProbeAsync("/dev/loop0", CancellationToken.None));
         Assert.Equal(["-p", "-o", "export", "/dev/loop0"], Assert.Single(_runner.CallsTo("blkid")));
+    }
+
+    [Fact]
+    public async Task ProbeAsync_DeviceMissing_ThrowsWithoutAskingBlkidWhichWouldSayNothingFound()
+    {
+        await Assert.ThrowsAsync<HostCommandException>(() => _fs.ProbeAsync("/dev/loop9", CancellationToken.None));
+
+        Assert.Empty(_runner.Calls);
+    }
+
+    [Fact]
+    public async Task ProbeAsync_Exit2WithAnError_Throws()
+    {
+        _runner.On("blkid", [], Fail(Filesystem.BlkidNothingFound, "blkid: error: /dev/loop0: Permission denied"));
+
+        await Assert.ThrowsAsync<HostCommandException>(() => _fs.ProbeAsync("/dev/loop0", CancellationToken.None));
     }
 
     [Theory]
@@ -70,6 +91,7 @@ public sealed class FilesystemTests
     [Fact]
     public async Task MakeAsync_Ext4_ProbesMke2fsVersionOnceThenRunsMkfs()
     {
+        _runner.On("blkid", [], Fail(Filesystem.BlkidNothingFound, ""));
         _runner.On("mke2fs", ["-V"], new CommandResult(0, "", "mke2fs 1.46.2 (28-Feb-2021)\n"));
         _runner.On("mkfs.ext4", [], Ok());
 
@@ -78,6 +100,29 @@ public sealed class FilesystemTests
 
         Assert.Single(_runner.CallsTo("mke2fs"));
         Assert.Equal(["-q", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1", "/dev/loop1"], _runner.CallsTo("mkfs.ext4").Last());
+    }
+
+    [Theory]
+    [InlineData("ext4", "DEVNAME=/dev/loop0\nPTTYPE=dos\n")]
+    [InlineData("xfs", "DEVNAME=/dev/loop0\nTYPE=ext4\n")]
+    public async Task MakeAsync_DeviceCarriesASignature_RefusesWithoutRunningMkfs(string fsType, string export)
+    {
+        _runner.On("blkid", [], Ok(export));
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => _fs.MakeAsync("/dev/loop0", fsType, [], CancellationToken.None));
+
+        Assert.Contains("refusing", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_runner.Calls, c => c.Program.StartsWith("mkfs", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task MakeAsync_ProbeFails_DoesNotRunMkfs()
+    {
+        _runner.On("blkid", [], Fail(4, "blkid: error: /dev/loop0: Input/output error"));
+
+        await Assert.ThrowsAsync<HostCommandException>(() => _fs.MakeAsync("/dev/loop0", "xfs", [], CancellationToken.None));
+
+        Assert.DoesNotContain(_runner.Calls, c => c.Program.StartsWith("mkfs", StringComparison.Ordinal));
     }
 
     [Fact]

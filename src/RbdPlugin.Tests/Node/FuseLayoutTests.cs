@@ -36,8 +36,8 @@ public sealed class FuseLayoutTests
             FuseLayout.RbdFuseArgs(Client, new ImageRef("rbd", "", "vol1"), "/s/fuse/rbd.vol1"));
 
     [Fact]
-    public void RbdFuseArgs_Namespace_PassedWithDashS() =>
-        Assert.Equal(["-c", "/etc/ceph/ceph.conf", "-p", "rbd", "-s", "team-a", "-r", "vol1", "/d"],
+    public void RbdFuseArgs_Namespace_PassedAsLongOptionNeverDashS() =>
+        Assert.Equal(["-c", "/etc/ceph/ceph.conf", "-p", "rbd", "--namespace=team-a", "-r", "vol1", "/d"],
             FuseLayout.RbdFuseArgs(Client, new ImageRef("rbd", "team-a", "vol1"), "/d"));
 
     [Fact]

@@ -106,6 +106,35 @@ public sealed class FuseLoopMapperTests : IDisposable
     }
 
     [Fact]
+    public async Task MapAsync_LosetupFailsAndUndoFailsToo_ReportsTheOriginalFailure()
+    {
+        ScriptWorkingRbdFuse();
+        _runner.On("losetup", ["--find"], Fail(1, "losetup: cannot find an unused loop device"));
+        _runner.On("umount", [], Fail(32, "umount: something else went wrong"));
+
+        var e = await Assert.ThrowsAsync<HostCommandException>(() => _mapper.MapAsync(Vol1, CancellationToken.None));
+
+        Assert.Contains("unused loop device", e.Message, StringComparison.Ordinal);
+        Assert.Contains(await _mapper.ListMappedAsync(CancellationToken.None), d => d.Image == Vol1 && d.DevicePath.Length == 0);
+    }
+
+    [Fact]
+    public async Task MapAsync_CallerCancelsWhileWaiting_StillUndoesTheFuseMount()
+    {
+        _runner.On("rbd-fuse", [], _ =>
+        {
+            FuseMounted(fileVisible: false);
+            return Ok();
+        });
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _mapper.MapAsync(Vol1, cts.Token));
+
+        Assert.Single(_runner.CallsTo("umount"));
+        Assert.Empty(_mounts.Entries);
+    }
+
+    [Fact]
     public async Task MapAsync_ImageNeverAppears_UndoesAndSaysWhatToCheck()
     {
         _runner.On("rbd-fuse", [], _ =>

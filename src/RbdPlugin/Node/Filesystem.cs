@@ -4,27 +4,38 @@ namespace RbdPlugin.Node;
 
 /// <summary>
 /// blkid, mkfs.ext4/mkfs.xfs, mount, umount, resize2fs/xfs_growfs. The one rule that matters most lives here:
-/// mkfs never runs over data (invariant 2). The probe never turns an error into "empty", and mkfs is never forced
-/// (no -F / -f), so even if a caller skipped the probe, mkfs itself refuses a device that carries a signature
-/// (its "Proceed anyway?" question reads EOF from our empty stdin and answers no).
+/// mkfs never runs over data (invariant 2). The probe never turns an error into "empty", and <see cref="MakeAsync"/>
+/// probes again itself right before mkfs instead of trusting its caller or the mkfs tools: mke2fs 1.47 formats a
+/// device holding a DOS partition table without a word when stdin is not a terminal (checked on this project's
+/// hosts). mkfs is also never forced (no -F/-f), which makes mkfs.xfs refuse on its own as a second line.
 /// </summary>
-internal sealed partial class Filesystem(ICommandRunner runner, IMountTable mounts, ILogger<Filesystem>? logger = null) : IFilesystem
+internal sealed partial class Filesystem(
+    ICommandRunner runner,
+    IMountTable mounts,
+    IHostProbe? host = null,
+    ILogger<Filesystem>? logger = null) : IFilesystem
 {
-    /// <summary>blkid's exit code when the probe found no signature at all.</summary>
+    /// <summary>blkid's exit code when the probe found no signature at all (and, silently, when the device is missing).</summary>
     public const int BlkidNothingFound = 2;
 
     /// <summary>umount of a directory that is not a mount point: "umount: DIR: not mounted.".</summary>
     public const string NotMountedText = "not mounted";
 
     private readonly ILogger _logger = logger ?? NullLogger<Filesystem>.Instance;
+    private readonly IHostProbe _host = host ?? new HostProbe();
     private bool? _mke2fsAssumesZeroed; // probed once; two racing first probes just agree on the same answer
 
     public async Task<string?> ProbeAsync(string device, CancellationToken ct)
     {
+        // blkid exits 2, silently, for a device that does not exist, exactly as for an empty one: so ask first.
+        if (!_host.Exists(device))
+        {
+            throw new HostCommandException($"cannot probe {device}: no such device");
+        }
         // blkid -p -o export DEVICE   (low-level probe: superblocks and partition tables, no cache)
         IReadOnlyList<string> args = ["-p", "-o", "export", device];
         var result = await runner.TryRunAsync("blkid", args, ct);
-        if (result.ExitCode == BlkidNothingFound)
+        if (result.ExitCode == BlkidNothingFound && result.Stderr.Trim().Length == 0)
         {
             return null;
         }
@@ -35,6 +46,15 @@ internal sealed partial class Filesystem(ICommandRunner runner, IMountTable moun
 
     public async Task MakeAsync(string device, string fsType, IReadOnlyList<string> extraOptions, CancellationToken ct)
     {
+        if (fsType is not ("ext4" or "xfs"))
+        {
+            throw new ArgumentException($"unsupported filesystem '{fsType}': use ext4 or xfs", nameof(fsType));
+        }
+        // Invariant 2, enforced where mkfs runs: whatever the caller probed earlier, look again now.
+        if (await ProbeAsync(device, ct) is { } found)
+        {
+            throw new InvalidOperationException($"refusing to make a filesystem on {device}: it already carries a '{found}' signature");
+        }
         switch (fsType)
         {
             case "ext4":

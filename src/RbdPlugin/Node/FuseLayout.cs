@@ -36,15 +36,17 @@ internal static class FuseLayout
     }
 
     /// <summary>
-    /// <c>rbd-fuse -c CONF -p POOL [-s NAMESPACE] -r IMAGE DIR</c>. The client id and keyring path go in CEPH_ARGS
-    /// (see <see cref="CephClientArgs.ToCephArgsEnv"/>): rbd-fuse releases before Pacific hand every unknown flag
-    /// to libfuse, while all releases read CEPH_ARGS. -r limits the mount to the one image, so rbd-fuse opens
-    /// nothing else.
+    /// <c>rbd-fuse -c CONF -p POOL [--namespace=NAMESPACE] -r IMAGE DIR</c>. The client id and keyring path go in
+    /// CEPH_ARGS (see <see cref="CephClientArgs.ToCephArgsEnv"/>): rbd-fuse releases before Pacific hand every
+    /// unknown flag to libfuse, while all releases read CEPH_ARGS. -r limits the mount to the one image, so
+    /// rbd-fuse opens nothing else. Namespaces arrived in rbd-fuse with Pacific; the long form is used because
+    /// an older rbd-fuse passes "-s" to libfuse (single-threaded mode) and would silently map the image of that
+    /// name outside the namespace, while it rejects "--namespace=" as an unknown option.
     /// </summary>
     public static IReadOnlyList<string> RbdFuseArgs(CephClientArgs client, ImageRef image, string dir) =>
         image.Namespace.Length == 0
             ? ["-c", client.ConfPath, "-p", image.Pool, "-r", image.Name, dir]
-            : ["-c", client.ConfPath, "-p", image.Pool, "-s", image.Namespace, "-r", image.Name, dir];
+            : ["-c", client.ConfPath, "-p", image.Pool, "--namespace=" + image.Namespace, "-r", image.Name, dir];
 
     /// <summary>
     /// <c>losetup --find --show [--direct-io=on] FILE</c>: direct I/O keeps the loop device from caching the image

@@ -77,12 +77,9 @@ internal sealed partial class FuseLoopMapper(
             var device = existing?.Device ?? await AttachLoopAsync(file, ct);
             return new MappedDevice(image, device, Name, dir);
         }
-        catch when (startedFuse)
+        catch (Exception e) when (startedFuse)
         {
-            // Undo the one step we took, even when the caller gave up (ct cancelled): a fuse mount left behind
-            // keeps the image open and watched.
-            await UnmountFuseAsync(dir, CancellationToken.None);
-            TryRemoveDir(dir);
+            await UndoFuseAsync(dir, e);
             throw;
         }
     }
@@ -138,6 +135,24 @@ internal sealed partial class FuseLoopMapper(
                 : devices.Select(d => new MappedDevice(image, d, Name, dir)));
         }
         return mapped;
+    }
+
+    /// <summary>
+    /// Undoes the rbd-fuse mount this map started, even when the caller gave up (its token is not used): a fuse
+    /// mount left behind keeps the image open and watched. A failing undo is logged, not thrown, so the caller
+    /// sees why the map failed; ListMappedAsync still reports the leftover mount for reconciliation to retry.
+    /// </summary>
+    private async Task UndoFuseAsync(string dir, Exception cause)
+    {
+        try
+        {
+            await UnmountFuseAsync(dir, CancellationToken.None);
+            TryRemoveDir(dir);
+        }
+        catch (Exception e) when (e is HostCommandException or IOException)
+        {
+            LogUndoFailed(dir, cause.Message, e.Message);
+        }
     }
 
     private bool IsFuseMounted(string dir) => mounts.Read().Any(m => m.MountPoint == dir && IsFuse(m));
@@ -249,6 +264,9 @@ internal sealed partial class FuseLoopMapper(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "losetup refused direct I/O on {File} ({Stderr}); using buffered I/O")]
     private partial void LogNoDirectIo(string file, string stderr);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Map failed ({Cause}) and unmounting its rbd-fuse mount {Dir} failed too: {Reason}")]
+    private partial void LogUndoFailed(string dir, string cause, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove {Dir}: {Reason}")]
     private partial void LogDirNotRemoved(string dir, string reason);

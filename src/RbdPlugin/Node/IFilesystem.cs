@@ -9,7 +9,10 @@ internal interface IFilesystem
     /// </summary>
     Task<string?> ProbeAsync(string device, CancellationToken ct);
 
-    /// <summary>mkfs with discard off and lazy init on (ext4: -E nodiscard,lazy_itable_init=1,lazy_journal_init=1; xfs: -K).</summary>
+    /// <summary>
+    /// mkfs with discard off and lazy init on (ext4: -E nodiscard,lazy_itable_init=1,lazy_journal_init=1; xfs: -K).
+    /// Refuses (throws) when the device carries any signature: it probes again itself right before mkfs.
+    /// </summary>
     Task MakeAsync(string device, string fsType, IReadOnlyList<string> extraOptions, CancellationToken ct);
 
     /// <summary>Mounts the device at the mountpoint (created if missing). Idempotent: already mounted there = success.</summary>
