@@ -1,4 +1,5 @@
 using RbdPlugin.Ceph;
+using RbdPlugin.Node;
 using RbdPlugin.Tests.Volumes.Fakes;
 using RbdPlugin.Volumes;
 
@@ -426,6 +427,20 @@ public sealed class VolumeDriverTests : IDisposable
         Assert.Equal(1, report.OrphansCleaned);
         Assert.Equal(["/elsewhere"], _h.Host.Mounts.Keys);
         Assert.Empty(_h.Host.Mapped);
+    }
+
+    [Fact]
+    public async Task Restart_OrphanMappingInOurStateDir_Unmapped_ForeignMappingKept()
+    {
+        var ours = new ImageRef("rbd", "", "half-mapped");
+        var foreign = new ImageRef("rbd", "", "admins-own");
+        _h.Host.Mapped[ours] = new MappedDevice(ours, "", "fake", Path.Combine(_h.Settings.StateDir, "fuse", "rbd.half-mapped"));
+        _h.Host.Mapped[foreign] = new MappedDevice(foreign, "/dev/rbd7", "fake");
+
+        var report = await _h.RestartAsync();
+
+        Assert.Equal(1, report.OrphansCleaned);
+        Assert.Equal([foreign], _h.Host.Mapped.Keys);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ internal sealed record ReconcileReport(int Kept, int Released, int Dropped, int 
 /// A journal entry whose mount is still there is kept (containers run on it); one with no references left is
 /// released (its grace period was cut short); one whose mount vanished is dropped (host rebooted, or unmounted by
 /// hand) after unmapping what is left. Mounts under our mount root that the journal does not know are orphans of a
-/// crash between mount and journal write: unmounted and unmapped.
+/// crash between mount and journal write: unmounted and unmapped; so are our own mappings without a mount.
 /// </summary>
 internal sealed partial class Reconciler(
     MountJournal journal,
@@ -80,6 +80,19 @@ internal sealed partial class Reconciler(
 
             cleaned++;
             LogOrphan(mount.MountPoint, mount.Source);
+        }
+
+        // Mappings without a mount: a crash between map and mount. Only those living in our own state dir (the
+        // fuse mapper's) are certainly ours; krbd/nbd mappings are host-wide and may belong to someone else.
+        var stateDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(settings.StateDir)) + "/";
+        var journaled = journal.All.Select(e => e.Image).ToHashSet();
+        var mountedDevices = mounts.Select(m => m.Source).ToHashSet(StringComparer.Ordinal);
+        foreach (var device in mapped.Where(d => d.Detail?.StartsWith(stateDir, StringComparison.Ordinal) == true
+                     && !journaled.Contains(d.Image) && !mountedDevices.Contains(d.DevicePath)))
+        {
+            await mappers.Get(device.Mapper).UnmapAsync(device, ct);
+            cleaned++;
+            LogOrphan(device.Detail!, device.DevicePath.Length > 0 ? device.DevicePath : "no loop device");
         }
 
         return cleaned;
