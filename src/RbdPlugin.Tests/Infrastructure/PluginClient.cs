@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -7,27 +6,7 @@ namespace RbdPlugin.Tests.Infrastructure;
 /// <summary>Talks to a plugin over its unix socket the way dockerd does: POST, no Content-Type, Docker's Accept.</summary>
 internal sealed class PluginClient(string socketPath) : IDisposable
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler
-    {
-        ConnectCallback = async (_, ct) =>
-        {
-            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
-                return new NetworkStream(socket, ownsSocket: true);
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-        },
-    })
-    {
-        BaseAddress = new Uri("http://plugin.moby.localhost"),
-        Timeout = TimeSpan.FromMinutes(2),
-    };
+    private readonly HttpClient _http = Protocol.PluginServer.UnixClient(socketPath);
 
     public async Task<(int Status, JsonElement Body)> PostAsync(string path, string? json)
     {
