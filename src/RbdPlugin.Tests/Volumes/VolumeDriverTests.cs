@@ -175,6 +175,21 @@ public sealed class VolumeDriverTests : IDisposable
     }
 
     [Fact]
+    public async Task Mount_HostCommandFails_ErrCarriesCommandExitCodeAndStderr()
+    {
+        await _h.Driver.CreateAsync("db1", null, _ct);
+        _h.Host.FailOn = step => step == "mount"
+            ? new HostCommandException("mount -t ext4 /dev/fake0 /m/db1", 32, "wrong fs type", "`mount -t ext4 /dev/fake0 /m/db1` exited with code 32: wrong fs type")
+            : null;
+
+        var e = await Assert.ThrowsAsync<VolumeException>(() => _h.Driver.MountAsync("db1", IdA, _ct));
+
+        Assert.Equal(VolumeErrorKind.HostCommandFailed, e.Kind);
+        Assert.Equal("mount of volume db1 failed: `mount -t ext4 /dev/fake0 /m/db1` exited with code 32: wrong fs type", e.Message);
+        Assert.Empty(_h.Host.Mapped);
+    }
+
+    [Fact]
     public async Task Mount_UnknownVolume_NotFoundWithHowToCreate()
     {
         var e = await Assert.ThrowsAsync<VolumeException>(() => _h.Driver.MountAsync("nope", IdA, _ct));

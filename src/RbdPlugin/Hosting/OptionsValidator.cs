@@ -55,8 +55,8 @@ internal static partial class OptionsValidator
             $"RemoveAction={o.RemoveAction}: use trash, delete or keep");
         Check(Duration.TryParse(o.TrashExpiry, out var trashExpiry), $"TrashExpiry={o.TrashExpiry}: write a duration such as 7d");
         Check(Duration.TryParse(o.UnmountGrace, out var grace), $"UnmountGrace={o.UnmountGrace}: write a duration such as 2s");
-        Check(Duration.TryParse(o.CephTimeout, out var cephTimeout) && cephTimeout >= TimeSpan.FromSeconds(1) && cephTimeout <= TimeSpan.FromSeconds(100),
-            $"CephTimeout={o.CephTimeout}: write a duration between 1s and 100s (Docker gives up on most requests after 60s)");
+        Check(Duration.TryParse(o.CephTimeout, out var cephTimeout) && cephTimeout >= TimeSpan.FromSeconds(1) && cephTimeout <= TimeSpan.FromSeconds(30),
+            $"CephTimeout={o.CephTimeout}: write a duration between 1s and 30s (a call in flight may take twice that, and Docker gives up on most requests after 60s)");
         Check(o.Socket.Length > 0 || o.TcpListen.Length > 0, "Socket and TcpListen are both empty: Docker could not reach the plugin; set --socket");
         Check(o.Socket.Length == 0 || Path.IsPathFullyQualified(o.Socket), $"Socket={o.Socket}: must be an absolute path");
         Check(LogLevels.Contains(o.LogLevel.ToLowerInvariant()), $"LogLevel={o.LogLevel}: use one of {string.Join(", ", LogLevels)}");

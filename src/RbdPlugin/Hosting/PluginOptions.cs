@@ -56,7 +56,7 @@ internal sealed class PluginOptions
     public string UnmountGrace { get; set; } = "2s";
 
     [Description("Upper bound of one Ceph operation including retries.")]
-    public string CephTimeout { get; set; } = "30s";
+    public string CephTimeout { get; set; } = "20s";
 
     [Description("Unix socket Docker connects to; empty disables it.")]
     public string Socket { get; set; } = "/run/docker/plugins/rbd.sock";

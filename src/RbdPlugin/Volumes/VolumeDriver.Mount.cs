@@ -18,7 +18,7 @@ internal sealed partial class VolumeDriver
         }
 
         var record = await RequireRecordAsync(name, ct);
-        var entry = await MapFormatMountAsync(record, mountId, ct);
+        var entry = await HostErrors.Guard($"mount of volume {name}", () => MapFormatMountAsync(record, mountId, ct));
         LogMounted(name, entry.Device, entry.Mountpoint, entry.Mapper);
         return entry.Mountpoint;
     }

@@ -20,7 +20,7 @@ internal sealed partial class VolumeDriver
             }
 
             CancelPendingRelease(name);
-            await ReleaseAsync(entry, ct);
+            await HostErrors.Guard($"unmount of volume {name} before removing it", () => ReleaseAsync(entry, ct));
         }
 
         await CephErrors.Guard($"remove {name}", () => RemoveLockedAsync(name, ct));
