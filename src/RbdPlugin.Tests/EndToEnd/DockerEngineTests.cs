@@ -108,6 +108,7 @@ public sealed class DockerEngineTests(DockerPluginFixture fixture) : IAsyncLifet
     {
         (await DockerCli.RunAsync("volume", "create", "-d", "rbd", "-o", "size=1G", _volume)).EnsureSuccess();
         var container = $"{_volume}-run";
+        var before = fixture.Plugin.Log.Count;
         (await DockerCli.RunAsync("run", "-d", "--name", container, "--network", "none", "-v", $"{_volume}:/data", DockerCli.Image, "sleep", "300")).EnsureSuccess();
         try
         {
@@ -119,11 +120,55 @@ public sealed class DockerEngineTests(DockerPluginFixture fixture) : IAsyncLifet
             var read = (await DockerCli.RunAsync("exec", container, "cat", "/data/copied.txt")).EnsureSuccess();
             Assert.Equal("copied in", read.Output);
             (await DockerCli.RunAsync("exec", container, "sh", "-c", "echo still > /data/after-cp")).EnsureSuccess();
+            // The container's Mount, then cp's Mount/Unmount pairs with the same ID (engine 20.10 makes two): the
+            // container still holds exactly one reference.
+            var verbs = Requests(before);
+            Assert.True(verbs.Count(v => v == "Mount") >= 2, string.Join(',', verbs));
+            Assert.Equal(1, verbs.Count(v => v == "Mount") - verbs.Count(v => v == "Unmount"));
         }
         finally
         {
             await DockerCli.RunAsync("rm", "-f", container);
         }
+
+        var all = Requests(before);
+        Assert.Equal(all.Count(v => v == "Mount"), all.Count(v => v == "Unmount"));
+    }
+
+    [Fact]
+    public async Task FailedMount_ClearErrAndNoUnmount()
+    {
+        (await DockerCli.RunAsync("volume", "create", "-d", "rbd", "-o", "size=1G", _volume)).EnsureSuccess();
+        // Replace the image behind the plugin's back with one that carries a DOS partition table.
+        var disk = Path.Combine(fixture.Root, _volume + ".img");
+        await using (var file = File.Create(disk))
+        {
+            file.SetLength(4 << 20);
+            file.Position = 446;
+            file.Write([0x00, 0x20, 0x21, 0x00, 0x83, 0x41, 0x24, 0x01, 0x00, 0x08, 0x00, 0x00, 0x00, 0x18, 0x00, 0x00]);
+            file.Position = 510;
+            file.Write([0x55, 0xAA]);
+        }
+
+        (await CephCli.RunAsync("rbd", "rm", $"{DevCluster.Pool}/{_volume}")).EnsureSuccess("rbd rm");
+        (await CephCli.RunAsync("rbd", "import", disk, $"{DevCluster.Pool}/{_volume}")).EnsureSuccess("rbd import");
+        var before = fixture.Plugin.Log.Count;
+
+        var run = await DockerCli.RunWithVolumeAsync($"{_volume}:/data", "echo should-not-run");
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("signature", run.Stderr, StringComparison.Ordinal);
+        var verbs = Requests(before);
+        Assert.Contains("Mount", verbs);
+        Assert.DoesNotContain("Unmount", verbs);
+    }
+
+    [Fact]
+    public async Task VolumeLs_OneListCall()
+    {
+        var before = fixture.Plugin.Log.Count;
+        (await DockerCli.RunAsync("volume", "ls")).EnsureSuccess();
+        Assert.Equal(1, fixture.Plugin.Log.Skip(before).Count(l => l.Contains("\"Verb\":\"VolumeDriver.List\"", StringComparison.Ordinal)));
     }
 
     [Fact]
