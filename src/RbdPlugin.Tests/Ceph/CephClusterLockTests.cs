@@ -94,7 +94,7 @@ public sealed class CephClusterLockTests(CephClusterFixture fixture) : ClusterTe
         finally
         {
             await other.DisposeAsync();
-            await CephCli.RunAsync("ceph", "osd", "blocklist", "rm", other.InstanceAddress);
+            await CephCli.RunAdminAsync("ceph", "osd", "blocklist", "rm", other.InstanceAddress);
         }
     }
 
