@@ -20,6 +20,7 @@ public sealed class DockerEngineTests(DockerPluginFixture fixture) : IAsyncLifet
     {
         await DockerCli.RunAsync("volume", "rm", "-f", _volume);
         await CephCli.RunAsync("rbd", "rm", $"{DevCluster.Pool}/{_volume}");
+        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{_volume}");
     }
 
     [Fact]

@@ -42,6 +42,7 @@ public sealed class DaemonClusterTests : IAsyncLifetime
         await _plugin.DisposeAsync();
         await HostCleanup.ReleaseUnderAsync(_root);
         await CephCli.RunAsync("rbd", "rm", $"{DevCluster.Pool}/{_volume}");
+        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{_volume}");
         Directory.Delete(_root, recursive: true);
     }
 

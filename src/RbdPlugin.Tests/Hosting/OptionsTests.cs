@@ -72,6 +72,30 @@ public sealed class OptionsTests : IDisposable
         Assert.Equal(RemoveAction.Trash, validated.Volumes.RemoveAction);
         Assert.Equal(TimeSpan.FromSeconds(2), validated.Volumes.UnmountGrace);
         Assert.Equal(Environment.MachineName, validated.Volumes.HostId);
+        Assert.Equal(TimeSpan.FromSeconds(30), validated.Volumes.LeaseDuration);
+        Assert.Equal(TimeSpan.FromSeconds(7), validated.Volumes.LeaseWait); // UnmountGrace + 5s
+    }
+
+    [Theory]
+    [InlineData("30s", "", 30, 7)]
+    [InlineData("6s", "1s", 6, 1)]
+    public void Validate_LeaseSettings_Resolved(string duration, string wait, int durationSeconds, int waitSeconds)
+    {
+        var validated = OptionsValidator.Validate(new PluginOptions { LeaseDuration = duration, LeaseWait = wait }, checkFiles: false);
+        Assert.Equal(TimeSpan.FromSeconds(durationSeconds), validated.Volumes.LeaseDuration);
+        Assert.Equal(TimeSpan.FromSeconds(waitSeconds), validated.Volumes.LeaseWait);
+    }
+
+    [Theory]
+    [InlineData("1s", "")]
+    [InlineData("1h", "")]
+    [InlineData("30s", "2m")]
+    [InlineData("30s", "soon")]
+    public void Validate_LeaseSettingsOutOfRange_Refused(string duration, string wait)
+    {
+        var e = Assert.Throws<OptionsException>(() =>
+            OptionsValidator.Validate(new PluginOptions { LeaseDuration = duration, LeaseWait = wait }, checkFiles: false));
+        Assert.Contains(e.Problems, p => p.StartsWith("Lease", StringComparison.Ordinal));
     }
 
     [Fact]

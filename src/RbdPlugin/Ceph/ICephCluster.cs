@@ -42,4 +42,28 @@ internal interface ICephCluster : IAsyncDisposable
 
     /// <summary>Removes one omap key. Idempotent.</summary>
     Task RemoveOmapKeyAsync(string pool, string ns, string objectName, string key, CancellationToken ct);
+
+    /// <summary>This connection's address as the OSDs see it: what a peer blocklists to fence this daemon.</summary>
+    string InstanceAddress { get; }
+
+    /// <summary>Fences a client: the OSDs refuse its I/O until <paramref name="expiry"/> passes.</summary>
+    Task BlocklistAddAsync(string clientAddress, TimeSpan expiry, CancellationToken ct);
+
+    /// <summary>
+    /// Takes (<see cref="LockMode.Acquire"/>) or extends (<see cref="LockMode.Renew"/>) an exclusive lock on the
+    /// object that the OSD drops after <paramref name="duration"/> without renewal; the object is created when
+    /// missing. True when this connection holds the lock afterwards; false when another (client, cookie) holds it,
+    /// or, on renew, when ours expired or was broken.
+    /// </summary>
+    Task<bool> LockExclusiveAsync(string pool, string ns, string objectName, string lockName, string cookie, string description,
+        TimeSpan duration, LockMode mode, CancellationToken ct);
+
+    /// <summary>Current holders of the lock (expired ones are not listed); empty when the object does not exist.</summary>
+    Task<IReadOnlyList<Locker>> ListLockersAsync(string pool, string ns, string objectName, string lockName, CancellationToken ct);
+
+    /// <summary>Removes another client's hold on the lock. Idempotent: a holder already gone is success.</summary>
+    Task BreakLockAsync(string pool, string ns, string objectName, string lockName, Locker locker, CancellationToken ct);
+
+    /// <summary>Releases this connection's hold on the lock. Idempotent.</summary>
+    Task UnlockAsync(string pool, string ns, string objectName, string lockName, string cookie, CancellationToken ct);
 }

@@ -57,6 +57,11 @@ internal static partial class OptionsValidator
         Check(Duration.TryParse(o.UnmountGrace, out var grace), $"UnmountGrace={o.UnmountGrace}: write a duration such as 2s");
         Check(Duration.TryParse(o.CephTimeout, out var cephTimeout) && cephTimeout >= TimeSpan.FromSeconds(1) && cephTimeout <= TimeSpan.FromSeconds(30),
             $"CephTimeout={o.CephTimeout}: write a duration between 1s and 30s (a call in flight may take twice that, and Docker gives up on most requests after 60s)");
+        Check(Duration.TryParse(o.LeaseDuration, out var leaseDuration) && leaseDuration >= TimeSpan.FromSeconds(3) && leaseDuration <= TimeSpan.FromMinutes(10),
+            $"LeaseDuration={o.LeaseDuration}: write a duration between 3s and 10m, such as 30s");
+        var leaseWait = grace + TimeSpan.FromSeconds(5);
+        Check(o.LeaseWait.Length == 0 || (Duration.TryParse(o.LeaseWait, out leaseWait) && leaseWait <= TimeSpan.FromSeconds(50)),
+            $"LeaseWait={o.LeaseWait}: write a duration up to 50s such as 7s (Docker gives up on a Mount after 60s), or leave it empty");
         Check(o.Socket.Length > 0 || o.TcpListen.Length > 0, "Socket and TcpListen are both empty: Docker could not reach the plugin; set --socket");
         Check(o.Socket.Length == 0 || Path.IsPathFullyQualified(o.Socket), $"Socket={o.Socket}: must be an absolute path");
         Check(LogLevels.Contains(o.LogLevel.ToLowerInvariant()), $"LogLevel={o.LogLevel}: use one of {string.Join(", ", LogLevels)}");
@@ -84,6 +89,8 @@ internal static partial class OptionsValidator
             TrashExpiry = trashExpiry,
             UnmountGrace = grace,
             HostId = hostId,
+            LeaseDuration = leaseDuration,
+            LeaseWait = leaseWait,
         };
         return new ValidatedOptions(o, volumes, cephTimeout);
     }

@@ -41,6 +41,7 @@ internal static class PluginHost
         services.AddSingleton(new MapperSet(mapper, [mapper]));
         services.AddSingleton(new MountJournal(settings.StateDir));
         services.AddSingleton<VolumeCatalog>();
+        services.AddSingleton<LeaseKeeper>();
         services.AddSingleton<VolumeDriver>();
         services.AddSingleton<IVolumeDriver>(sp => sp.GetRequiredService<VolumeDriver>());
         services.AddSingleton<Reconciler>();

@@ -79,6 +79,12 @@ internal sealed class PluginOptions
     [Description("This host's identity in ownership records; default: the hostname.")]
     public string HostId { get; set; } = "";
 
+    [Description("Lifetime of a volume's ownership lease without renewal (renewed every third of it); a crashed host's volumes are taken over after it.")]
+    public string LeaseDuration { get; set; } = "30s";
+
+    [Description("How long a Mount waits for another host to release a volume before failing with its name; empty: UnmountGrace + 5s.")]
+    public string LeaseWait { get; set; } = "";
+
     [Description("verbose, debug, information, warning, error.")]
     public string LogLevel { get; set; } = "information";
 

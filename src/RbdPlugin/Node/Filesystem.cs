@@ -106,6 +106,20 @@ internal sealed partial class Filesystem(
         }
     }
 
+    public async Task DetachAsync(string mountpoint, CancellationToken ct)
+    {
+        if (!mounts.Read().Any(m => m.MountPoint == mountpoint))
+        {
+            return;
+        }
+        // umount -l MOUNTPOINT
+        var result = await runner.TryRunAsync("umount", ["-l", mountpoint], ct);
+        if (!result.Succeeded && !result.Stderr.Contains(NotMountedText, StringComparison.Ordinal))
+        {
+            throw HostCommandException.FromExit("umount", ["-l", mountpoint], result);
+        }
+    }
+
     /// <summary>Grows the mounted filesystem to the size of its (already resized) device.</summary>
     public async Task GrowAsync(string device, string mountpoint, string fsType, CancellationToken ct)
     {

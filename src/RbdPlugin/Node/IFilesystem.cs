@@ -20,4 +20,11 @@ internal interface IFilesystem
 
     /// <summary>Unmounts. Idempotent: not mounted = success.</summary>
     Task UnmountAsync(string mountpoint, CancellationToken ct);
+
+    /// <summary>
+    /// Lazy unmount (umount -l): detaches the mount now even while files are open, the filesystem goes when the last
+    /// user lets go. Only for a volume this host lost: its data path is fenced, so nothing more reaches the image.
+    /// Idempotent.
+    /// </summary>
+    Task DetachAsync(string mountpoint, CancellationToken ct);
 }

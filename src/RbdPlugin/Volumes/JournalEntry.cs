@@ -5,7 +5,8 @@ namespace RbdPlugin.Volumes;
 /// <summary>
 /// One volume mounted on this host: what is mapped and mounted, and who holds it. <see cref="Refs"/> counts per
 /// Docker mount ID (docker cp repeats a container's ID, so a set would unmount under a running container).
-/// An entry with no refs is waiting for its unmount grace period to end.
+/// An entry with no refs is waiting for its unmount grace period to end. <see cref="LeaseSince"/> is set when the
+/// mount was made under an ownership lease (null for entries written before leases existed).
 /// </summary>
 internal sealed record JournalEntry(
     string Name,
@@ -16,7 +17,8 @@ internal sealed record JournalEntry(
     string Mountpoint,
     string FsType,
     IReadOnlyDictionary<string, int> Refs,
-    DateTimeOffset MountedAt)
+    DateTimeOffset MountedAt,
+    DateTimeOffset? LeaseSince = null)
 {
     public int TotalRefs => Refs.Values.Sum();
 

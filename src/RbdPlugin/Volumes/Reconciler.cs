@@ -3,7 +3,7 @@ using RbdPlugin.Node;
 namespace RbdPlugin.Volumes;
 
 /// <summary>What the start-up reconciliation found and did.</summary>
-internal sealed record ReconcileReport(int Kept, int Released, int Dropped, int OrphansCleaned, IReadOnlyList<string> Problems);
+internal sealed record ReconcileReport(int Kept, int Released, int Dropped, int OrphansCleaned, IReadOnlyList<string> Problems, int Lost = 0);
 
 /// <summary>
 /// Before the first request: make the journal, the mount table and the mapped devices agree again (invariant 4).
@@ -11,10 +11,13 @@ internal sealed record ReconcileReport(int Kept, int Released, int Dropped, int 
 /// released (its grace period was cut short); one whose mount vanished is dropped (host rebooted, or unmounted by
 /// hand) after unmapping what is left. Mounts under our mount root that the journal does not know are orphans of a
 /// crash between mount and journal write: unmounted and unmapped; so are our own mappings without a mount.
+/// A kept volume keeps running only if this host still owns it: its lease is taken back (a restart is not a
+/// failover); one another host took over meanwhile is released here and never re-acquired by itself.
 /// </summary>
 internal sealed partial class Reconciler(
     MountJournal journal,
     VolumeDriver driver,
+    LeaseKeeper leases,
     MapperSet mappers,
     IFilesystem filesystem,
     IMountTable mountTable,
@@ -31,12 +34,23 @@ internal sealed partial class Reconciler(
 
         var mounts = mountTable.Read();
         var mapped = await mappers.Active.ListMappedAsync(ct);
-        int kept = 0, released = 0, dropped = 0;
+        int kept = 0, released = 0, dropped = 0, lost = 0;
         foreach (var entry in journal.All)
         {
             var isMounted = mounts.Any(m => m.MountPoint == entry.Mountpoint);
             if (isMounted && entry.TotalRefs > 0)
             {
+                var name = entry.Name;
+                var why = await CephErrors.Guard($"reclaim the lease of {name}",
+                    () => leases.ReclaimAsync(name, entry.LeaseSince is not null, reason => driver.OnLeaseLostAsync(name, reason), ct));
+                if (why is not null)
+                {
+                    LogLost(name, why);
+                    await driver.ReleaseLostAsync(entry, why);
+                    lost++;
+                    continue;
+                }
+
                 kept++;
                 LogKept(entry.Name, entry.Mountpoint, entry.TotalRefs);
             }
@@ -54,14 +68,15 @@ internal sealed partial class Reconciler(
                 }
 
                 journal.Delete(entry.Name);
+                await CephErrors.Guard($"release the lease of {entry.Name}", () => leases.ReleaseAsync(entry.Name, ct));
                 dropped++;
                 LogDropped(entry.Name, entry.Mountpoint);
             }
         }
 
         var orphans = await CleanOrphansAsync(mounts, mapped, ct);
-        var report = new ReconcileReport(kept, released, dropped, orphans, problems);
-        LogDone(kept, released, dropped, orphans);
+        var report = new ReconcileReport(kept, released, dropped, orphans, problems, lost);
+        LogDone(kept, released, dropped, orphans, lost);
         return report;
     }
 
@@ -110,6 +125,9 @@ internal sealed partial class Reconciler(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile: unmounted orphan {Mountpoint} ({Device}) that the journal did not know")]
     private partial void LogOrphan(string mountpoint, string device);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile done: {Kept} kept, {Released} released, {Dropped} dropped, {Orphans} orphan mount(s) cleaned")]
-    private partial void LogDone(int kept, int released, int dropped, int orphans);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile done: {Kept} kept, {Released} released, {Dropped} dropped, {Orphans} orphan mount(s) cleaned, {Lost} lost to another host")]
+    private partial void LogDone(int kept, int released, int dropped, int orphans, int lost);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Reconcile: volume {Volume} is mounted here but this host no longer owns it: {Reason}. Releasing it; it will not be re-acquired automatically")]
+    private partial void LogLost(string volume, string reason);
 }

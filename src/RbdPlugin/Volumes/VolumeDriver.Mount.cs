@@ -1,3 +1,4 @@
+using RbdPlugin.Ceph;
 using RbdPlugin.Node;
 
 namespace RbdPlugin.Volumes;
@@ -18,7 +19,20 @@ internal sealed partial class VolumeDriver
         }
 
         var record = await RequireRecordAsync(name, ct);
-        var entry = await HostErrors.Guard($"mount of volume {name}", () => MapFormatMountAsync(record, mountId, ct));
+        // The lease first: nothing is mapped here while another host may still write (it waits, refuses, or fences).
+        var lease = await CephErrors.Guard($"mount {name}",
+            () => leases.AcquireAsync(name, record.Image, reason => OnLeaseLostAsync(name, reason), ct));
+        JournalEntry entry;
+        try
+        {
+            entry = await HostErrors.Guard($"mount of volume {name}", () => MapFormatMountAsync(record, mountId, lease.Since, ct));
+        }
+        catch
+        {
+            await ReleaseLeaseQuietlyAsync(name);
+            throw;
+        }
+
         LogMounted(name, entry.Device, entry.Mountpoint, entry.Mapper);
         return entry.Mountpoint;
     }
@@ -40,7 +54,7 @@ internal sealed partial class VolumeDriver
         }
     }
 
-    private async Task<JournalEntry> MapFormatMountAsync(VolumeRecord record, string mountId, CancellationToken ct)
+    private async Task<JournalEntry> MapFormatMountAsync(VolumeRecord record, string mountId, DateTimeOffset leaseSince, CancellationToken ct)
     {
         var mapper = mappers.Active;
         var undo = new UndoStack(logger);
@@ -56,7 +70,7 @@ internal sealed partial class VolumeDriver
             undo.Push($"mount at {mountpoint}", () => filesystem.UnmountAsync(mountpoint, CancellationToken.None));
 
             var entry = new JournalEntry(record.Name, record.Image, mapper.Name, device.DevicePath, device.Detail, mountpoint,
-                fsType, new Dictionary<string, int>(StringComparer.Ordinal) { [mountId] = 1 }, time.GetUtcNow());
+                fsType, new Dictionary<string, int>(StringComparer.Ordinal) { [mountId] = 1 }, time.GetUtcNow(), leaseSince);
             journal.Save(entry);
             undo.Commit();
             return entry;
@@ -151,6 +165,78 @@ internal sealed partial class VolumeDriver
         journal.Delete(entry.Name);
         TryRemoveEmptyDirectory(entry.Mountpoint);
         LogReleased(entry.Name, entry.Device);
+        await ReleaseLeaseQuietlyAsync(entry.Name);
+    }
+
+    /// <summary>Gives the lease back once nothing of the volume is left here; a failure only delays the next owner
+    /// until the lease lapses, so it is logged, not thrown.</summary>
+    private async Task ReleaseLeaseQuietlyAsync(string name)
+    {
+        try
+        {
+            await leases.ReleaseAsync(name, CancellationToken.None);
+        }
+        catch (CephException e)
+        {
+            LogLeaseReleaseFailed(e, name);
+        }
+    }
+
+    /// <summary>Renewal found the lease gone: another host owns the volume now. Drop it here, under its lock.</summary>
+    internal async Task OnLeaseLostAsync(string name, string reason)
+    {
+        try
+        {
+            using var _ = await _locks.AcquireAsync(name, _shutdown.Token);
+            if (journal.Get(name) is { } entry)
+            {
+                CancelPendingRelease(name);
+                await ReleaseLostAsync(entry, reason);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+            // The daemon is stopping; the next start finds the lease taken and releases the volume then.
+        }
+    }
+
+    /// <summary>
+    /// Releases a volume this host no longer owns (issue 3, item 6): unmount, lazily if the filesystem is busy or
+    /// hangs on its fenced device, unmap, forget. Never touches the lease: it belongs to someone else now. Best
+    /// effort: every step runs whatever the previous one did. Caller holds the volume lock (or serving has not begun).
+    /// </summary>
+    internal async Task ReleaseLostAsync(JournalEntry entry, string reason)
+    {
+        LogReleasingLost(entry.Name, entry.Mountpoint, reason);
+        leases.Forget(entry.Name);
+        try
+        {
+            using var bounded = new CancellationTokenSource(LostUnmountTimeout);
+            await filesystem.UnmountAsync(entry.Mountpoint, bounded.Token);
+        }
+        catch (Exception e) when (e is HostCommandException or OperationCanceledException)
+        {
+            await TryStepAsync(entry.Name, "umount -l", () => filesystem.DetachAsync(entry.Mountpoint, CancellationToken.None));
+        }
+
+        await TryStepAsync(entry.Name, "unmap", () => mappers.Get(entry.Mapper).UnmapAsync(
+            new MappedDevice(entry.Image, entry.Device, entry.Mapper, entry.MapperDetail), CancellationToken.None));
+        journal.Delete(entry.Name);
+        TryRemoveEmptyDirectory(entry.Mountpoint);
+    }
+
+    private static readonly TimeSpan LostUnmountTimeout = TimeSpan.FromSeconds(10);
+
+    private async Task TryStepAsync(string name, string step, Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Exception e) when (e is HostCommandException or CephException or IOException)
+        {
+            LogLostStepFailed(e, name, step);
+        }
     }
 
     private static void TryRemoveEmptyDirectory(string path)
@@ -185,6 +271,15 @@ internal sealed partial class VolumeDriver
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Released volume {Volume}: unmounted and unmapped {Device}")]
     private partial void LogReleased(string volume, string device);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give back the lease of volume {Volume}; it lapses by itself")]
+    private partial void LogLeaseReleaseFailed(Exception e, string volume);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Volume {Volume} is no longer owned by this host ({Reason}): releasing {Mountpoint} here; containers using it lose it")]
+    private partial void LogReleasingLost(string volume, string mountpoint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Releasing lost volume {Volume}: {Step} failed")]
+    private partial void LogLostStepFailed(Exception e, string volume, string step);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not release volume {Volume}; it stays mounted and will be retried at the next Remove or start")]
     private partial void LogReleaseFailed(Exception e, string volume);

@@ -6,7 +6,8 @@ namespace RbdPlugin.Volumes;
 
 /// <summary>
 /// The nine Docker verbs over Ceph and this host. Each verb runs under its volume's lock; multi-step verbs undo
-/// finished steps on failure; the journal is on disk before a verb that changed it returns. The verbs live in
+/// finished steps on failure; the journal is on disk before a verb that changed it returns. A volume is mapped
+/// only under its ownership lease (<see cref="LeaseKeeper"/>), which outlives the mapping. The verbs live in
 /// partial files named after them.
 /// </summary>
 internal sealed partial class VolumeDriver(
@@ -16,6 +17,7 @@ internal sealed partial class VolumeDriver(
     MapperSet mappers,
     IFilesystem filesystem,
     VolumeSettings settings,
+    LeaseKeeper leases,
     TimeProvider time,
     ILogger<VolumeDriver> logger) : IVolumeDriver, IDisposable
 {
@@ -46,7 +48,8 @@ internal sealed partial class VolumeDriver(
         }
 
         var entry = journal.Get(name);
-        return new VolumeInfo(name, entry?.Mountpoint, record.CreatedAt, VolumeStatus.Of(record, image, entry, settings.HostId));
+        var lease = await CephErrors.Guard($"get {name}", () => leases.InspectAsync(name, ct));
+        return new VolumeInfo(name, entry?.Mountpoint, record.CreatedAt, VolumeStatus.Of(record, image, entry, settings.HostId, lease));
     }
 
     /// <inheritdoc />

@@ -27,4 +27,8 @@ internal sealed record VolumeSettings
     public TimeSpan TrashExpiry { get; init; } = TimeSpan.FromDays(7);
     public TimeSpan UnmountGrace { get; init; } = TimeSpan.FromSeconds(2);
     public required string HostId { get; init; }
+    /// <summary>How long a volume's ownership lease lives without renewal: the bound on a takeover after a crash.</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long a Mount waits for another host to release the lease before it fails naming the owner.</summary>
+    public TimeSpan LeaseWait { get; init; } = TimeSpan.FromSeconds(7);
 }

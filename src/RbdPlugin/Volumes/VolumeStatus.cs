@@ -2,10 +2,11 @@ using RbdPlugin.Ceph;
 
 namespace RbdPlugin.Volumes;
 
-/// <summary>The Status object `docker volume inspect` shows: where the volume lives and where it is mounted.</summary>
+/// <summary>The Status object `docker volume inspect` shows: where the volume lives, where it is mounted, and which
+/// host owns it (lease: held, expired = the owner did not release and its lock lapsed, or none).</summary>
 internal static class VolumeStatus
 {
-    public static IReadOnlyDictionary<string, object> Of(VolumeRecord record, ImageInfo image, JournalEntry? entry, string hostId)
+    public static IReadOnlyDictionary<string, object> Of(VolumeRecord record, ImageInfo image, JournalEntry? entry, string hostId, LeaseView lease)
     {
         var status = new Dictionary<string, object>(StringComparer.Ordinal)
         {
@@ -21,6 +22,17 @@ internal static class VolumeStatus
         if (record.Namespace.Length > 0)
         {
             status["namespace"] = record.Namespace;
+        }
+
+        status["lease"] = lease.State;
+        if (lease.Host is not null)
+        {
+            status["owner"] = lease.Host;
+        }
+
+        if (lease.Since is { } since)
+        {
+            status["ownerSince"] = since.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         }
 
         if (entry is not null)

@@ -19,11 +19,19 @@ internal sealed class DriverHarness : IDisposable
             HostId = "host-a",
             RemoveAction = removeAction,
             UnmountGrace = TimeSpan.FromSeconds(2),
+            LeaseDuration = TimeSpan.FromSeconds(30),
+            LeaseWait = TimeSpan.Zero,
         };
+        Ceph.Clock = Time;
         Host = new FakeHost { SupportedFeatures = mapperFeatures };
         Journal = new MountJournal(Settings.StateDir);
+        Leases = NewLeases();
         Driver = NewDriver(Journal);
     }
+
+    public LeaseKeeper Leases { get; private set; }
+
+    private LeaseKeeper NewLeases() => new(Ceph, Settings, Time, NullLogger<LeaseKeeper>.Instance);
 
     public string Root { get; }
     public VolumeSettings Settings { get; }
@@ -34,15 +42,18 @@ internal sealed class DriverHarness : IDisposable
     public VolumeDriver Driver { get; private set; }
 
     public VolumeDriver NewDriver(MountJournal journal) => new(Ceph, new VolumeCatalog(Ceph, Settings), journal,
-        new MapperSet(Host, [Host]), Host, Settings, Time, NullLogger<VolumeDriver>.Instance);
+        new MapperSet(Host, [Host]), Host, Settings, Leases, Time, NullLogger<VolumeDriver>.Instance);
 
     /// <summary>Simulates a daemon restart: a new journal read from disk and a new driver, same host and cluster.</summary>
     public async Task<ReconcileReport> RestartAsync()
     {
         Driver.Dispose();
+        Leases.Dispose();
+        Ceph.InstanceId++; // a new process is a new librados instance: its old locks are someone else's to the OSD
         Journal = new MountJournal(Settings.StateDir);
+        Leases = NewLeases();
         Driver = NewDriver(Journal);
-        var reconciler = new Reconciler(Journal, Driver, new MapperSet(Host, [Host]), Host, Host, Settings, NullLogger<Reconciler>.Instance);
+        var reconciler = new Reconciler(Journal, Driver, Leases, new MapperSet(Host, [Host]), Host, Host, Settings, NullLogger<Reconciler>.Instance);
         return await reconciler.RunAsync(CancellationToken.None);
     }
 
@@ -59,6 +70,7 @@ internal sealed class DriverHarness : IDisposable
     public void Dispose()
     {
         Driver.Dispose();
+        Leases.Dispose();
         Directory.Delete(Root, recursive: true);
     }
 }

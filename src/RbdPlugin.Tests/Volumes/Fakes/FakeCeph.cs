@@ -12,6 +12,22 @@ internal sealed class FakeCeph : ICephCluster
     public ConcurrentDictionary<string, TrashEntry> Trash { get; } = new();
     public List<string> Calls { get; } = [];
 
+    /// <summary>Object locks by "pool/ns/object/lock": holder and expiry on <see cref="Clock"/>.</summary>
+    public ConcurrentDictionary<string, (Locker Holder, DateTimeOffset Expires)> Locks { get; } = new();
+
+    /// <summary>Addresses fenced with BlocklistAdd; calls from a fenced connection fail with ESHUTDOWN.</summary>
+    public ConcurrentBag<string> Blocklist { get; } = [];
+
+    /// <summary>The clock lock expiry is judged by (the OSD's clock).</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
+    /// <summary>This connection's id: a daemon restart gets a new one, like a new librados instance.</summary>
+    public ulong InstanceId { get; set; } = 4100;
+
+    public string ClientName => $"client.{InstanceId}";
+
+    public string InstanceAddress => $"127.0.0.1:0/{InstanceId}";
+
     /// <summary>Return an exception to make the named call ("CreateImage", "SetOmapKey", ...) fail.</summary>
     public Func<string, Exception?> FailOn { get; set; } = _ => null;
 
@@ -119,6 +135,89 @@ internal sealed class FakeCeph : ICephCluster
 
         return Task.CompletedTask;
     }
+
+    public Task BlocklistAddAsync(string clientAddress, TimeSpan expiry, CancellationToken ct)
+    {
+        Call("BlocklistAdd");
+        Blocklist.Add(clientAddress);
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> LockExclusiveAsync(string pool, string ns, string objectName, string lockName, string cookie, string description,
+        TimeSpan duration, LockMode mode, CancellationToken ct)
+    {
+        Call(mode == LockMode.Renew ? "RenewLock" : "Lock");
+        ThrowIfFenced();
+        var key = LockKey(pool, ns, objectName, lockName);
+        var now = Clock.GetUtcNow();
+        lock (Locks)
+        {
+            var held = Locks.TryGetValue(key, out var current) && current.Expires > now ? current.Holder : null;
+            var mine = held is not null && held.Client == ClientName && held.Cookie == cookie;
+            if ((held is not null && !mine) || (mode == LockMode.Renew && !mine))
+            {
+                return Task.FromResult(false);
+            }
+
+            Locks[key] = (new Locker(ClientName, cookie, InstanceAddress), now + duration);
+            Objects.GetOrAdd(Key(pool, ns, objectName), _ => new());
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<IReadOnlyList<Locker>> ListLockersAsync(string pool, string ns, string objectName, string lockName, CancellationToken ct)
+    {
+        Call("ListLockers");
+        ThrowIfFenced();
+        var found = Locks.TryGetValue(LockKey(pool, ns, objectName, lockName), out var current) && current.Expires > Clock.GetUtcNow();
+        return Task.FromResult<IReadOnlyList<Locker>>(found ? [current.Holder] : []);
+    }
+
+    public Task BreakLockAsync(string pool, string ns, string objectName, string lockName, Locker locker, CancellationToken ct)
+    {
+        Call("BreakLock");
+        ThrowIfFenced();
+        var key = LockKey(pool, ns, objectName, lockName);
+        lock (Locks)
+        {
+            if (Locks.TryGetValue(key, out var current) && current.Holder == locker)
+            {
+                Locks.TryRemove(key, out _);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task UnlockAsync(string pool, string ns, string objectName, string lockName, string cookie, CancellationToken ct)
+    {
+        Call("Unlock");
+        ThrowIfFenced();
+        var key = LockKey(pool, ns, objectName, lockName);
+        lock (Locks)
+        {
+            if (Locks.TryGetValue(key, out var current) && current.Holder.Client == ClientName && current.Holder.Cookie == cookie)
+            {
+                Locks.TryRemove(key, out _);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Puts a lock in place as another host's daemon would have taken it.</summary>
+    public void HoldLock(string pool, string ns, string objectName, string lockName, Locker holder, TimeSpan duration) =>
+        Locks[LockKey(pool, ns, objectName, lockName)] = (holder, Clock.GetUtcNow() + duration);
+
+    private void ThrowIfFenced()
+    {
+        if (Blocklist.Contains(InstanceAddress))
+        {
+            throw new CephException("fenced", Errno.ESHUTDOWN);
+        }
+    }
+
+    private static string LockKey(string pool, string ns, string objectName, string lockName) => $"{pool}/{ns}/{objectName}/{lockName}";
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 

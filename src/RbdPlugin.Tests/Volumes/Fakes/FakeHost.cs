@@ -95,5 +95,12 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
         return Task.CompletedTask;
     }
 
+    public Task DetachAsync(string mountpoint, CancellationToken ct)
+    {
+        Step("umount-lazy");
+        Mounts.Remove(mountpoint);
+        return Task.CompletedTask;
+    }
+
     public IReadOnlyList<MountEntry> Read() => Mounts.Select(m => new MountEntry(m.Value.Device, m.Key, m.Value.FsType)).ToList();
 }

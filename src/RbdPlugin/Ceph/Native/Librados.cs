@@ -119,4 +119,34 @@ internal static unsafe partial class Librados
     //     struct timespec *mtime, int flags);
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rados_write_op_operate2(nint writeOp, SafeIoCtxHandle io, string oid, nint mtime, int flags);
+
+    /// <summary>#define LIBRADOS_LOCK_FLAG_MUST_RENEW (1u&lt;&lt;1): renew only a lock this (client, cookie) still holds, else -ENOENT.</summary>
+    public const byte LockFlagMustRenew = 1 << 1;
+
+    // int rados_lock_exclusive(rados_ioctx_t io, const char * oid, const char * name, const char * cookie,
+    //     const char * desc, struct timeval * duration, uint8_t flags);
+    // -EBUSY: held by another (client, cookie); -EEXIST: already held by this (client, cookie).
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rados_lock_exclusive(
+        SafeIoCtxHandle io, string oid, string name, string cookie, string desc, TimeVal* duration, byte flags);
+
+    // int rados_unlock(rados_ioctx_t io, const char *o, const char *name, const char *cookie);
+    // -ENOENT: not held by this (client, cookie).
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rados_unlock(SafeIoCtxHandle io, string oid, string name, string cookie);
+
+    // ssize_t rados_list_lockers(rados_ioctx_t io, const char *o, const char *name, int *exclusive,
+    //     char *tag, size_t *tag_len, char *clients, size_t *clients_len, char *cookies, size_t *cookies_len,
+    //     char *addrs, size_t *addrs_len);
+    // Returns the number of lockers; -ERANGE after filling in the sizes needed when a buffer is too short.
+    // The three lists are '\0'-separated strings, one per locker, in the same order.
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint rados_list_lockers(
+        SafeIoCtxHandle io, string oid, string name, int* exclusive, byte* tag, nuint* tagLen, byte* clients,
+        nuint* clientsLen, byte* cookies, nuint* cookiesLen, byte* addrs, nuint* addrsLen);
+
+    // int rados_break_lock(rados_ioctx_t io, const char *o, const char *name, const char *client, const char *cookie);
+    // -ENOENT: not held by that (client, cookie); -EINVAL: client is not like "client.4123".
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rados_break_lock(SafeIoCtxHandle io, string oid, string name, string client, string cookie);
 }

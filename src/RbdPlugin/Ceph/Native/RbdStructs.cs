@@ -39,3 +39,11 @@ internal struct RbdImageWatcher
     public long Id;                 // int64_t
     public ulong Cookie;            // uint64_t
 }
+
+/// <summary>struct timeval (sys/time.h) on LP64: time_t tv_sec and suseconds_t tv_usec, 8 bytes each.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct TimeVal
+{
+    public long Seconds;
+    public long Microseconds;
+}

@@ -1,0 +1,46 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace RbdPlugin.Volumes;
+
+/// <summary>
+/// Who owns a volume, stored as the omap key <see cref="LeaseKeeper.OwnerKey"/> of the volume's lease object while
+/// its lock is held, and removed (before unlocking) on a clean release. A record whose lock is gone therefore means
+/// the owner did not let go cleanly: the next owner fences <see cref="Address"/> before it maps.
+/// </summary>
+/// <param name="Host">The owner's host id.</param>
+/// <param name="Cookie">The lock cookie (host id and a per-state-dir token).</param>
+/// <param name="Address">The owning daemon's Ceph client address.</param>
+/// <param name="Since">When the owner took the lease.</param>
+internal sealed record LeaseRecord(string Host, string Cookie, string Address, DateTimeOffset Since)
+{
+    public string ToJson() => JsonSerializer.Serialize(this, LeaseJsonContext.Default.LeaseRecord);
+
+    public static LeaseRecord? FromJson(string? json)
+    {
+        if (json is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(json, LeaseJsonContext.Default.LeaseRecord);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>What Get reports about a volume's lease: held (a live lock), expired (an owner that did not release, no
+/// live lock), or none.</summary>
+internal sealed record LeaseView(string State, string? Host, DateTimeOffset? Since)
+{
+    public static LeaseView None { get; } = new("none", null, null);
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(LeaseRecord))]
+internal sealed partial class LeaseJsonContext : JsonSerializerContext;
