@@ -22,6 +22,7 @@ internal sealed partial class VolumeDriver(
     ILogger<VolumeDriver> logger) : IVolumeDriver, IDisposable
 {
     private readonly VolumeLocks _locks = new();
+    private readonly VolumeStore _store = new(ceph, catalog, settings, time, logger);
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _pendingReleases = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
     private int _disposed;

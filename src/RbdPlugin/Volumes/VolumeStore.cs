@@ -1,0 +1,167 @@
+using RbdPlugin.Ceph;
+
+namespace RbdPlugin.Volumes;
+
+/// <summary>
+/// The Ceph side of Create and Remove, shared by the daemon's verbs (under its per-volume lock) and the runbook CLI:
+/// image plus index entry, created idempotently and removed by the configured action. Knows nothing of this host.
+/// </summary>
+internal sealed partial class VolumeStore(ICephCluster ceph, VolumeCatalog catalog, VolumeSettings settings, TimeProvider time, ILogger logger)
+{
+    public const string TrashIndexObject = "rbd-plugin.trash";
+
+    /// <summary>Creates the image and its index entry. Idempotent: the same spec again is success, another is a Conflict.</summary>
+    public async Task<VolumeRecord> CreateAsync(string name, VolumeSpec spec, CancellationToken ct)
+    {
+        if (await catalog.GetAsync(name, ct) is { } existing)
+        {
+            if (await ceph.StatImageAsync(existing.Image, [], ct) is not null)
+            {
+                EnsureSameSpec(existing, spec);
+                return existing;
+            }
+
+            // The image was deleted behind our back (e.g. `rbd rm`): forget it and create anew.
+            LogStaleIndexEntry(name, existing.Image.ToString());
+            await catalog.RemoveAsync(name, ct);
+        }
+
+        var record = new VolumeRecord(name, settings.Namespace, spec, time.GetUtcNow(), settings.HostId);
+        var createdHere = true;
+        try
+        {
+            await ceph.CreateImageAsync(ToRequest(record), ct);
+        }
+        catch (CephException e) when (e.Errno == Errno.EEXIST)
+        {
+            // Either a crash between image and index last time (the image carries our record: finish the job),
+            // or somebody else's image with this name (refuse: never adopt data we did not create).
+            record = await OurRecordOnImageAsync(record.Image, ct) ?? throw new VolumeException(VolumeErrorKind.Conflict,
+                $"an RBD image named {record.Image} already exists and was not created by rbd-plugin; choose another volume name");
+            EnsureSameSpec(record, spec);
+            createdHere = false;
+        }
+
+        try
+        {
+            await catalog.PutAsync(record, ct);
+        }
+        catch when (createdHere)
+        {
+            await ceph.RemoveImageAsync(record.Image, CancellationToken.None); // no half volumes
+            throw;
+        }
+
+        LogCreated(name, record.Image.ToString(), ByteSize.Format(spec.SizeBytes), spec.FsType);
+        return record;
+    }
+
+    private async Task<VolumeRecord?> OurRecordOnImageAsync(ImageRef image, CancellationToken ct)
+    {
+        var info = await ceph.StatImageAsync(image, [VolumeRecord.MetadataKey], ct);
+        return info?.Metadata.TryGetValue(VolumeRecord.MetadataKey, out var json) == true ? VolumeRecord.FromJson(json) : null;
+    }
+
+    private static void EnsureSameSpec(VolumeRecord existing, VolumeSpec asked)
+    {
+        var differences = existing.Spec.DifferencesFrom(asked).ToList();
+        if (differences.Count > 0)
+        {
+            throw new VolumeException(VolumeErrorKind.Conflict,
+                $"volume {existing.Name} already exists with other options: {string.Join("; ", differences)}; remove it first or use another name");
+        }
+    }
+
+    private static ImageCreateRequest ToRequest(VolumeRecord record)
+    {
+        var spec = record.Spec;
+        ulong? features = spec.Features is null
+            ? null
+            : spec.Features.Split(',', StringSplitOptions.RemoveEmptyEntries).Aggregate(0UL, (bits, n) => bits | RbdFeatures.ByName[n]);
+        int? order = spec.ObjectSize is { } size ? System.Numerics.BitOperations.Log2(size) : null;
+        return new ImageCreateRequest(record.Image, spec.SizeBytes, features, order, spec.DataPool,
+            new Dictionary<string, string> { [VolumeRecord.MetadataKey] = record.ToJson() });
+    }
+
+    /// <summary>
+    /// Removes the volume's image (trash, delete or keep) and index entry. Idempotent: false when it was already gone.
+    /// Refuses (InUse) while any client watches the image; the caller checks its own host and the lease first.
+    /// </summary>
+    public async Task<bool> RemoveAsync(string name, CancellationToken ct)
+    {
+        if (await catalog.GetAsync(name, ct) is not { } record)
+        {
+            return false; // already gone
+        }
+
+        var watchers = await WatchersOrNoneAsync(record.Image, ct);
+        if (watchers.Count > 0)
+        {
+            throw new VolumeException(VolumeErrorKind.InUse,
+                $"volume {name} is in use elsewhere: the image {record.Image} is open by {string.Join(", ", watchers.Select(w => $"client.{w.Id} at {w.Address}"))} (mapped on another host?); unmount it there first (`rbd status {record.Image}` shows the watchers)");
+        }
+
+        switch (settings.RemoveAction)
+        {
+            case RemoveAction.Trash:
+                await TrashAsync(record, ct);
+                break;
+            case RemoveAction.Delete:
+                await DeleteAsync(record, ct);
+                break;
+            case RemoveAction.Keep:
+                break;
+        }
+
+        await catalog.RemoveAsync(name, ct);
+        LogRemoved(name, record.Image.ToString(), settings.RemoveAction.ToString().ToLowerInvariant());
+        return true;
+    }
+
+    /// <summary>Clients watching the image; none when the image is gone.</summary>
+    public async Task<IReadOnlyList<Watcher>> WatchersOrNoneAsync(ImageRef image, CancellationToken ct)
+    {
+        try
+        {
+            return await ceph.ListWatchersAsync(image, ct);
+        }
+        catch (CephException e) when (e.Errno == Errno.ENOENT)
+        {
+            return [];
+        }
+    }
+
+    private async Task TrashAsync(VolumeRecord record, CancellationToken ct)
+    {
+        var expires = time.GetUtcNow() + settings.TrashExpiry;
+        var id = await ceph.TrashImageAsync(record.Image, settings.TrashExpiry, ct);
+        if (id is not null)
+        {
+            // Remember what we put in the trash, so the purger only ever deletes our own images.
+            var entry = new TrashRecord(record.Name, record.Spec.Pool, record.Namespace, id, expires);
+            await ceph.SetOmapKeyAsync(settings.Pool, settings.Namespace, TrashIndexObject, id, entry.ToJson(), ct);
+        }
+    }
+
+    private async Task DeleteAsync(VolumeRecord record, CancellationToken ct)
+    {
+        try
+        {
+            await ceph.RemoveImageAsync(record.Image, ct);
+        }
+        catch (CephException e) when (e.Errno == Errno.ENOTEMPTY)
+        {
+            throw new VolumeException(VolumeErrorKind.InUse,
+                $"volume {record.Name} has snapshots or clones; remove them first (`rbd snap ls {record.Image}`)", e);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created volume {Volume} as {Image} ({Size}, {FsType})")]
+    private partial void LogCreated(string volume, string image, string size, string fsType);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Volume {Volume}: image {Image} is gone (deleted outside the plugin); dropping its index entry")]
+    private partial void LogStaleIndexEntry(string volume, string image);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed volume {Volume} ({Image}, action {Action})")]
+    private partial void LogRemoved(string volume, string image, string action);
+}
