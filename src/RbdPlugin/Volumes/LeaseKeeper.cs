@@ -180,6 +180,56 @@ internal sealed partial class LeaseKeeper : IDisposable
         }
     }
 
+    /// <summary>
+    /// For <c>rbd-plugin volume takeover</c>: frees the volume for the next Mount on any host without mounting it.
+    /// A lapsed lease (owner record, no live lock) is taken and its owner fenced exactly as Mount does; a live one
+    /// is refused unless <paramref name="force"/>, which first fences the holder's client and breaks its lock. The
+    /// owner record is then removed and the lock released, so the next Mount sees a clean release. Idempotent: a
+    /// free volume fences only stray watchers of the image, if any.
+    /// </summary>
+    public async Task<TakeoverResult> TakeOverAsync(string name, ImageRef image, bool force, CancellationToken ct)
+    {
+        var obj = ObjectOf(name);
+        var holders = await _ceph.ListLockersAsync(_settings.Pool, _settings.Namespace, obj, LockName, ct);
+        var fenced = new List<string>();
+        string? previousHost = holders.Count > 0 ? HostOf(holders[0].Cookie) : null;
+        if (holders.Count > 0 && !force)
+        {
+            throw new VolumeException(VolumeErrorKind.InUse,
+                $"volume {name} is in use on host {previousHost}: that host holds a live lease ({holders[0].Client} at {holders[0].Address}). " +
+                $"Unmount it there, or, if {previousHost} is down or hung, fence it with `rbd-plugin volume takeover {name} --force`");
+        }
+
+        foreach (var holder in holders)
+        {
+            // The live owner could still write: fence before its lock goes, so it can never write after we took over.
+            await _ceph.BlocklistAddAsync(holder.Address, FenceExpiry, ct);
+            LogFenced(name, holder.Address, HostOf(holder.Cookie));
+            fenced.Add(holder.Address);
+            await _ceph.BreakLockAsync(_settings.Pool, _settings.Namespace, obj, LockName, holder, ct);
+        }
+
+        if (!await TryLockAsync(name, ct))
+        {
+            throw new VolumeException(VolumeErrorKind.InUse,
+                $"volume {name}: another host took its lease while this takeover ran; check `rbd-plugin volume inspect {name}` and retry");
+        }
+
+        try
+        {
+            var previous = await ReadRecordAsync(name, ct);
+            previousHost ??= previous?.Host;
+            fenced.AddRange(await FenceAsync(name, image, previous, ct));
+            await _ceph.RemoveOmapKeyAsync(_settings.Pool, _settings.Namespace, obj, OwnerKey, ct);
+        }
+        finally
+        {
+            await UnlockQuietlyAsync(name);
+        }
+
+        return new TakeoverResult(name, previousHost, holders.Count > 0, fenced.Distinct(StringComparer.Ordinal).ToList());
+    }
+
     /// <summary>The lease as the cluster sees it now, for Status and error messages.</summary>
     public async Task<LeaseView> InspectAsync(string name, CancellationToken ct)
     {
@@ -214,7 +264,7 @@ internal sealed partial class LeaseKeeper : IDisposable
     /// lost the volume at its next renewal) and every client watching the image (its mappings). Nobody may watch
     /// the image legitimately now: a writer needs this lease, and we hold it.
     /// </summary>
-    private async Task FenceAsync(string name, ImageRef image, LeaseRecord? previous, CancellationToken ct)
+    private async Task<IReadOnlyList<string>> FenceAsync(string name, ImageRef image, LeaseRecord? previous, CancellationToken ct)
     {
         var addresses = (await _ceph.ListWatchersAsync(image, ct)).Select(w => w.Address).ToList();
         if (previous is not null && previous.Address != _ceph.InstanceAddress)
@@ -222,7 +272,8 @@ internal sealed partial class LeaseKeeper : IDisposable
             addresses.Insert(0, previous.Address);
         }
 
-        foreach (var address in addresses.Distinct(StringComparer.Ordinal))
+        addresses = addresses.Distinct(StringComparer.Ordinal).ToList();
+        foreach (var address in addresses)
         {
             await _ceph.BlocklistAddAsync(address, FenceExpiry, ct);
             LogFenced(name, address, previous?.Host ?? "unknown");
@@ -232,6 +283,8 @@ internal sealed partial class LeaseKeeper : IDisposable
         {
             LogTookOver(name, previous.Host, Format(previous.Since));
         }
+
+        return addresses;
     }
 
     private async Task<VolumeException> HeldElsewhereAsync(string name, IReadOnlyList<Locker> holders, CancellationToken ct)
