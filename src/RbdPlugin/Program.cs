@@ -2,5 +2,5 @@ namespace RbdPlugin;
 
 internal static class Program
 {
-    public static Task<int> Main(string[] args) => Cli.RootCommandFactory.Create().Parse(args).InvokeAsync();
+    public static Task<int> Main(string[] args) => Cli.RootCommandFactory.InvokeAsync(args);
 }

@@ -9,31 +9,9 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var config = new Option<string?>("--config") { Description = $"Config file (default {OptionsLoader.DefaultConfigPath} if present)" };
-        var command = new Command("serve", "Run the volume plugin daemon") { config };
-        var flags = new List<(SettingName Setting, Option Option)>();
-        foreach (var setting in SettingName.All)
-        {
-            Option option = setting.IsBool
-                ? new Option<bool?>(setting.Flag) { Description = setting.Description }
-                : new Option<string?>(setting.Flag) { Description = $"{setting.Description} (env {setting.EnvVar})" };
-            command.Options.Add(option);
-            flags.Add((setting, option));
-        }
-
-        command.SetAction(async (parse, ct) =>
-        {
-            var given = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (setting, option) in flags)
-            {
-                if (parse.GetResult(option) is { Implicit: false } result && result.GetValueOrDefault<object?>() is { } value)
-                {
-                    given[setting.Key] = value is bool b ? (b ? "true" : "false") : value.ToString()!;
-                }
-            }
-
-            return await RunAsync(parse.GetValue(config), given, ct);
-        });
+        var command = new Command("serve", "Run the volume plugin daemon");
+        var flags = SettingFlags.AddTo(command);
+        command.SetAction(async (parse, ct) => await RunAsync(parse.GetValue(flags.Config), flags.Given(parse), ct));
         return command;
     }
 

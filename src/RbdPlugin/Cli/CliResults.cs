@@ -1,0 +1,40 @@
+using System.Text.Json.Serialization;
+
+namespace RbdPlugin.Cli;
+
+// The JSON the runbook commands print with --json: camelCase, every field always present (null when unknown).
+// Scripts depend on these names; README "Runbook CLI" documents them and CliJsonSchemaTests pin them.
+
+/// <summary>One row of <c>volume ls</c>.</summary>
+/// <param name="Owner">Host holding (lease "held") or last holding (lease "expired") the volume's lease; null when none.</param>
+/// <param name="Lease">"held", "expired" or "none".</param>
+internal sealed record VolumeListItem(string Name, string Pool, ulong SizeBytes, string Size, string Fstype, string? Owner, string Lease, DateTimeOffset CreatedAt);
+
+/// <summary><c>volume inspect</c>: the daemon's Status object (lease and owner included) plus the image's watchers.</summary>
+internal sealed record VolumeInspectResult(string Name, DateTimeOffset CreatedAt, IReadOnlyDictionary<string, object> Status, IReadOnlyList<string> Watchers);
+
+/// <summary><c>volume create</c>.</summary>
+internal sealed record VolumeCreateResult(string Name, string Image, ulong SizeBytes, string Fstype);
+
+/// <summary><c>volume rm</c>: <see cref="Removed"/> is false when it was already gone; <see cref="Action"/> is trash, delete or keep.</summary>
+internal sealed record VolumeRemoveResult(string Name, bool Removed, string Action);
+
+/// <summary><c>volume takeover</c>.</summary>
+internal sealed record VolumeTakeoverResult(string Name, string? PreviousOwner, bool BrokeLiveLease, IReadOnlyList<string> Fenced);
+
+/// <summary>Stderr with --json on failure: the message and the exit code.</summary>
+internal sealed record CliError(string Error, int ExitCode);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never, WriteIndented = true)]
+[JsonSerializable(typeof(IReadOnlyList<VolumeListItem>))]
+[JsonSerializable(typeof(VolumeInspectResult))]
+[JsonSerializable(typeof(VolumeCreateResult))]
+[JsonSerializable(typeof(VolumeRemoveResult))]
+[JsonSerializable(typeof(VolumeTakeoverResult))]
+[JsonSerializable(typeof(CliError))]
+[JsonSerializable(typeof(string))]
+[JsonSerializable(typeof(bool))]
+[JsonSerializable(typeof(int))]
+[JsonSerializable(typeof(long))]
+[JsonSerializable(typeof(ulong))]
+internal sealed partial class CliJsonContext : JsonSerializerContext;

@@ -1,0 +1,101 @@
+using RbdPlugin.Ceph;
+using RbdPlugin.Volumes;
+
+namespace RbdPlugin.Cli;
+
+/// <summary>
+/// What the runbook's volume commands do, over the same Volumes layer as the daemon: the index (ls, inspect), the
+/// shared <see cref="VolumeStore"/> (create, rm) and <see cref="LeaseKeeper"/> (owner, takeover). It never maps or
+/// mounts. Failures are <see cref="VolumeException"/>s whose kind decides the exit code.
+/// </summary>
+internal sealed class VolumeOperations(ICephCluster ceph, VolumeSettings settings, LeaseKeeper leases, TimeProvider time, ulong? mapperFeatures)
+{
+    private readonly VolumeCatalog _catalog = new(ceph, settings);
+    private readonly VolumeStore _store = new(ceph, new VolumeCatalog(ceph, settings), settings, time,
+        Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+    /// <summary>Every volume whose image exists, by name.</summary>
+    public Task<IReadOnlyList<VolumeListItem>> ListAsync(CancellationToken ct) => CephErrors.Guard("list volumes", async () =>
+    {
+        var items = new List<VolumeListItem>();
+        foreach (var record in (await _catalog.ListAsync(ct)).OrderBy(r => r.Name, StringComparer.Ordinal))
+        {
+            if (await ceph.StatImageAsync(record.Image, [], ct) is not { } image)
+            {
+                continue; // deleted outside the plugin; the daemon drops the entry at the next Create
+            }
+
+            var lease = await leases.InspectAsync(record.Name, ct);
+            items.Add(new VolumeListItem(record.Name, record.Spec.Pool, image.SizeBytes, ByteSize.Format(image.SizeBytes),
+                record.Spec.FsType, lease.Host, lease.State, record.CreatedAt));
+        }
+
+        return (IReadOnlyList<VolumeListItem>)items;
+    });
+
+    public Task<VolumeInspectResult> InspectAsync(string name, CancellationToken ct) => CephErrors.Guard($"inspect {name}", async () =>
+    {
+        var (record, image) = await RequireAsync(name, ct);
+        var lease = await leases.InspectAsync(name, ct);
+        var watchers = await _store.WatchersOrNoneAsync(record.Image, ct);
+        var status = new Dictionary<string, object>(VolumeStatus.Of(record, image, null, settings.HostId, lease), StringComparer.Ordinal)
+        {
+            // The daemon's "mounted" means "on this host"; here it means anywhere: a live lease or an open image.
+            ["mounted"] = lease.State == "held" || watchers.Count > 0,
+        };
+        return new VolumeInspectResult(name, record.CreatedAt, status, watchers.Select(w => $"client.{w.Id} at {w.Address}").ToList());
+    });
+
+    public async Task<VolumeCreateResult> CreateAsync(string name, IReadOnlyDictionary<string, string> options, CancellationToken ct)
+    {
+        VolumeName.Validate(name);
+        var spec = CreateOptionsParser.Parse(options, settings, mapperFeatures);
+        var record = await CephErrors.Guard($"create {name}", () => _store.CreateAsync(name, spec, ct));
+        return new VolumeCreateResult(name, record.Image.ToString(), record.Spec.SizeBytes, record.Spec.FsType);
+    }
+
+    /// <summary>Refuses while any host holds or held the lease without releasing it; the store refuses while the image is open.</summary>
+    public async Task<VolumeRemoveResult> RemoveAsync(string name, CancellationToken ct)
+    {
+        VolumeName.Validate(name);
+        var action = settings.RemoveAction.ToString().ToLowerInvariant();
+        var removed = await CephErrors.Guard($"remove {name}", async () =>
+        {
+            var lease = await leases.InspectAsync(name, ct);
+            if (lease.State == "held")
+            {
+                throw new VolumeException(VolumeErrorKind.InUse,
+                    $"volume {name} is mounted on host {lease.Host} (it holds the volume's lease); stop the containers using it there first. " +
+                    $"If {lease.Host} is down or hung: `rbd-plugin volume takeover {name} --force`, then rm again");
+            }
+
+            if (lease.State == "expired")
+            {
+                throw new VolumeException(VolumeErrorKind.InUse,
+                    $"volume {name} was mounted on host {lease.Host}, which did not release it (its lease lapsed: crashed?); " +
+                    $"fence that host with `rbd-plugin volume takeover {name}`, then rm again");
+            }
+
+            return await _store.RemoveAsync(name, ct);
+        });
+        return new VolumeRemoveResult(name, removed, action);
+    }
+
+    public Task<VolumeTakeoverResult> TakeOverAsync(string name, bool force, CancellationToken ct) => CephErrors.Guard($"take over {name}", async () =>
+    {
+        var (record, _) = await RequireAsync(name, ct);
+        var result = await leases.TakeOverAsync(name, record.Image, force, ct);
+        return new VolumeTakeoverResult(name, result.PreviousOwner, result.BrokeLiveLease, result.Fenced);
+    });
+
+    private async Task<(VolumeRecord Record, ImageInfo Image)> RequireAsync(string name, CancellationToken ct)
+    {
+        VolumeName.Validate(name);
+        var record = await _catalog.GetAsync(name, ct);
+        var image = record is null ? null : await ceph.StatImageAsync(record.Image, [], ct);
+        return record is not null && image is not null
+            ? (record, image)
+            : throw new VolumeException(VolumeErrorKind.NotFound,
+                $"no such volume: {name}; `rbd-plugin volume ls` lists them, `rbd-plugin volume create {name}` makes it");
+    }
+}
