@@ -1,0 +1,56 @@
+using System.Text.Json;
+using RbdPlugin.Cli;
+
+namespace RbdPlugin.Tests.Cli;
+
+/// <summary>The --json output is a contract with runbook scripts: these pin its exact field names (README, Runbook CLI).</summary>
+[Trait("Tier", "Fast")]
+public sealed class CliJsonSchemaTests
+{
+    private static readonly DateTimeOffset When = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+
+    private static string[] Fields(string json, string? property = null)
+    {
+        var root = JsonDocument.Parse(json).RootElement;
+        var element = root.ValueKind == JsonValueKind.Array ? root[0] : root;
+        element = property is null ? element : element.GetProperty(property);
+        return element.EnumerateObject().Select(p => p.Name).ToArray();
+    }
+
+    [Fact]
+    public void Ls_Json_IsAnArrayOfRowsWithTheDocumentedFields()
+    {
+        IReadOnlyList<VolumeListItem> items = [new("db1", "rbd", 1 << 30, "1G", "ext4", null, "none", When)];
+
+        var json = JsonSerializer.Serialize(items, CliJsonContext.Default.IReadOnlyListVolumeListItem);
+
+        Assert.Equal(["name", "pool", "sizeBytes", "size", "fstype", "owner", "lease", "createdAt"], Fields(json));
+        Assert.Contains("\"owner\": null", json, StringComparison.Ordinal);
+        Assert.Contains("\"createdAt\": \"2026-01-02T03:04:05+00:00\"", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Inspect_Json_HasNameCreatedAtStatusWatchers_AndStatusKeepsTheDaemonsKeys()
+    {
+        var status = new Dictionary<string, object> { ["pool"] = "rbd", ["sizeBytes"] = 5UL, ["mounted"] = true, ["lease"] = "held", ["owner"] = "host-a" };
+
+        var json = JsonSerializer.Serialize(new VolumeInspectResult("db1", When, status, ["client.4 at 1.2.3.4:0/5"]), CliJsonContext.Default.VolumeInspectResult);
+
+        Assert.Equal(["name", "createdAt", "status", "watchers"], Fields(json));
+        Assert.Equal(["pool", "sizeBytes", "mounted", "lease", "owner"], Fields(json, "status"));
+        Assert.Contains("\"sizeBytes\": 5", json, StringComparison.Ordinal);
+        Assert.Contains("\"mounted\": true", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CreateRmTakeoverError_Json_HaveTheDocumentedFields()
+    {
+        Assert.Equal(["name", "image", "sizeBytes", "fstype"],
+            Fields(JsonSerializer.Serialize(new VolumeCreateResult("db1", "rbd/db1", 1, "xfs"), CliJsonContext.Default.VolumeCreateResult)));
+        Assert.Equal(["name", "removed", "action"],
+            Fields(JsonSerializer.Serialize(new VolumeRemoveResult("db1", true, "trash"), CliJsonContext.Default.VolumeRemoveResult)));
+        Assert.Equal(["name", "previousOwner", "brokeLiveLease", "fenced"],
+            Fields(JsonSerializer.Serialize(new VolumeTakeoverResult("db1", "host-a", true, ["1.2.3.4:0/5"]), CliJsonContext.Default.VolumeTakeoverResult)));
+        Assert.Equal(["error", "exitCode"], Fields(JsonSerializer.Serialize(new CliError("x", 5), CliJsonContext.Default.CliError)));
+    }
+}

@@ -1,0 +1,69 @@
+using RbdPlugin.Cli;
+using RbdPlugin.Volumes;
+
+namespace RbdPlugin.Tests.Cli;
+
+[Trait("Tier", "Fast")]
+public sealed class CliParsingTests
+{
+    [Fact]
+    public void VolumeCreate_WithOptionsAndCephFlags_Parses()
+    {
+        var parse = RootCommandFactory.Create().Parse(
+            ["volume", "create", "db1", "-o", "size=20G", "-o", "fstype=xfs", "--pool", "fast", "--ceph-id", "ops", "--json"]);
+
+        Assert.Empty(parse.Errors);
+        Assert.Equal("create", parse.CommandResult.Command.Name);
+    }
+
+    [Theory]
+    [InlineData("volume", "inspect")]
+    [InlineData("volume", "rm")]
+    [InlineData("volume", "takeover")]
+    [InlineData("volume", "ls", "--mount-root", "/x")] // only the Ceph flags belong to the runbook commands
+    [InlineData("volume", "frobnicate")]
+    public void Parse_MissingNameOrUnknownFlag_IsAnError(params string[] args) =>
+        Assert.NotEmpty(RootCommandFactory.Create().Parse(args).Errors);
+
+    [Fact]
+    public async Task InvokeAsync_UsageError_ExitsWith2()
+    {
+        Assert.Equal(2, await RootCommandFactory.InvokeAsync(["volume", "inspect"]));
+    }
+
+    [Fact]
+    public async Task InvokeAsync_MissingCephConf_ExitsWith2BeforeConnecting()
+    {
+        Assert.Equal(2, await RootCommandFactory.InvokeAsync(["volume", "ls", "--ceph-conf", "/nonexistent/ceph.conf"]));
+    }
+
+    [Fact]
+    public void CreateOptionPairs_KeyValues_BecomeDockersOptions() =>
+        Assert.Equal(new Dictionary<string, string> { ["size"] = "1G", ["mount-options"] = "noatime,discard=x" },
+            CreateOptionPairs.Parse(["size=1G", "mount-options=noatime,discard=x"]));
+
+    [Theory]
+    [InlineData("size")]
+    [InlineData("=1G")]
+    public void CreateOptionPairs_NotKeyValue_InvalidArgument(string pair) =>
+        Assert.Equal(VolumeErrorKind.InvalidArgument, Assert.Throws<VolumeException>(() => CreateOptionPairs.Parse([pair])).Kind);
+
+    [Fact]
+    public void CreateOptionPairs_SameKeyTwice_InvalidArgument() =>
+        Assert.Throws<VolumeException>(() => CreateOptionPairs.Parse(["size=1G", "size=2G"]));
+
+    [Fact]
+    public void VolumeTable_NoOwner_ShowsDash_ExpiredOwner_Marked()
+    {
+        var when = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        var text = VolumeTable.Format([
+            new("db1", "rbd", 1, "1G", "ext4", null, "none", when),
+            new("db2", "rbd", 1, "2G", "xfs", "host-a", "expired", when),
+        ]);
+
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["NAME", "POOL", "SIZE", "FSTYPE", "OWNER", "CREATED"], lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["db1", "rbd", "1G", "ext4", "-", "2026-01-02T03:04:05Z"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("host-a (expired)", lines[2], StringComparison.Ordinal);
+    }
+}
