@@ -97,4 +97,22 @@ public sealed class VolumeOperationsTests : IDisposable
         Assert.Contains("10.0.0.1:0/77", _ceph.Blocklist);
         Assert.Equal("none", (await _ops.InspectAsync("db1", default)).Status["lease"]);
     }
+    [Fact]
+    public async Task Takeover_LapsedLeaseWithoutForce_FencesTheOldOwnerAndClearsItsRecord()
+    {
+        // Arrange: host-a's owner record without a live lock: it crashed without releasing
+        await _ops.CreateAsync("db1", new Dictionary<string, string>(), default);
+        var record = new LeaseRecord("host-a", "host-a/token", "10.0.0.1:0/77", DateTimeOffset.UtcNow.AddMinutes(-5));
+        await _ceph.SetOmapKeyAsync("rbd", "", LeaseKeeper.ObjectOf("db1"), LeaseKeeper.OwnerKey, record.ToJson(), default);
+        Assert.Equal("expired", (await _ops.InspectAsync("db1", default)).Status["lease"]);
+
+        // Act
+        var result = await _ops.TakeOverAsync("db1", force: false, default);
+
+        // Assert
+        Assert.Equal(("host-a", false), (result.PreviousOwner, result.BrokeLiveLease));
+        Assert.Equal(["10.0.0.1:0/77"], result.Fenced);
+        Assert.Equal("none", (await _ops.InspectAsync("db1", default)).Status["lease"]);
+        Assert.True((await _ops.RemoveAsync("db1", default)).Removed);
+    }
 }
