@@ -13,12 +13,13 @@ public sealed partial class VolumeCliClusterTests : IAsyncLifetime
     private readonly string _volume = DevCluster.NewName();
     private readonly List<string> _fenced = [];
     private PluginProcess? _daemon;
+    private bool _daemonFenced;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
-        if (_daemon is not null)
+        if (_daemon is not null && !_daemonFenced) // a fenced daemon released the volume itself; its Ceph calls would hang
         {
             using (var client = _daemon.Client())
             {
@@ -32,6 +33,10 @@ public sealed partial class VolumeCliClusterTests : IAsyncLifetime
             }
 
             await Task.Delay(500);
+        }
+
+        if (_daemon is not null)
+        {
             await _daemon.DisposeAsync();
             await HostCleanup.ReleaseUnderAsync(_root);
         }
@@ -121,6 +126,7 @@ public sealed partial class VolumeCliClusterTests : IAsyncLifetime
         Assert.Contains("--force", polite.Stderr, StringComparison.Ordinal);
 
         var forced = await CliProcess.RunAsync("volume", "takeover", _volume, "--force", "--json");
+        _daemonFenced = true;
         Assert.True(forced.ExitCode == 0, forced.Stderr);
         var fenced = forced.Json.GetProperty("fenced").EnumerateArray().Select(a => a.GetString()!).ToList();
         _fenced.AddRange(fenced);
