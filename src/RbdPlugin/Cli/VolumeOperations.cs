@@ -11,6 +11,7 @@ namespace RbdPlugin.Cli;
 internal sealed class VolumeOperations(ICephCluster ceph, VolumeSettings settings, LeaseKeeper leases, TimeProvider time, ulong? mapperFeatures)
 {
     private readonly VolumeCatalog _catalog = new(ceph, settings);
+    // VolumeCatalog is a stateless view of the index object: two instances are one index.
     private readonly VolumeStore _store = new(ceph, new VolumeCatalog(ceph, settings), settings, time,
         Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 
