@@ -14,6 +14,7 @@
 # benchmark's volumes), and removes all of it at the end, also after a failure or Ctrl-C.
 # BENCH_SHARED_POOL=rbd-extra uses that pool and the RBD_PLUGIN_* client instead (no admin key needed; List rows
 # then also count whatever else is in the pool). BENCH_OUT=FILE: where the table is written (default /tmp/...).
+# BENCH_DAEMON=PATH: benchmark that rbd-plugin executable instead of building src/ (before/after comparisons).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +25,7 @@ quick=()
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=(--quick) ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$arg' (use --quick or nothing)" ;;
   esac
 done
@@ -43,10 +44,15 @@ deploy/ceph/dev-cluster.sh status >/dev/null 2>&1 \
 # shellcheck disable=SC1090 # the dev cluster prints plain export lines
 eval "$(deploy/ceph/dev-cluster.sh env)"
 
-log "building the daemon and the harness (Release)"
-dotnet build src/RbdPlugin/RbdPlugin.csproj -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+if [[ -n ${BENCH_DAEMON:-} ]]; then
+  daemon=$(realpath "$BENCH_DAEMON")
+  log "benchmarking $daemon (BENCH_DAEMON); building the harness (Release)"
+else
+  log "building the daemon and the harness (Release)"
+  dotnet build src/RbdPlugin/RbdPlugin.csproj -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+  daemon=$PWD/src/RbdPlugin/bin/Release/net10.0/rbd-plugin
+fi
 dotnet build bench/RbdPlugin.Bench/RbdPlugin.Bench.csproj -c Release -nologo -v quiet -clp:ErrorsOnly >&2
-daemon=$PWD/src/RbdPlugin/bin/Release/net10.0/rbd-plugin
 harness=$PWD/bench/RbdPlugin.Bench/bin/Release/net10.0/rbd-plugin-bench
 [[ -x $daemon && -x $harness ]] || die "build outputs not found: $daemon, $harness"
 

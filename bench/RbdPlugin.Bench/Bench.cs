@@ -313,14 +313,22 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
 
         // The twin: same pool, features and object size, as large as the file, so rbd bench's random offsets fall
         // on written objects just as fio's fall inside its file. rbd bench cannot run on the volume's own image:
-        // it would write over the mounted filesystem.
+        // it would write over the mounted filesystem. A third side, fio on an image mapped, formatted and mounted
+        // by hand with the same mapper, tells the plugin's share of any gap from the mapper's.
         var volume = prefix + "io";
         var twin = prefix + "iotwin";
+        var handImage = prefix + "iohand";
         await plugin.CreateAsync(volume, "10G");
         var id = PluginClient.NewMountId();
         var mountpoint = (await plugin.MountAsync(volume, id)).Body.GetProperty("Mountpoint").GetString()!;
         await Rbd("create", "--size", $"{mib}M", Spec(twin));
+        await Rbd("create", "--size", "10G", Spec(handImage));
+        var handMap = await hand.MapAsync(handImage);
+        await hand.MkfsAsync(handMap);
+        await ByHand.MountAsync(handMap);
         var file = Path.Combine(mountpoint, "bench.dat");
+        var handFile = Path.Combine(handMap.Mountpoint, "bench.dat");
+        var byHand = new Dictionary<Row, List<double>> { [seqW] = [], [seqR] = [], [rndW] = [], [rndR] = [] };
         try
         {
             if (!fio)
@@ -335,27 +343,40 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
                 {
                     Keep(seqW.Plugin, i, (await Fio(file, "write", "4M", region, region)).Mib);
                     Keep(seqW.Base, i, (await RbdBench(twin, "write", "seq", 4 << 20, region, 16)).Mib);
+                    Keep(byHand[seqW], i, (await Fio(handFile, "write", "4M", region, region)).Mib);
                     Keep(seqR.Plugin, i, (await Fio(file, "read", "4M", region, region)).Mib);
                     Keep(seqR.Base, i, (await RbdBench(twin, "read", "seq", 4 << 20, region, 16)).Mib);
+                    Keep(byHand[seqR], i, (await Fio(handFile, "read", "4M", region, region)).Mib);
                     Keep(rndW.Plugin, i, (await Fio(file, "randwrite", "4K", region, plan.RandIo)).Iops);
                     Keep(rndW.Base, i, (await RbdBench(twin, "write", "rand", 4096, plan.RandIo, 16)).Iops);
+                    Keep(byHand[rndW], i, (await Fio(handFile, "randwrite", "4K", region, plan.RandIo)).Iops);
                     Keep(rndR.Plugin, i, (await Fio(file, "randread", "4K", region, plan.RandIo)).Iops);
                     Keep(rndR.Base, i, (await RbdBench(twin, "read", "rand", 4096, plan.RandIo, 16)).Iops);
+                    Keep(byHand[rndR], i, (await Fio(handFile, "randread", "4K", region, plan.RandIo)).Iops);
                 }
                 else
                 {
                     Keep(seqW.Plugin, i, await Dd(["if=/dev/zero", $"of={file}", "bs=4M", $"count={region >> 22}", "oflag=direct"], region));
                     Keep(seqW.Base, i, (await RbdBench(twin, "write", "seq", 4 << 20, region, 1)).Mib);
+                    Keep(byHand[seqW], i, await Dd(["if=/dev/zero", $"of={handFile}", "bs=4M", $"count={region >> 22}", "oflag=direct"], region));
                     Keep(seqR.Plugin, i, await Dd([$"if={file}", "of=/dev/null", "bs=4M", "iflag=direct"], region));
                     Keep(seqR.Base, i, (await RbdBench(twin, "read", "seq", 4 << 20, region, 1)).Mib);
+                    Keep(byHand[seqR], i, await Dd([$"if={handFile}", "of=/dev/null", "bs=4M", "iflag=direct"], region));
                 }
             }
         }
         finally
         {
+            foreach (var (row, samples) in byHand.Where(kv => kv.Value.Count > 0))
+            {
+                row.Note += $"; fio on the same mapper by hand: {Report.Cell(samples, row.Unit)}";
+            }
+
+            await ByHand.UnmountAsync(handMap);
             await UnmountUntilReleasedAsync(volume, id);
             await plugin.RemoveAsync(volume);
             await Rbd("rm", "--no-progress", Spec(twin));
+            await Rbd("rm", "--no-progress", Spec(handImage));
         }
     }
 

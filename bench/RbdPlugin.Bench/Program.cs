@@ -87,7 +87,7 @@ async Task<int> RunAsync()
         }
     }
 
-    var machine = await MachineAsync(load, wall.Elapsed);
+    var machine = await MachineAsync(load, wall.Elapsed) + $"\n- daemon: {Need("daemon")}";
     var text = new StringBuilder()
         .AppendLine(CultureInfo.InvariantCulture, $"rbd-plugin benchmark, {(plan.Quick ? "--quick" : "default")} run, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC")
         .AppendLine()

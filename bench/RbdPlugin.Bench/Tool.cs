@@ -32,6 +32,9 @@ internal static class Tool
         }
 
         start.Environment["LC_ALL"] = "C";
+        // Nothing inherited decides who a tool talks to Ceph as: the caller's CEPH_ARGS would override --id.
+        start.Environment.Remove("CEPH_ARGS");
+        start.Environment.Remove("CEPH_CONF");
         if (cephEnv)
         {
             foreach (var (k, v) in CephEnv)
