@@ -15,6 +15,7 @@
 # BENCH_SHARED_POOL=rbd-extra uses that pool and the RBD_PLUGIN_* client instead (no admin key needed; List rows
 # then also count whatever else is in the pool). BENCH_OUT=FILE: where the table is written (default /tmp/...).
 # BENCH_DAEMON=PATH: benchmark that rbd-plugin executable instead of building src/ (before/after comparisons).
+# BENCH_ONLY=daemon,control,list,mount,data,concurrency: run only those groups of rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +26,7 @@ quick=()
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=(--quick) ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$arg' (use --quick or nothing)" ;;
   esac
 done
@@ -76,4 +77,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$harness" run --daemon "$daemon" --work "$work" --ceph-conf "$CEPH_CONF" "${target[@]}" --out "$out" "${quick[@]}"
+only=()
+[[ -n ${BENCH_ONLY:-} ]] && only=(--only "$BENCH_ONLY")
+"$harness" run --daemon "$daemon" --work "$work" --ceph-conf "$CEPH_CONF" "${target[@]}" --out "$out" "${quick[@]}" "${only[@]}"

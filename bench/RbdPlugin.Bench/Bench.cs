@@ -20,7 +20,8 @@ internal sealed record Plan(
 /// The rows. Each compares the plugin at its socket (A) with its baseline (B), interleaved A, B, A, B after one
 /// untimed warm-up pair, so that the noise of this shared machine falls on both sides alike.
 /// </summary>
-internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph, ByHand hand, Plan plan, string prefix)
+internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph, ByHand hand, Plan plan, string prefix,
+    IReadOnlySet<string>? only = null)
 {
     private const long GiB = 1L << 30;
 
@@ -28,24 +29,29 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
 
     public async Task RunAsync()
     {
-        await Section("daemon", DaemonRowsAsync);
-        await Section("create/get/path/remove", ControlRowsAsync);
-        await Section("list", ListRowsAsync);
-        await Section("mount 10 GiB", () => MountRowsAsync(10 * GiB, "10 GiB", plan.Mount10Reps, full: true));
-        await Section("mount 1 TiB", () => MountRowsAsync(1024 * GiB, "1 TiB", plan.Mount1TReps, full: false));
-        await Section("data path", DataRowsAsync);
+        await Section("daemon", "daemon", DaemonRowsAsync);
+        await Section("control", "create/get/path/remove", ControlRowsAsync);
+        await Section("list", "list", ListRowsAsync);
+        await Section("mount", "mount 10 GiB", () => MountRowsAsync(10 * GiB, "10 GiB", plan.Mount10Reps, full: true));
+        await Section("mount", "mount 1 TiB", () => MountRowsAsync(1024 * GiB, "1 TiB", plan.Mount1TReps, full: false));
+        await Section("data", "data path", DataRowsAsync);
         if (plan.Cycles > 0)
         {
-            await Section("concurrency", ConcurrencyRowsAsync);
+            await Section("concurrency", "concurrency", ConcurrencyRowsAsync);
         }
 
         var (rss, hwm) = daemon.Memory();
         Rows.Add(new Row("Daemon RSS at the end of the run", "MiB") { Note = $"peak VmHWM {Report.Fmt(hwm)} MiB" }.With(rss));
     }
 
-    /// <summary>Runs a group; if it throws, the rows it had not finished say so and the run goes on.</summary>
-    private async Task Section(string name, Func<Task> body)
+    /// <summary>Runs a group (unless --only names others); if it throws, the rows it had not finished say so and the run goes on.</summary>
+    private async Task Section(string key, string name, Func<Task> body)
     {
+        if (only is not null && !only.Contains(key))
+        {
+            return;
+        }
+
         var before = Rows.Count;
         var sw = Stopwatch.StartNew();
         Console.Error.WriteLine($"bench: {name} ...");
@@ -387,6 +393,12 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
             "--name=bench", $"--filename={file}", $"--rw={rw}", $"--bs={bs}", $"--size={size}", $"--io_size={ioSize}",
             "--ioengine=libaio", "--iodepth=16", "--direct=1", "--norandommap", "--output-format=json",
         ];
+        if (rw.Contains("write", StringComparison.Ordinal))
+        {
+            // Count the flush of what the layers below still hold (rbd-fuse's librbd cache) in the write's time.
+            args.Add("--end_fsync=1");
+        }
+
         var r = await Tool.RunAsync("fio", args, TimeSpan.FromMinutes(5), cephEnv: false);
         var json = r.Stdout[r.Stdout.IndexOf('{', StringComparison.Ordinal)..];
         using var doc = JsonDocument.Parse(json);
@@ -415,15 +427,13 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
 
     private async Task ConcurrencyRowsAsync()
     {
-        var row = Add(new Row($"{plan.Cycles} concurrent create→mount→write→unmount→remove cycles (total)")
+        var row = Add(new Row($"{plan.Cycles} concurrent create→mount→write→unmount→remove cycles (total)", "s")
         {
             Baseline = "one cycle alone",
             Target = "≤ 3× and 0 errors",
         });
 
-        var errors = 0;
-        string? firstError = null;
-        var cycleTimes = new List<double>();
+        var errors = new List<string>();
 
         async Task<double> Cycle(string name)
         {
@@ -434,34 +444,49 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
             }
             catch (Exception e)
             {
-                Interlocked.Increment(ref errors);
-                Interlocked.CompareExchange(ref firstError, $"{name}: {e.Message}", null);
+                lock (errors)
+                {
+                    errors.Add($"{name}: {e.Message}");
+                }
             }
 
-            return sw.Elapsed.TotalMilliseconds;
+            return sw.Elapsed.TotalSeconds;
         }
 
         // Alone before and after the storm, so a drift of the machine's load shows in the baseline's spread.
         await Cycle($"{prefix}solo0"); // warm-up
+        var cpuBefore = MachineCpuSeconds();
         for (var i = 0; i < plan.AloneCycles; i++)
         {
-            row.Base.Add(await Cycle($"{prefix}solo{i + 1}") / 1000);
+            row.Base.Add(await Cycle($"{prefix}solo{i + 1}"));
         }
 
-        var soloErrors = errors;
+        var soloCpu = MachineCpuSeconds() - cpuBefore;
+        var soloErrors = errors.Count;
+        _verbTimes = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        var cpuStorm = MachineCpuSeconds();
         var total = Stopwatch.StartNew();
         var tasks = Enumerable.Range(0, plan.Cycles).Select(i => Task.Run(() => Cycle($"{prefix}cc{i:D2}"))).ToList();
-        cycleTimes.AddRange(await Task.WhenAll(tasks));
+        var cycleTimes = await Task.WhenAll(tasks);
         row.Plugin.Add(total.Elapsed.TotalSeconds);
-        var stormErrors = errors - soloErrors;
+        var stormCpu = MachineCpuSeconds() - cpuStorm;
+        var stormVerbs = _verbTimes;
+        _verbTimes = null;
+        var stormErrors = errors.Count - soloErrors;
 
         for (var i = 0; i < plan.AloneCycles; i++)
         {
-            row.Base.Add(await Cycle($"{prefix}solo{plan.AloneCycles + i + 1}") / 1000);
+            row.Base.Add(await Cycle($"{prefix}solo{plan.AloneCycles + i + 1}"));
         }
 
-        row.Note = $"errors: {stormErrors}{(firstError is null ? "" : $", first: {firstError}")}; one cycle inside the storm: median {Report.Fmt(Stats.Median(cycleTimes) / 1000)} s, max {Report.Fmt(cycleTimes.Max() / 1000)} s";
-        row.Check = r => r.Ratio <= 3 && stormErrors == 0;
+        var aloneErrors = errors.Count - stormErrors;
+        row.Note = $"errors: {stormErrors} in the {plan.Cycles} concurrent cycles, {aloneErrors} in the {(2 * plan.AloneCycles) + 1} alone ones"
+            + (errors.Count == 0 ? "" : $", first: {errors[0]}")
+            + $"; one cycle inside the storm: median {Report.Fmt(Stats.Median(cycleTimes))} s, max {Report.Fmt(cycleTimes.Max())} s"
+            + "; median per verb inside the storm: " + string.Join(", ", stormVerbs.Select(kv => $"{kv.Key} {Report.Fmt(Stats.Median(kv.Value) / 1000)} s"))
+            + $"; machine CPU busy (all processes, {Environment.ProcessorCount} CPUs): {Report.Fmt(soloCpu / plan.AloneCycles)} CPU-s per alone cycle, "
+            + $"{Report.Fmt(stormCpu / plan.Cycles)} CPU-s per cycle in the storm ({Report.Fmt(100 * stormCpu / (row.Plugin[0] * Environment.ProcessorCount))} % of the machine)";
+        row.Check = r => r.Ratio <= 3 && errors.Count == 0;
     }
 
     /// <summary>
@@ -470,11 +495,12 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
     /// </summary>
     private async Task CycleAsync(string name)
     {
-        await plugin.GetAsync(name);
-        await plugin.CreateAsync(name, "10G");
+        Verb("Get", await plugin.GetAsync(name));
+        Verb("Create", await plugin.CreateAsync(name, "10G"));
         await plugin.GetAsync(name);
         var id = PluginClient.NewMountId();
-        var mountpoint = (await plugin.MountAsync(name, id)).Body.GetProperty("Mountpoint").GetString()!;
+        var mounted = Verb("Mount", await plugin.MountAsync(name, id));
+        var mountpoint = mounted.Body.GetProperty("Mountpoint").GetString()!;
         var data = new byte[4 << 20];
         Random.Shared.NextBytes(data);
         await using (var f = new FileStream(Path.Combine(mountpoint, "data.bin"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
@@ -484,10 +510,33 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
         }
 
         await plugin.GetAsync(name);
-        await plugin.UnmountAsync(name, id);
+        Verb("Unmount", await plugin.UnmountAsync(name, id));
         await plugin.GetAsync(name);
         await plugin.GetAsync(name);
-        await plugin.RemoveAsync(name);
+        Verb("Remove", await plugin.RemoveAsync(name));
+    }
+
+    private Dictionary<string, List<double>>? _verbTimes;
+
+    private Reply Verb(string verb, Reply reply)
+    {
+        if (_verbTimes is { } times)
+        {
+            lock (times)
+            {
+                (times.TryGetValue(verb, out var list) ? list : times[verb] = []).Add(reply.Ms);
+            }
+        }
+
+        return reply;
+    }
+
+    /// <summary>user+nice+system+irq+softirq+steal of all CPUs from /proc/stat, in seconds (USER_HZ = 100).</summary>
+    private static double MachineCpuSeconds()
+    {
+        var f = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        long J(int i) => long.Parse(f[i], CultureInfo.InvariantCulture);
+        return (J(1) + J(2) + J(3) + J(6) + J(7) + J(8)) / 100.0;
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------

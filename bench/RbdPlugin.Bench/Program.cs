@@ -4,7 +4,7 @@ using System.Text;
 using RbdPlugin.Bench;
 
 // rbd-plugin-bench run     --daemon BIN --work DIR --ceph-conf CONF (--own-pool rbd-bench-N | --pool P --ceph-id ID --keyring K)
-//                          [--admin-id admin] [--quick] [--out FILE]
+//                          [--admin-id admin] [--quick] [--out FILE] [--only daemon,control,list,mount,data,concurrency]
 // rbd-plugin-bench cleanup --work DIR --ceph-conf CONF [--own-pool rbd-bench-N] [--admin-id admin]
 // bench/run.sh is the way in; it builds both and always calls cleanup at the end.
 
@@ -76,7 +76,8 @@ async Task<int> RunAsync()
         Console.Error.WriteLine("bench: starting the daemon (warm-up start, not timed)");
         await daemon.StartAsync();
         using var client = new PluginClient(daemon.Socket);
-        var bench = new Bench(daemon, client, ceph, hand, plan, prefix);
+        var only = Opt("only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        var bench = new Bench(daemon, client, ceph, hand, plan, prefix, only);
         try
         {
             await bench.RunAsync();
