@@ -100,7 +100,8 @@ async Task<int> RunAsync()
     if (Opt("out") is { } outFile)
     {
         await File.WriteAllTextAsync(outFile, text);
-        Console.Error.WriteLine($"bench: table written to {outFile}");
+        await File.WriteAllTextAsync(outFile + ".json", Report.Json(rows));
+        Console.Error.WriteLine($"bench: table written to {outFile} (every sample in {outFile}.json)");
     }
 
     return rows.Any(r => r.Failure is not null) ? 1 : 0;

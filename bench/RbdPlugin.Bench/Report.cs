@@ -53,16 +53,25 @@ internal sealed class Row(string measure, string unit = "ms")
 
 internal static class Report
 {
+    /// <summary>The table, then the rows' notes as numbered footnotes (they are too long for a cell).</summary>
     public static string Markdown(IEnumerable<Row> rows)
     {
         var sb = new StringBuilder();
+        var notes = new List<string>();
         sb.AppendLine("| measure | rbd-plugin: median (p10–p90) | baseline | baseline: median (p10–p90) | ratio | target | n |");
         sb.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var r in rows)
         {
+            var measure = r.Measure;
+            if (r.Note.Length > 0)
+            {
+                notes.Add(r.Note.TrimStart(';', ' '));
+                measure += $" [{notes.Count}]";
+            }
+
             if (r.Failure is not null)
             {
-                sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Measure} | **failed**: {Escape(r.Failure)} | {r.Baseline} | | | {r.Target} | |");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {measure} | **failed**: {Escape(r.Failure)} | {r.Baseline} | | | {r.Target} | |");
                 continue;
             }
 
@@ -73,12 +82,26 @@ internal static class Report
             var n = r.Base.Count == 0 || r.Base.Count == r.Plugin.Count
                 ? r.Plugin.Count.ToString(CultureInfo.InvariantCulture)
                 : $"{r.Plugin.Count}/{r.Base.Count}";
-            var note = r.Note.Length == 0 ? "" : $" ({Escape(r.Note)})";
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Measure}{note} | {plugin} | {r.Baseline} | {baseline} | {ratio} | {target} | {n} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {measure} | {plugin} | {r.Baseline} | {baseline} | {ratio} | {target} | {n} |");
+        }
+
+        if (notes.Count > 0)
+        {
+            sb.AppendLine();
+            for (var i = 0; i < notes.Count; i++)
+            {
+                sb.AppendLine(CultureInfo.InvariantCulture, $"[{i + 1}] {Escape(notes[i])}  ");
+            }
         }
 
         return sb.ToString();
     }
+
+    /// <summary>Every sample of every row, for a later look (written next to the table as FILE.json).</summary>
+    public static string Json(IEnumerable<Row> rows) =>
+        System.Text.Json.JsonSerializer.Serialize(
+            rows.Select(r => new RawRow(r.Measure, r.Unit, r.Baseline, r.Plugin, r.Base, r.Note, r.Failure)).ToList(),
+            RawJson.Default.ListRawRow);
 
     public static string Cell(IReadOnlyList<double> samples, string unit) =>
         samples.Count == 1
@@ -96,3 +119,9 @@ internal static class Report
 
     private static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal).ReplaceLineEndings(" ");
 }
+
+internal sealed record RawRow(string Measure, string Unit, string Baseline, List<double> Plugin, List<double> Base, string Note, string? Failure);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(WriteIndented = true)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(List<RawRow>))]
+internal sealed partial class RawJson : System.Text.Json.Serialization.JsonSerializerContext;
