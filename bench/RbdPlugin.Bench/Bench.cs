@@ -11,7 +11,7 @@ internal sealed record Plan(
 {
     public static Plan For(bool quick) => quick
         ? new Plan(true, Starts: 3, ControlReps: 10, ListReps: 10, ListSizes: [10, 100], Mount10Reps: 3, Mount1TReps: 3,
-            DataReps: 2, DataRegion: 128L << 20, RandIo: 16L << 20, Cycles: 0, AloneCycles: 0)
+            DataReps: 2, DataRegion: 64L << 20, RandIo: 8L << 20, Cycles: 0, AloneCycles: 0)
         : new Plan(false, Starts: 5, ControlReps: 30, ListReps: 20, ListSizes: [10, 100, 1000], Mount10Reps: 7, Mount1TReps: 5,
             DataReps: 4, DataRegion: 256L << 20, RandIo: 32L << 20, Cycles: 50, AloneCycles: 3);
 }
