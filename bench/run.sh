@@ -2,8 +2,8 @@
 # Benchmarks rbd-plugin side by side with the raw Ceph and kernel operations it wraps, on the dev cluster, and
 # prints a markdown table (docs/benchmarks.md explains every row). Not part of the test run.
 #
-#   sudo bench/run.sh            ~10-15 min on a 2-core machine
-#   sudo bench/run.sh --quick    ~3 min: fewer repetitions, no 1,000-volume List, no 50-cycle row
+#   sudo bench/run.sh            ~5-7 min on this project's 2-core machines (under ~15 min at any load seen)
+#   sudo bench/run.sh --quick    ~2 min: fewer repetitions, no 1,000-volume List, no 50-cycle row
 #
 # Needs: root, the dev cluster running (deploy/ceph/dev-cluster.sh up, or deploy/quickstart.sh), the .NET SDK,
 # rbd, rbd-fuse, losetup, mkfs.ext4; fio for the data-path rows (installed with apt-get if missing, unless
@@ -26,7 +26,7 @@ quick=()
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=(--quick) ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$arg' (use --quick or nothing)" ;;
   esac
 done
