@@ -40,11 +40,16 @@ internal sealed class Daemon : IAsyncDisposable
     /// <summary>Starts the daemon and returns the time from spawn until /Plugin.Activate answers 200.</summary>
     public async Task<double> StartAsync()
     {
+        // An empty working directory: the daemon watches its content root (the working directory) recursively
+        // (docs/benchmarks.md), so the harness's own directory must not leak into the figures.
+        var cwd = Path.Combine(Work, "cwd");
+        Directory.CreateDirectory(cwd);
         var start = new ProcessStartInfo(_binary)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = cwd,
         };
         foreach (var arg in new[]
                  {
