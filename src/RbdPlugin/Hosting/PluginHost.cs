@@ -15,7 +15,13 @@ internal static class PluginHost
     public static async Task<WebApplication> BuildAsync(ValidatedOptions options, Serilog.ILogger log, CancellationToken ct)
     {
         var raw = options.Raw;
-        var builder = WebApplication.CreateSlimBuilder();
+        // Content root = the install directory and no config reload: otherwise the host puts an inotify watch on every
+        // directory under the working directory (all of / under systemd, mounted volumes included).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Host.UseSerilog(log, dispose: false);
         builder.WebHost.UsePluginListeners(raw);
 
