@@ -4,7 +4,8 @@ namespace RbdPlugin.Tests.Infrastructure;
 
 /// <summary>
 /// Last-resort cleanup for tests that crash daemons on purpose: unmount every mount under a test root (deepest
-/// first), detach loop devices whose backing file lives there, so a second run starts clean.
+/// first), detach loop devices whose backing file lives there, and end the rbd-fuse processes the daemons under test
+/// started there (a fenced rbd-fuse hangs instead of exiting), so a second run starts clean.
 /// </summary>
 internal static class HostCleanup
 {
@@ -14,6 +15,11 @@ internal static class HostCleanup
         var mounts = File.ReadAllLines("/proc/self/mountinfo").Select(l => l.Split(' '))
             .Where(f => f[4].StartsWith(prefix, StringComparison.Ordinal)).Select(f => (Point: f[4], Source: f[^2]))
             .OrderByDescending(m => m.Point.Length).ToList();
+        foreach (var loop in LoopsBackedUnder(prefix))
+        {
+            await RunAsync("losetup", "-d", loop);
+        }
+
         foreach (var (point, source) in mounts.Where(m => !m.Source.StartsWith("rbd-fuse", StringComparison.Ordinal)))
         {
             await RunAsync("umount", "-l", point);
@@ -27,7 +33,50 @@ internal static class HostCleanup
         {
             await RunAsync("umount", "-l", point);
         }
+
+        foreach (var pid in FuseProcessesUnder(prefix))
+        {
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                process.Kill();
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or TimeoutException)
+            {
+                // Already gone, or stuck in the kernel until its mount is released: nothing more to do here.
+            }
+        }
     }
+
+    /// <summary>Loop devices (from /sys/block) whose backing file is under the prefix.</summary>
+    private static List<string> LoopsBackedUnder(string prefix) =>
+        Directory.EnumerateDirectories("/sys/block", "loop*")
+            .Where(d => File.Exists(Path.Combine(d, "loop", "backing_file"))
+                && File.ReadAllText(Path.Combine(d, "loop", "backing_file")).Trim().StartsWith(prefix, StringComparison.Ordinal))
+            .Select(d => "/dev/" + Path.GetFileName(d))
+            .ToList();
+
+    /// <summary>rbd-fuse processes whose command line names a directory under the prefix.</summary>
+    private static List<int> FuseProcessesUnder(string prefix) =>
+        Directory.EnumerateDirectories("/proc")
+            .Select(d => (Pid: int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0, Dir: d))
+            .Where(p => p.Pid > 0)
+            .Where(p =>
+            {
+                try
+                {
+                    var argv = File.ReadAllText(Path.Combine(p.Dir, "cmdline")).Split('\0');
+                    return argv.Length > 0 && argv[0].EndsWith("rbd-fuse", StringComparison.Ordinal)
+                        && argv.Any(a => a.StartsWith(prefix, StringComparison.Ordinal));
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            })
+            .Select(p => p.Pid)
+            .ToList();
 
     private static async Task RunAsync(string program, params string[] args)
     {
