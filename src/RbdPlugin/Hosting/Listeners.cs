@@ -17,7 +17,7 @@ internal static class Listeners
     /// <c>builder.WebHost.UsePluginListeners(options)</c>.
     /// </summary>
     /// <exception cref="OptionsValidationException">A listener setting is wrong; the message says which and why.</exception>
-    public static IWebHostBuilder UsePluginListeners(this IWebHostBuilder web, PluginOptions options)
+    public static IWebHostBuilder UsePluginListeners(this IWebHostBuilder web, PluginOptions options, string? adminSocket = null)
     {
         ArgumentNullException.ThrowIfNull(web);
         Validate(options);
@@ -25,7 +25,7 @@ internal static class Listeners
         web.ConfigureKestrel(kestrel =>
         {
             var loggers = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>();
-            Configure(kestrel, options, loggers.CreateLogger(typeof(Listeners).FullName!));
+            Configure(kestrel, options, loggers.CreateLogger(typeof(Listeners).FullName!), adminSocket);
         });
         return web;
     }
@@ -42,7 +42,7 @@ internal static class Listeners
     /// Pair with <see cref="ConfigureSockets"/>, which sets the socket's mode.
     /// </summary>
     /// <exception cref="OptionsValidationException">A listener setting is wrong or a TLS file cannot be loaded.</exception>
-    public static void Configure(KestrelServerOptions kestrel, PluginOptions options, ILogger logger)
+    public static void Configure(KestrelServerOptions kestrel, PluginOptions options, ILogger logger, string? adminSocket = null)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
         ArgumentNullException.ThrowIfNull(logger);
@@ -51,13 +51,13 @@ internal static class Listeners
 
         if (!string.IsNullOrEmpty(options.Socket))
         {
-            if (ListenersUnixSocket.Prepare(options.Socket))
-            {
-                ListenersLog.StaleSocketRemoved(logger, options.Socket);
-            }
+            ListenUnixSocket(kestrel, options.Socket, logger);
+        }
 
-            kestrel.ListenUnixSocket(options.Socket);
-            ListenersLog.UnixSocket(logger, options.Socket);
+        // Its own socket, not a route on Docker's: whoever reaches Docker's socket must not reach admin operations.
+        if (!string.IsNullOrEmpty(adminSocket))
+        {
+            ListenUnixSocket(kestrel, adminSocket, logger, ListenerScopes.MarkAdmin);
         }
 
         if (!string.IsNullOrEmpty(options.TcpListen))
@@ -85,6 +85,17 @@ internal static class Listeners
                 ListenersLog.InsecureHttp(logger, options.TcpListen);
             }
         }
+    }
+
+    private static void ListenUnixSocket(KestrelServerOptions kestrel, string path, ILogger logger, Action<ListenOptions>? configure = null)
+    {
+        if (ListenersUnixSocket.Prepare(path))
+        {
+            ListenersLog.StaleSocketRemoved(logger, path);
+        }
+
+        kestrel.ListenUnixSocket(path, listen => configure?.Invoke(listen));
+        ListenersLog.UnixSocket(logger, path);
     }
 
     /// <summary>Checks the listener settings without touching the network or the socket path.</summary>

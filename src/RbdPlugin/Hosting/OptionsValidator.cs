@@ -4,7 +4,11 @@ using RbdPlugin.Volumes;
 namespace RbdPlugin.Hosting;
 
 /// <summary>Settings after validation, in the types the rest of the daemon uses.</summary>
-internal sealed record ValidatedOptions(PluginOptions Raw, VolumeSettings Volumes, TimeSpan CephTimeout);
+internal sealed record ValidatedOptions(PluginOptions Raw, VolumeSettings Volumes, TimeSpan CephTimeout)
+{
+    /// <summary>The admin socket's path: AdminSocket, or StateDir/admin.sock when that is empty.</summary>
+    public string AdminSocket => Raw.AdminSocket.Length > 0 ? Raw.AdminSocket : Path.Combine(Raw.StateDir, "admin.sock");
+}
 
 /// <summary>
 /// Checks every setting at start and reports all problems at once, each naming the setting and the fix, so an
@@ -64,6 +68,8 @@ internal static partial class OptionsValidator
             $"LeaseWait={o.LeaseWait}: write a duration up to 50s such as 7s (Docker gives up on a Mount after 60s), or leave it empty");
         Check(o.Socket.Length > 0 || o.TcpListen.Length > 0, "Socket and TcpListen are both empty: Docker could not reach the plugin; set --socket");
         Check(o.Socket.Length == 0 || Path.IsPathFullyQualified(o.Socket), $"Socket={o.Socket}: must be an absolute path");
+        Check(o.AdminSocket.Length == 0 || Path.IsPathFullyQualified(o.AdminSocket), $"AdminSocket={o.AdminSocket}: must be an absolute path");
+        Check(o.AdminSocket.Length == 0 || o.AdminSocket != o.Socket, $"AdminSocket={o.AdminSocket} is Docker's Socket too; give it its own path");
         Check(LogLevels.Contains(o.LogLevel.ToLowerInvariant()), $"LogLevel={o.LogLevel}: use one of {string.Join(", ", LogLevels)}");
         Check(o.LogFormat is "text" or "json", $"LogFormat={o.LogFormat}: use text or json");
 

@@ -1,3 +1,4 @@
+using RbdPlugin.Admin;
 using RbdPlugin.Ceph;
 using RbdPlugin.Node;
 using RbdPlugin.Protocol;
@@ -23,7 +24,7 @@ internal static class PluginHost
             Args = ["--hostBuilder:reloadConfigOnChange=false"],
         });
         builder.Host.UseSerilog(log, dispose: false);
-        builder.WebHost.UsePluginListeners(raw);
+        builder.WebHost.UsePluginListeners(raw, options.AdminSocket);
 
         var loggerFactory = new Serilog.Extensions.Logging.SerilogLoggerFactory(log);
         var ceph = await CephCluster.ConnectAsync(
@@ -54,6 +55,8 @@ internal static class PluginHost
         services.AddHostedService<TrashPurger>();
 
         var app = builder.Build();
+        app.UseListenerScopes();
+        app.MapAdmin();
         app.MapVolumePlugin();
         Log.Information("rbd-plugin on host {HostId}: pool {Pool}, mapper {Mapper}, mount root {MountRoot}",
             settings.HostId, settings.Pool, mapper.Name, settings.MountRoot);

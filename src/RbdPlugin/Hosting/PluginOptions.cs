@@ -61,6 +61,9 @@ internal sealed class PluginOptions
     [Description("Unix socket Docker connects to; empty disables it.")]
     public string Socket { get; set; } = "/run/docker/plugins/rbd.sock";
 
+    [Description("Root-only unix socket for the runbook CLI and health checks (never Docker's); empty: StateDir/admin.sock.")]
+    public string AdminSocket { get; set; } = "";
+
     [Description("TCP listener \"host:port\"; empty disables it.")]
     public string TcpListen { get; set; } = "";
 
