@@ -81,7 +81,7 @@ internal static class BackupCommand
     }
 
     private static string DescribeCreate(BackupCreateResult r) =>
-        $"backup {r.Id} of {r.Volume}: {r.Kind}{(r.ParentId is null ? "" : $" on {r.ParentId}")}, {ByteSize.Format((ulong)r.Bytes)} in {Path.Combine(r.Directory, r.File)}; " +
+        $"backup {r.Id} of {r.Volume}: {r.Kind}{(r.ParentId is null ? "" : $" on {r.ParentId}")}, {BackupTable.Approximate(r.Bytes)} in {Path.Combine(r.Directory, r.File)}; " +
         $"snapshot {r.Snapshot} kept for the next one{(r.RemovedSnapshot is null ? "" : $", {r.RemovedSnapshot} removed")}\n" +
         (r.Warning is null ? "" : $"warning: {r.Warning}\n");
 

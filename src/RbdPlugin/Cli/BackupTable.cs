@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using RbdPlugin.Volumes;
 
 namespace RbdPlugin.Cli;
 
@@ -19,7 +18,7 @@ internal static class BackupTable
         {
             i.Volume, i.Id, i.Kind ?? "-", i.ParentId ?? "-",
             i.CreatedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-",
-            i.Bytes is { } b ? ByteSize.Format((ulong)b) : "-", i.Status,
+            i.Bytes is { } b ? Approximate(b) : "-", i.Status,
         }).Prepend(header).ToList();
         var widths = Enumerable.Range(0, header.Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
         var sb = new StringBuilder();
@@ -34,5 +33,19 @@ internal static class BackupTable
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>A data file's size for humans, to one decimal: 1048884 → "1.0M" (the exact count is in --json).</summary>
+    public static string Approximate(long bytes)
+    {
+        var units = new[] { "", "K", "M", "G", "T", "P" };
+        var unit = 0;
+        var value = (double)bytes;
+        for (; value >= 1024 && unit < units.Length - 1; unit++)
+        {
+            value /= 1024;
+        }
+
+        return unit == 0 ? bytes.ToString(CultureInfo.InvariantCulture) : value.ToString("0.0", CultureInfo.InvariantCulture) + units[unit];
     }
 }
