@@ -82,6 +82,20 @@ public sealed class BackupCreatorTests : IDisposable
     }
 
     [Fact]
+    public async Task Create_DataFileWhoseManifestWasDeleted_KeptForTheOperator()
+    {
+        await _rbd.CreateVolumeAsync("db1");
+        var first = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, _ct);
+        File.Delete(BackupFiles.ManifestPath(_rbd.Root, "db1", first.Manifest.Id));
+        _rbd.Time.Advance(TimeSpan.FromMinutes(1));
+
+        var second = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, _ct);
+
+        Assert.Equal("full", second.Manifest.Kind);
+        Assert.Contains(first.Manifest.Id + ".rbddiff", FilesOf("db1"));
+    }
+
+    [Fact]
     public async Task Create_NotAPluginVolume_NotFoundAndNothingWritten()
     {
         var e = await Assert.ThrowsAsync<VolumeException>(() => _rbd.Creator().CreateAsync("foreign", _rbd.Dir, _ct));

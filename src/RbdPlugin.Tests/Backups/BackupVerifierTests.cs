@@ -82,7 +82,9 @@ public sealed class BackupVerifierTests : IDisposable
 
         Assert.Equal(BackupStatus.Incomplete, verdicts[ids[1]].Status);
         Assert.Contains($"its parent {ids[0]} is", verdicts[ids[1]].Problem, StringComparison.Ordinal);
-        Assert.True(verdicts[ids[0]].Backup.Interrupted); // its data file is still there, without a manifest
+        Assert.Equal(BackupStatus.Incomplete, verdicts[ids[0]].Status); // its data file is still there, without a manifest
+        Assert.Contains("is missing", verdicts[ids[0]].Problem, StringComparison.Ordinal);
+        Assert.False(verdicts[ids[0]].Backup.Interrupted); // so the next backup keeps it
     }
 
     [Fact]

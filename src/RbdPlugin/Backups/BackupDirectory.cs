@@ -54,12 +54,20 @@ internal sealed class BackupDirectory
             }
         }
 
-        // Files of an id without a manifest: a run that died before its last step (rename of the manifest).
-        var interrupted = Directory.EnumerateFiles(dir).Select(p => Path.GetFileName(p).Split('.')[0]).Where(BackupId.IsValid)
-            .Except(backups.Select(b => b.Id)).Distinct().Order(StringComparer.Ordinal);
-        backups.AddRange(interrupted.Select(id => new StoredBackup(volume, id, dir, null,
-            "interrupted: only temp or data files, no manifest; the next `backup create` of this volume into this directory removes them",
-            Interrupted: true)));
+        // Files of an id without a manifest: temp files only = a run that died before sealing its data (the next run
+        // removes them); a sealed data file = a manifest lost or deleted afterwards (kept: it may be put back).
+        var orphans = Directory.EnumerateFiles(dir).Select(p => Path.GetFileName(p)).GroupBy(f => f.Split('.')[0])
+            .Where(g => BackupId.IsValid(g.Key) && backups.All(b => b.Id != g.Key)).OrderBy(g => g.Key, StringComparer.Ordinal);
+        foreach (var files in orphans)
+        {
+            backups.Add(files.All(f => f.EndsWith(TempSuffix, StringComparison.Ordinal))
+                ? new StoredBackup(volume, files.Key, dir, null,
+                    "interrupted: only temp files, no manifest; the next `backup create` of this volume into this directory removes them", Interrupted: true)
+                : new StoredBackup(volume, files.Key, dir, null,
+                    $"its manifest {files.Key}{ManifestSuffix} is missing (only {string.Join(", ", files.Order(StringComparer.Ordinal))} remain); put it back, or delete those files if that backup is not needed",
+                    ManifestMissing: true));
+        }
+
         return backups;
     }
 

@@ -80,7 +80,7 @@ internal static class BackupVerifier
     {
         if (backup.Manifest is not { } manifest)
         {
-            return (backup.Interrupted ? BackupStatus.Incomplete : BackupStatus.Corrupt, backup.Problem);
+            return (backup.Interrupted || backup.ManifestMissing ? BackupStatus.Incomplete : BackupStatus.Corrupt, backup.Problem);
         }
 
         if (manifest.Files.Count == 0)
