@@ -82,7 +82,7 @@ internal sealed class BackupRestorer(ICephCluster ceph, VolumeSettings settings,
             throw new VolumeException(VolumeErrorKind.Damaged,
                 $"refusing to restore backup {id} of {volume} from {directory.Root}: " +
                 string.Join("; ", broken.Select(b => $"backup {b.Backup.Id} is {b.Status}: {b.Problem}")) +
-                ". Nothing was created. `rbd-plugin backup ls --verify` shows which backups are intact; restore one of those with --at ID");
+                ". Nothing was created. `rbd-plugin backup ls {directory.Root} --verify` shows which backups are intact; restore one of those with --at ID");
         }
 
         return [.. chain.Select(b => b.Manifest!)];
