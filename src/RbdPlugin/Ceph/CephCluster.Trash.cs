@@ -42,9 +42,9 @@ internal sealed partial class CephCluster
         return RunAsync<IReadOnlyList<TrashEntry>>($"rbd_trash_list {pool}/{ns}", pool, ns, io => Trash(io, pool, ns), ct);
     }
 
-    /// <summary>Purges without force: an entry whose deferment has not ended is refused with EPERM, the trash's own
-    /// protection against purging early.</summary>
-    public Task RemoveFromTrashAsync(string pool, string ns, string id, CancellationToken ct)
+    /// <summary>Without <paramref name="force"/>, an entry whose deferment has not ended is refused with EPERM, the
+    /// trash's own protection against purging early; an operator's explicit purge forces.</summary>
+    public Task RemoveFromTrashAsync(string pool, string ns, string id, bool force, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(pool);
         ArgumentNullException.ThrowIfNull(ns);
@@ -52,8 +52,59 @@ internal sealed partial class CephCluster
         var operation = $"rbd_trash_remove {pool}/{ns} {id}";
         return RunAsync(operation, pool, ns, io =>
         {
-            var rc = Librbd.rbd_trash_remove(io, id, force: false);
+            var rc = Librbd.rbd_trash_remove(io, id, force);
             return rc == -Errno.ENOENT ? 0 : NativeCall.Check(rc, operation);
+        }, ct);
+    }
+
+    public Task<bool> RestoreFromTrashAsync(string pool, string ns, string id, string name, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pool);
+        ArgumentNullException.ThrowIfNull(ns);
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var operation = $"rbd_trash_restore {pool}/{ns} {id} as {name}";
+        return RunAsync(operation, pool, ns, io =>
+        {
+            // -EEXIST (the name is taken) propagates: the caller decides what to tell the operator.
+            var rc = Librbd.rbd_trash_restore(io, id, name);
+            return rc != -Errno.ENOENT && NativeCall.Check(rc, operation) >= 0;
+        }, ct);
+    }
+
+    public Task<ulong?> StatTrashedImageAsync(string pool, string ns, string id, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pool);
+        ArgumentNullException.ThrowIfNull(ns);
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        var operation = $"rbd_open_by_id_read_only {pool}/{ns} {id}";
+        return RunAsync<ulong?>(operation, pool, ns, io => SizeById(io, id, operation), ct);
+    }
+
+    private static unsafe ulong? SizeById(SafeIoCtxHandle io, string id, string operation)
+    {
+        var rc = Librbd.rbd_open_by_id_read_only(io, id, out var img, null);
+        using (img)
+        {
+            if (rc == -Errno.ENOENT)
+            {
+                return null;
+            }
+
+            NativeCall.Check(rc, operation);
+            img.KeepAlive(io);
+            NativeCall.Check(Librbd.rbd_stat(img, out var info, (nuint)sizeof(RbdImageInfo)), $"rbd_stat {id}");
+            return info.Size;
+        }
+    }
+
+    public Task<string?> GetImageIdAsync(ImageRef image, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return RunAsync($"rbd_get_id {image}", image.Pool, image.Namespace, io =>
+        {
+            using var img = TryOpen(io, image, readOnly: true);
+            return img is null ? null : GetId(img, image);
         }, ct);
     }
 
@@ -91,7 +142,8 @@ internal sealed partial class CephCluster
                             ns,
                             NativeCall.CString(entries[i].Id) ?? "",
                             NativeCall.CString(entries[i].Name) ?? "",
-                            DateTimeOffset.FromUnixTimeSeconds(entries[i].DefermentEndTime)));
+                            DateTimeOffset.FromUnixTimeSeconds(entries[i].DefermentEndTime),
+                            DateTimeOffset.FromUnixTimeSeconds(entries[i].DeletionTime)));
                     }
 
                     return list;

@@ -8,6 +8,7 @@ internal static class RootCommandFactory
     public static RootCommand Create()
     {
         var root = new RootCommand("rbd-plugin: Docker volumes on Ceph RBD") { ServeCommand.Create(), VolumeCommand.Create() };
+        root.Subcommands.Add(TrashCommand.Create());
         return root;
     }
 
