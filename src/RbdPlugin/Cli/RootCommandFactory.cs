@@ -9,6 +9,7 @@ internal static class RootCommandFactory
     {
         var root = new RootCommand("rbd-plugin: Docker volumes on Ceph RBD") { ServeCommand.Create(), VolumeCommand.Create() };
         root.Subcommands.Add(TrashCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
         return root;
     }
 
