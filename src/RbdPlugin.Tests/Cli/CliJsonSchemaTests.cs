@@ -70,4 +70,16 @@ public sealed class CliJsonSchemaTests
         IReadOnlyList<TrashPurgedItem> purged = [new("db1", "11b07b71c9ad", "rbd")];
         Assert.Equal(["name", "imageId", "pool"], Fields(JsonSerializer.Serialize(purged, TrashCliJsonContext.Default.IReadOnlyListTrashPurgedItem)));
     }
+
+    [Fact]
+    public void Doctor_Json_IsAnArrayOfNameOkDetailFix_FixNullWhenOk()
+    {
+        IReadOnlyList<DoctorCheck> checks = [DoctorCheck.Pass("ceph", "connected"), DoctorCheck.Fail("keyring", "Keyring=/x: file not found", "write it")];
+
+        var json = JsonSerializer.Serialize(checks, DoctorJsonContext.Default.IReadOnlyListDoctorCheck);
+
+        Assert.Equal(["name", "ok", "detail", "fix"], Fields(json));
+        Assert.Contains("\"fix\": null", json, StringComparison.Ordinal);
+        Assert.Contains("\"fix\": \"write it\"", json, StringComparison.Ordinal);
+    }
 }
