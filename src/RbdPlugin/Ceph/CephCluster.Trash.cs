@@ -46,9 +46,7 @@ internal sealed partial class CephCluster
     /// trash's own protection against purging early; an operator's explicit purge forces.</summary>
     public Task RemoveFromTrashAsync(string pool, string ns, string id, bool force, CancellationToken ct)
     {
-        ArgumentException.ThrowIfNullOrEmpty(pool);
-        ArgumentNullException.ThrowIfNull(ns);
-        ArgumentException.ThrowIfNullOrEmpty(id);
+        CheckEntry(pool, ns, id);
         var operation = $"rbd_trash_remove {pool}/{ns} {id}";
         return RunAsync(operation, pool, ns, io =>
         {
@@ -59,9 +57,7 @@ internal sealed partial class CephCluster
 
     public Task<bool> RestoreFromTrashAsync(string pool, string ns, string id, string name, CancellationToken ct)
     {
-        ArgumentException.ThrowIfNullOrEmpty(pool);
-        ArgumentNullException.ThrowIfNull(ns);
-        ArgumentException.ThrowIfNullOrEmpty(id);
+        CheckEntry(pool, ns, id);
         ArgumentException.ThrowIfNullOrEmpty(name);
         var operation = $"rbd_trash_restore {pool}/{ns} {id} as {name}";
         return RunAsync(operation, pool, ns, io =>
@@ -74,11 +70,16 @@ internal sealed partial class CephCluster
 
     public Task<ulong?> StatTrashedImageAsync(string pool, string ns, string id, CancellationToken ct)
     {
+        CheckEntry(pool, ns, id);
+        var operation = $"rbd_open_by_id_read_only {pool}/{ns} {id}";
+        return RunAsync<ulong?>(operation, pool, ns, io => SizeById(io, id, operation), ct);
+    }
+
+    private static void CheckEntry(string pool, string ns, string id)
+    {
         ArgumentException.ThrowIfNullOrEmpty(pool);
         ArgumentNullException.ThrowIfNull(ns);
         ArgumentException.ThrowIfNullOrEmpty(id);
-        var operation = $"rbd_open_by_id_read_only {pool}/{ns} {id}";
-        return RunAsync<ulong?>(operation, pool, ns, io => SizeById(io, id, operation), ct);
     }
 
     private static unsafe ulong? SizeById(SafeIoCtxHandle io, string id, string operation)

@@ -34,24 +34,7 @@ internal static class DoctorDockerChecks
             return DoctorCheck.Fail(name, $"Socket={socket}: does not exist: the plugin is not running here", start);
         }
 
-        using var http = new HttpClient(new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, c) =>
-            {
-                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), c);
-                    return new NetworkStream(s, ownsSocket: true);
-                }
-                catch
-                {
-                    s.Dispose();
-                    throw;
-                }
-            },
-        })
-        { BaseAddress = new Uri("http://plugin"), Timeout = TimeSpan.FromSeconds(10) };
+        using var http = UnixSocketHttpClient.Create(socket, TimeSpan.FromSeconds(10));
         try
         {
             // POST /Plugin.Activate, as dockerd does first.
