@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text.Json.Serialization.Metadata;
 using RbdPlugin.Volumes;
 
@@ -16,24 +15,7 @@ internal sealed class AdminClient : IDisposable
     public AdminClient(string socketPath, TimeSpan timeout)
     {
         SocketPath = socketPath;
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, ct) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        };
-        _http = new HttpClient(handler) { BaseAddress = new Uri("http://rbd-plugin"), Timeout = timeout };
+        _http = Cli.UnixSocketHttpClient.Create(socketPath, timeout);
     }
 
     public string SocketPath { get; }

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 
 namespace RbdPlugin.Cli;
 
-/// <summary>An HttpClient that reaches a plugin's unix socket the way dockerd does (Host plugin.moby.localhost).</summary>
+/// <summary>An HttpClient over a unix socket (Docker's plugin socket or the admin socket), with dockerd's Host plugin.moby.localhost.</summary>
 internal static class UnixSocketHttpClient
 {
     public static HttpClient Create(string socketPath, TimeSpan timeout)
