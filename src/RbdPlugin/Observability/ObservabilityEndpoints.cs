@@ -40,11 +40,13 @@ internal static class ObservabilityEndpoints
         }).ServedOn(scopes);
 
         var readiness = app.ServiceProvider.GetRequiredService<Readiness>();
-        app.MapGet("/readyz", async (HttpContext context) =>
+        // A plain RequestDelegate, like /metrics: a Task<IResult> lambda goes through reflection-built binding,
+        // which a trimmed build turned into an empty 200.
+        app.MapGet("/readyz", async context =>
         {
             var ready = await readiness.CheckAsync(context.RequestAborted);
-            return TypedResults.Json(ready, ObservabilityJsonContext.Default.ReadyResponse,
-                statusCode: ready.NotReady.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+            context.Response.StatusCode = ready.NotReady.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+            await context.Response.WriteAsJsonAsync(ready, ObservabilityJsonContext.Default.ReadyResponse, cancellationToken: context.RequestAborted);
         }).ServedOn(scopes);
         return app;
     }
