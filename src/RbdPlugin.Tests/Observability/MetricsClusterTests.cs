@@ -44,10 +44,7 @@ public sealed class MetricsClusterTests : IAsyncLifetime
         _admin.Dispose();
         _tcp.Dispose();
         await _plugin.DisposeAsync();
-        await HostCleanup.ReleaseUnderAsync(_root);
-        await CephCli.RunAsync("rbd", "rm", $"{DevCluster.Pool}/{_volume}");
-        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{_volume}");
-        Directory.Delete(_root, recursive: true);
+        await HostCleanup.ReleaseAndRemoveAsync(_root, _volume);
     }
 
     [Fact]

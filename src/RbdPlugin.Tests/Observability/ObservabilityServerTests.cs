@@ -170,6 +170,29 @@ public sealed class ObservabilityServerTests : IAsyncLifetime
         Assert.Equal("gauge", samples.First(s => s.Name == "rbd_plugin_volumes_mounted").Type);
     }
 
+    [Fact]
+    public async Task Metrics_LeaseLostWhileMounted_CountedAndTheGaugesDrop()
+    {
+        // Arrange: mounted here, then host-b breaks our lock and takes it (a forced takeover)
+        await _h.Driver.CreateAsync("db1", null, CancellationToken.None);
+        await _plugin.MountAsync("db1", IdA);
+        Assert.Equal(1, (await ScrapeAsync()).Value("rbd_plugin_leases_held"));
+        _h.Ceph.HoldLock("rbd", "", LeaseKeeper.ObjectOf("db1"), LeaseKeeper.LockName, new Locker("client.777", "host-b/feedfacecafe", "127.0.0.1:0/777"), TimeSpan.FromSeconds(30));
+
+        // Act: the next renewal finds it gone
+        _h.Time.Advance(_h.Settings.LeaseDuration / 3);
+        for (var i = 0; i < 500 && _h.Journal.Get("db1") is not null; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        // Assert
+        var samples = await ScrapeAsync();
+        Assert.Equal(1, samples.Value("rbd_plugin_lease_losses_total"));
+        Assert.Equal(0, samples.Value("rbd_plugin_leases_held"));
+        Assert.Equal(0, samples.Value("rbd_plugin_volumes_mounted"));
+    }
+
     private async Task<(HttpStatusCode Status, JsonElement Body)> ReadyzAsync()
     {
         using var response = await _admin.GetAsync(new Uri("/readyz", UriKind.Relative));

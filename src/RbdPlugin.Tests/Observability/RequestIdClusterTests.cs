@@ -34,10 +34,7 @@ public sealed class RequestIdClusterTests : IAsyncLifetime
             await plugin.DisposeAsync();
         }
 
-        await HostCleanup.ReleaseUnderAsync(_root);
-        await CephCli.RunAsync("rbd", "rm", $"{DevCluster.Pool}/{_volume}");
-        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{_volume}");
-        Directory.Delete(_root, recursive: true);
+        await HostCleanup.ReleaseAndRemoveAsync(_root, _volume);
     }
 
     [Fact]
