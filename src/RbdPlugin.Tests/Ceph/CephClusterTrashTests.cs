@@ -30,7 +30,8 @@ public sealed partial class CephClusterTrashTests(CephClusterFixture fixture) : 
         Assert.InRange(protectedUntil, before.AddHours(1).AddSeconds(-2), DateTimeOffset.UtcNow.AddHours(1).AddSeconds(2));
 
         var listed = (await Cluster.ListTrashAsync(image.Pool, "", None)).Single(e => e.Id == id);
-        Assert.Equal(new TrashEntry(image.Pool, "", id, image.Name, protectedUntil), listed);
+        Assert.Equal(new TrashEntry(image.Pool, "", id, image.Name, protectedUntil, listed.DeletedAt), listed);
+        Assert.InRange(listed.DeletedAt, before.AddSeconds(-2), DateTimeOffset.UtcNow.AddSeconds(2));
     }
 
     [Fact]
@@ -47,8 +48,8 @@ public sealed partial class CephClusterTrashTests(CephClusterFixture fixture) : 
         Assert.NotNull(id);
         TrackTrash(image.Pool, id);
 
-        await Cluster.RemoveFromTrashAsync(image.Pool, "", id, None);
-        await Cluster.RemoveFromTrashAsync(image.Pool, "", id, None);
+        await Cluster.RemoveFromTrashAsync(image.Pool, "", id, force: false, None);
+        await Cluster.RemoveFromTrashAsync(image.Pool, "", id, force: false, None);
 
         Assert.DoesNotContain(await Cluster.ListTrashAsync(image.Pool, "", None), e => e.Id == id);
         var cli = (await CephCli.RunAsync("rbd", "trash", "ls", "--format", "json", image.Pool)).EnsureSuccess("rbd trash ls").Json;
@@ -63,7 +64,7 @@ public sealed partial class CephClusterTrashTests(CephClusterFixture fixture) : 
         Assert.NotNull(id);
         TrackTrash(image.Pool, id);
 
-        var error = await Assert.ThrowsAsync<CephException>(() => Cluster.RemoveFromTrashAsync(image.Pool, "", id, None));
+        var error = await Assert.ThrowsAsync<CephException>(() => Cluster.RemoveFromTrashAsync(image.Pool, "", id, force: false, None));
 
         Assert.Equal(Errno.EPERM, error.Errno);
         Assert.Contains(await Cluster.ListTrashAsync(image.Pool, "", None), e => e.Id == id);

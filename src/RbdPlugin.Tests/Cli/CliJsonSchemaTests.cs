@@ -20,12 +20,14 @@ public sealed class CliJsonSchemaTests
     [Fact]
     public void Ls_Json_IsAnArrayOfRowsWithTheDocumentedFields()
     {
-        IReadOnlyList<VolumeListItem> items = [new("db1", "rbd", 1 << 30, "1G", "ext4", null, "none", When)];
+        IReadOnlyList<VolumeListItem> items = [new("db1", "rbd", 1 << 30, "1G", null, null, "ext4", null, "none", null, When)];
 
         var json = JsonSerializer.Serialize(items, CliJsonContext.Default.IReadOnlyListVolumeListItem);
 
-        Assert.Equal(["name", "pool", "sizeBytes", "size", "fstype", "owner", "lease", "createdAt"], Fields(json));
+        Assert.Equal(["name", "pool", "sizeBytes", "size", "usedBytes", "used", "fstype", "owner", "lease", "mountedWhere", "createdAt"], Fields(json));
         Assert.Contains("\"owner\": null", json, StringComparison.Ordinal);
+        Assert.Contains("\"usedBytes\": null", json, StringComparison.Ordinal);
+        Assert.Contains("\"mountedWhere\": null", json, StringComparison.Ordinal);
         Assert.Contains("\"createdAt\": \"2026-01-02T03:04:05+00:00\"", json, StringComparison.Ordinal);
     }
 
@@ -52,5 +54,32 @@ public sealed class CliJsonSchemaTests
         Assert.Equal(["name", "previousOwner", "brokeLiveLease", "fenced"],
             Fields(JsonSerializer.Serialize(new VolumeTakeoverResult("db1", "host-a", true, ["1.2.3.4:0/5"]), CliJsonContext.Default.VolumeTakeoverResult)));
         Assert.Equal(["error", "exitCode"], Fields(JsonSerializer.Serialize(new CliError("x", 5), CliJsonContext.Default.CliError)));
+    }
+
+    [Fact]
+    public void TrashLsRestorePurge_Json_HaveTheDocumentedFields()
+    {
+        IReadOnlyList<TrashListItem> items = [new("db1", "11b07b71c9ad", "rbd", null, null, When, When.AddDays(7))];
+        var ls = JsonSerializer.Serialize(items, TrashCliJsonContext.Default.IReadOnlyListTrashListItem);
+        Assert.Equal(["name", "imageId", "pool", "sizeBytes", "size", "removedAt", "expiresAt"], Fields(ls));
+        Assert.Contains("\"sizeBytes\": null", ls, StringComparison.Ordinal);
+        Assert.Contains("\"expiresAt\": \"2026-01-09T03:04:05+00:00\"", ls, StringComparison.Ordinal);
+
+        Assert.Equal(["name", "imageId", "restoredAs", "image"],
+            Fields(JsonSerializer.Serialize(new TrashRestoreResult("db1", "11b07b71c9ad", "db2", "rbd/db2"), TrashCliJsonContext.Default.TrashRestoreResult)));
+        IReadOnlyList<TrashPurgedItem> purged = [new("db1", "11b07b71c9ad", "rbd")];
+        Assert.Equal(["name", "imageId", "pool"], Fields(JsonSerializer.Serialize(purged, TrashCliJsonContext.Default.IReadOnlyListTrashPurgedItem)));
+    }
+
+    [Fact]
+    public void Doctor_Json_IsAnArrayOfNameOkDetailFix_FixNullWhenOk()
+    {
+        IReadOnlyList<DoctorCheck> checks = [DoctorCheck.Pass("ceph", "connected"), DoctorCheck.Fail("keyring", "Keyring=/x: file not found", "write it")];
+
+        var json = JsonSerializer.Serialize(checks, DoctorJsonContext.Default.IReadOnlyListDoctorCheck);
+
+        Assert.Equal(["name", "ok", "detail", "fix"], Fields(json));
+        Assert.Contains("\"fix\": null", json, StringComparison.Ordinal);
+        Assert.Contains("\"fix\": \"write it\"", json, StringComparison.Ordinal);
     }
 }

@@ -53,17 +53,32 @@ public sealed class CliParsingTests
         Assert.Throws<VolumeException>(() => CreateOptionPairs.Parse(["size=1G", "size=2G"]));
 
     [Fact]
-    public void VolumeTable_NoOwner_ShowsDash_ExpiredOwner_Marked()
+    public void VolumeTable_NoOwner_ShowsDash_ExpiredOwner_Marked_UsedAndMountedShown()
     {
         var when = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
         var text = VolumeTable.Format([
-            new("db1", "rbd", 1, "1G", "ext4", null, "none", when),
-            new("db2", "rbd", 1, "2G", "xfs", "host-a", "expired", when),
+            new("db1", "rbd", 1, "1G", null, null, "ext4", null, "none", null, when),
+            new("db2", "rbd", 1, "2G", 1, "12M", "xfs", "host-a", "expired", null, when),
+            new("db3", "rbd", 1, "2G", 1, "4M", "xfs", "host-b", "held", "host-b:/var/lib/rbd-plugin/mounts/db3", when),
         ]);
 
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["NAME", "POOL", "SIZE", "FSTYPE", "OWNER", "CREATED"], lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Equal(["db1", "rbd", "1G", "ext4", "-", "2026-01-02T03:04:05Z"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["NAME", "POOL", "SIZE", "USED", "FSTYPE", "OWNER", "MOUNTED", "CREATED"], lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["db1", "rbd", "1G", "-", "ext4", "-", "-", "2026-01-02T03:04:05Z"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("host-a (expired)", lines[2], StringComparison.Ordinal);
+        Assert.Equal(["db3", "rbd", "2G", "4M", "xfs", "host-b", "host-b:/var/lib/rbd-plugin/mounts/db3", "2026-01-02T03:04:05Z"],
+            lines[3].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void TrashTable_SizeUnknown_ShowsDash_TimesInUtc()
+    {
+        var removed = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.FromHours(2));
+
+        var text = TrashCommand.Table([new("db1", "11b07b71c9ad", "rbd", null, null, removed, removed.AddDays(7))]);
+
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["NAME", "IMAGE-ID", "POOL", "SIZE", "REMOVED", "EXPIRES"], lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["db1", "11b07b71c9ad", "rbd", "-", "2026-01-02T01:04:05Z", "2026-01-09T01:04:05Z"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
     }
 }

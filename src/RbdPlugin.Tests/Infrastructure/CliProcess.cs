@@ -18,10 +18,13 @@ internal static class CliProcess
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
-        foreach (var arg in args.Concat([
-                     "--ceph-conf", DevCluster.ConfPath, "--ceph-id", DevCluster.ClientId, "--keyring", DevCluster.KeyringPath,
-                     "--pool", DevCluster.Pool, "--allowed-pools", $"{DevCluster.Pool},{DevCluster.ExtraPool}", "--remove-action", "delete",
-                 ]))
+        (string Flag, string Value)[] defaults =
+        [
+            ("--ceph-conf", DevCluster.ConfPath), ("--ceph-id", DevCluster.ClientId), ("--keyring", DevCluster.KeyringPath),
+            ("--pool", DevCluster.Pool), ("--allowed-pools", $"{DevCluster.Pool},{DevCluster.ExtraPool}"), ("--remove-action", "delete"),
+        ];
+        // A flag the caller gives (e.g. --remove-action trash, a broken --keyring) replaces the default.
+        foreach (var arg in args.Concat(defaults.Where(d => !args.Contains(d.Flag)).SelectMany(d => new[] { d.Flag, d.Value })))
         {
             start.ArgumentList.Add(arg);
         }

@@ -35,6 +35,30 @@ public sealed class MapperSelectorTests
         Assert.Contains(hint, e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    //          mapper  /sys/bus/rbd  /sys/module/nbd  /dev/fuse  programs   expected (what is missing, by its fix)
+    [InlineData("krbd", true, false, false, "rbd", "")]
+    [InlineData("krbd", false, false, false, "rbd", "modprobe rbd")]
+    [InlineData("krbd", true, false, false, "", "install ceph-common")]
+    [InlineData("nbd", false, true, false, "rbd", "install rbd-nbd")]
+    [InlineData("nbd", false, false, false, "rbd,rbd-nbd", "modprobe nbd")]
+    [InlineData("fuse", false, false, true, "rbd-fuse,losetup", "")]
+    [InlineData("fuse", false, false, false, "rbd-fuse,losetup", "/dev/fuse")]
+    [InlineData("fuse", false, false, true, "rbd-fuse", "install util-linux")]
+    public void Missing_EachMapper_NamesWhatItLacksWithTheFix(string mapper, bool rbdBus, bool nbdModule, bool fuseDevice, string programs, string expected)
+    {
+        var missing = MapperSelector.Missing(mapper, Host(rbdBus, nbdModule, fuseDevice, programs));
+
+        if (expected.Length == 0)
+        {
+            Assert.Empty(missing);
+        }
+        else
+        {
+            Assert.Contains(missing, m => m.Contains(expected, StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public void Choose_UnknownSetting_ThrowsListingTheChoices()
     {

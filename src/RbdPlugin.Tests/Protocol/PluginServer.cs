@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -59,27 +58,7 @@ internal sealed class PluginServer : IAsyncDisposable
     }
 
     /// <summary>An HttpClient that reaches the unix socket the way dockerd does (Host plugin.moby.localhost).</summary>
-    public static HttpClient UnixClient(string socketPath)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, ct) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        };
-        return new HttpClient(handler) { BaseAddress = new Uri("http://plugin.moby.localhost"), Timeout = TimeSpan.FromSeconds(30) };
-    }
+    public static HttpClient UnixClient(string socketPath) => RbdPlugin.Cli.UnixSocketHttpClient.Create(socketPath, TimeSpan.FromSeconds(30));
 
     public async ValueTask DisposeAsync()
     {

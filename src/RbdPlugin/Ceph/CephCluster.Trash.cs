@@ -42,18 +42,70 @@ internal sealed partial class CephCluster
         return RunAsync<IReadOnlyList<TrashEntry>>($"rbd_trash_list {pool}/{ns}", pool, ns, io => Trash(io, pool, ns), ct);
     }
 
-    /// <summary>Purges without force: an entry whose deferment has not ended is refused with EPERM, the trash's own
-    /// protection against purging early.</summary>
-    public Task RemoveFromTrashAsync(string pool, string ns, string id, CancellationToken ct)
+    /// <summary>Without <paramref name="force"/>, an entry whose deferment has not ended is refused with EPERM, the
+    /// trash's own protection against purging early; an operator's explicit purge forces.</summary>
+    public Task RemoveFromTrashAsync(string pool, string ns, string id, bool force, CancellationToken ct)
+    {
+        CheckEntry(pool, ns, id);
+        var operation = $"rbd_trash_remove {pool}/{ns} {id}";
+        return RunAsync(operation, pool, ns, io =>
+        {
+            var rc = Librbd.rbd_trash_remove(io, id, force);
+            return rc == -Errno.ENOENT ? 0 : NativeCall.Check(rc, operation);
+        }, ct);
+    }
+
+    public Task<bool> RestoreFromTrashAsync(string pool, string ns, string id, string name, CancellationToken ct)
+    {
+        CheckEntry(pool, ns, id);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var operation = $"rbd_trash_restore {pool}/{ns} {id} as {name}";
+        return RunAsync(operation, pool, ns, io =>
+        {
+            // -EEXIST (the name is taken) propagates: the caller decides what to tell the operator.
+            var rc = Librbd.rbd_trash_restore(io, id, name);
+            return rc != -Errno.ENOENT && NativeCall.Check(rc, operation) >= 0;
+        }, ct);
+    }
+
+    public Task<ulong?> StatTrashedImageAsync(string pool, string ns, string id, CancellationToken ct)
+    {
+        CheckEntry(pool, ns, id);
+        var operation = $"rbd_open_by_id_read_only {pool}/{ns} {id}";
+        return RunAsync<ulong?>(operation, pool, ns, io => SizeById(io, id, operation), ct);
+    }
+
+    private static void CheckEntry(string pool, string ns, string id)
     {
         ArgumentException.ThrowIfNullOrEmpty(pool);
         ArgumentNullException.ThrowIfNull(ns);
         ArgumentException.ThrowIfNullOrEmpty(id);
-        var operation = $"rbd_trash_remove {pool}/{ns} {id}";
-        return RunAsync(operation, pool, ns, io =>
+    }
+
+    private static unsafe ulong? SizeById(SafeIoCtxHandle io, string id, string operation)
+    {
+        var rc = Librbd.rbd_open_by_id_read_only(io, id, out var img, null);
+        using (img)
         {
-            var rc = Librbd.rbd_trash_remove(io, id, force: false);
-            return rc == -Errno.ENOENT ? 0 : NativeCall.Check(rc, operation);
+            if (rc == -Errno.ENOENT)
+            {
+                return null;
+            }
+
+            NativeCall.Check(rc, operation);
+            img.KeepAlive(io);
+            NativeCall.Check(Librbd.rbd_stat(img, out var info, (nuint)sizeof(RbdImageInfo)), $"rbd_stat {id}");
+            return info.Size;
+        }
+    }
+
+    public Task<string?> GetImageIdAsync(ImageRef image, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        return RunAsync($"rbd_get_id {image}", image.Pool, image.Namespace, io =>
+        {
+            using var img = TryOpen(io, image, readOnly: true);
+            return img is null ? null : GetId(img, image);
         }, ct);
     }
 
@@ -91,7 +143,8 @@ internal sealed partial class CephCluster
                             ns,
                             NativeCall.CString(entries[i].Id) ?? "",
                             NativeCall.CString(entries[i].Name) ?? "",
-                            DateTimeOffset.FromUnixTimeSeconds(entries[i].DefermentEndTime)));
+                            DateTimeOffset.FromUnixTimeSeconds(entries[i].DefermentEndTime),
+                            DateTimeOffset.FromUnixTimeSeconds(entries[i].DeletionTime)));
                     }
 
                     return list;

@@ -25,8 +25,23 @@ internal interface ICephCluster : IAsyncDisposable
     /// <summary>Everything in the trash of the pool/namespace.</summary>
     Task<IReadOnlyList<TrashEntry>> ListTrashAsync(string pool, string ns, CancellationToken ct);
 
-    /// <summary>Purges one trash entry for good. Idempotent: an id already gone is success.</summary>
-    Task RemoveFromTrashAsync(string pool, string ns, string id, CancellationToken ct);
+    /// <summary>Purges one trash entry for good; without <paramref name="force"/> only once its deferment ended
+    /// (else EPERM). Idempotent: an id already gone is success.</summary>
+    Task RemoveFromTrashAsync(string pool, string ns, string id, bool force, CancellationToken ct);
+
+    /// <summary>Moves a trash entry back into the pool as <paramref name="name"/>. False when the id is not in the
+    /// trash; <see cref="CephException"/> EEXIST when an image of that name exists.</summary>
+    Task<bool> RestoreFromTrashAsync(string pool, string ns, string id, string name, CancellationToken ct);
+
+    /// <summary>The size of an image in the trash, by id; null when no such image.</summary>
+    Task<ulong?> StatTrashedImageAsync(string pool, string ns, string id, CancellationToken ct);
+
+    /// <summary>The id of an image (what it keeps in the trash); null when no such image.</summary>
+    Task<string?> GetImageIdAsync(ImageRef image, CancellationToken ct);
+
+    /// <summary>Bytes allocated in the image (whole objects that exist, from the object map, like `rbd du`); null
+    /// when the image has no valid fast-diff map (measuring would read every object) or does not exist.</summary>
+    Task<ulong?> UsedBytesAsync(ImageRef image, CancellationToken ct);
 
     /// <summary>Clients watching the image's header: anyone who has it open or mapped.</summary>
     Task<IReadOnlyList<Watcher>> ListWatchersAsync(ImageRef image, CancellationToken ct);

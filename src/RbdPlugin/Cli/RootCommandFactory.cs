@@ -7,7 +7,14 @@ internal static class RootCommandFactory
 {
     public static RootCommand Create()
     {
-        var root = new RootCommand("rbd-plugin: Docker volumes on Ceph RBD") { ServeCommand.Create(), VolumeCommand.Create() };
+        var root = new RootCommand("rbd-plugin: Docker volumes on Ceph RBD")
+        {
+            ServeCommand.Create(),
+            VolumeCommand.Create(),
+            BackupCommand.Create(),
+            TrashCommand.Create(),
+            DoctorCommand.Create(),
+        };
         return root;
     }
 

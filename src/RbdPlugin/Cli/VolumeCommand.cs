@@ -14,7 +14,7 @@ internal static class VolumeCommand
     {
         var volume = new Command("volume", "Operate volumes directly on Ceph (runbook commands)");
 
-        var ls = CliCommand.Subcommand(volume, "ls", "List volumes: NAME POOL SIZE FSTYPE OWNER CREATED", out var lsFlags, out var lsJson);
+        var ls = CliCommand.Subcommand(volume, "ls", "List volumes: NAME POOL SIZE USED FSTYPE OWNER MOUNTED CREATED", out var lsFlags, out var lsJson);
         ls.SetAction((parse, ct) => CliCommand.RunAsync(parse, lsFlags, lsJson, (session, c) => session.Operations.ListAsync(c),
             CliJsonContext.Default.IReadOnlyListVolumeListItem, VolumeTable.Format, ct));
 

@@ -24,9 +24,12 @@ internal sealed class VolumeSession : IAsyncDisposable
         var leaseSettings = settings with { HostId = settings.HostId + ".cli", StateDir = _tokenDir };
         _leases = new LeaseKeeper(ceph, leaseSettings, TimeProvider.System, NullLogger<LeaseKeeper>.Instance);
         Operations = new VolumeOperations(ceph, settings, _leases, TimeProvider.System, mapperFeatures);
+        Trash = new TrashOperations(ceph, settings, TimeProvider.System);
     }
 
     public VolumeOperations Operations { get; }
+
+    public TrashOperations Trash { get; }
 
     public static async Task<VolumeSession> OpenAsync(ValidatedOptions options, CancellationToken ct)
     {

@@ -42,23 +42,11 @@ internal sealed class MapperSelector(
                 return host.HasProgram("rbd") && host.HasProgram("rbd-nbd") ? "nbd"
                     : throw new InvalidOperationException("mapper nbd needs rbd and rbd-nbd: install ceph-common and rbd-nbd");
             case "fuse":
-                return FuseReady(host) ? "fuse"
+                return Missing("fuse", host).Count == 0 ? "fuse"
                     : throw new InvalidOperationException(
                         $"mapper fuse needs {FuseDevicePath}, rbd-fuse and losetup: install rbd-fuse and util-linux, and give the plugin /dev/fuse");
             case "auto":
-                if (host.Exists(RbdBusPath) && host.HasProgram("rbd"))
-                {
-                    return "krbd";
-                }
-                if (host.Exists(NbdModulePath) && host.HasProgram("rbd") && host.HasProgram("rbd-nbd"))
-                {
-                    return "nbd";
-                }
-                if (FuseReady(host))
-                {
-                    return "fuse";
-                }
-                throw new InvalidOperationException(
+                return Mappers.FirstOrDefault(m => Missing(m, host).Count == 0) ?? throw new InvalidOperationException(
                     "no block-device mapper works on this host: load the rbd kernel module (modprobe rbd; needs ceph-common), " +
                     "or load nbd (modprobe nbd) and install rbd-nbd, or install rbd-fuse and make /dev/fuse available");
             default:
@@ -66,6 +54,45 @@ internal sealed class MapperSelector(
         }
     }
 
-    private static bool FuseReady(IHostProbe host) =>
-        host.Exists(FuseDevicePath) && host.HasProgram("rbd-fuse") && host.HasProgram("losetup");
+    /// <summary>The mappers "auto" tries, in its order of preference.</summary>
+    public static IReadOnlyList<string> Mappers { get; } = ["krbd", "nbd", "fuse"];
+
+    /// <summary>
+    /// What the mapper lacks on this host now, each with its fix; empty = "auto" would take it. Stricter than an
+    /// explicit choice of krbd, which only needs the rbd CLI (it loads the module itself).
+    /// </summary>
+    public static IReadOnlyList<string> Missing(string mapper, IHostProbe host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var missing = new List<string>();
+        void Need(bool present, string what)
+        {
+            if (!present)
+            {
+                missing.Add(what);
+            }
+        }
+
+        switch (mapper)
+        {
+            case "krbd":
+                Need(host.Exists(RbdBusPath), $"the rbd kernel module ({RbdBusPath}): modprobe rbd");
+                Need(host.HasProgram("rbd"), "the rbd CLI: install ceph-common");
+                break;
+            case "nbd":
+                Need(host.Exists(NbdModulePath), $"the nbd kernel module ({NbdModulePath}): modprobe nbd");
+                Need(host.HasProgram("rbd"), "the rbd CLI: install ceph-common");
+                Need(host.HasProgram("rbd-nbd"), "rbd-nbd: install rbd-nbd");
+                break;
+            case "fuse":
+                Need(host.Exists(FuseDevicePath), $"{FuseDevicePath}: give the plugin the fuse device");
+                Need(host.HasProgram("rbd-fuse"), "rbd-fuse: install rbd-fuse");
+                Need(host.HasProgram("losetup"), "losetup: install util-linux");
+                break;
+            default:
+                throw new ArgumentException($"unknown mapper '{mapper}': use krbd, nbd or fuse", nameof(mapper));
+        }
+
+        return missing;
+    }
 }

@@ -311,7 +311,7 @@ internal sealed partial class LeaseKeeper : IDisposable
         LeaseRecord.FromJson(await _ceph.ReadOmapKeyAsync(_settings.Pool, _settings.Namespace, ObjectOf(name), OwnerKey, ct));
 
     private Task WriteRecordAsync(string name, LeaseRecord record, CancellationToken ct) =>
-        _ceph.SetOmapKeyAsync(_settings.Pool, _settings.Namespace, ObjectOf(name), OwnerKey, record.ToJson(), ct);
+        _ceph.SetOmapKeyAsync(_settings.Pool, _settings.Namespace, ObjectOf(name), OwnerKey, (record with { Mountpoint = Path.Combine(_settings.MountRoot, name) }).ToJson(), ct);
 
     private async Task UnlockQuietlyAsync(string name)
     {

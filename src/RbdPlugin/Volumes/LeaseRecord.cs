@@ -12,7 +12,9 @@ namespace RbdPlugin.Volumes;
 /// <param name="Cookie">The lock cookie (host id and a per-state-dir token).</param>
 /// <param name="Address">The owning daemon's Ceph client address.</param>
 /// <param name="Since">When the owner took the lease.</param>
-internal sealed record LeaseRecord(string Host, string Cookie, string Address, DateTimeOffset Since)
+/// <param name="Mountpoint">Where the owner mounts the volume (its MountRoot/NAME), for <c>volume ls</c>; null in
+/// records written before this field existed.</param>
+internal sealed record LeaseRecord(string Host, string Cookie, string Address, DateTimeOffset Since, string? Mountpoint = null)
 {
     public string ToJson() => JsonSerializer.Serialize(this, LeaseJsonContext.Default.LeaseRecord);
 

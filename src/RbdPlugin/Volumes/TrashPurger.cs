@@ -35,31 +35,26 @@ internal sealed partial class TrashPurger(ICephCluster ceph, VolumeSettings sett
     /// <summary>One pass; returns how many images were purged.</summary>
     public async Task<int> PurgeExpiredAsync(CancellationToken ct)
     {
-        var purged = 0;
-        var entries = await ceph.ReadOmapAsync(settings.Pool, settings.Namespace, VolumeDriver.TrashIndexObject, ct);
-        foreach (var (id, json) in entries)
+        var trash = new VolumeTrash(ceph, new VolumeCatalog(ceph, settings), settings, time);
+        var outcome = await trash.PurgeAsync(null, expiredOnly: true, ct);
+        foreach (var record in outcome.Purged)
         {
-            var record = TrashRecord.FromJson(json);
-            if (record is not null && record.Expires > time.GetUtcNow())
-            {
-                continue;
-            }
-
-            if (record is not null)
-            {
-                await ceph.RemoveFromTrashAsync(record.Pool, record.Namespace, record.TrashId, ct);
-                LogPurged(record.Name, record.Pool, record.TrashId);
-                purged++;
-            }
-
-            await ceph.RemoveOmapKeyAsync(settings.Pool, settings.Namespace, VolumeDriver.TrashIndexObject, id, ct);
+            LogPurged(record.Name, record.Pool, record.TrashId);
         }
 
-        return purged;
+        foreach (var (record, error) in outcome.Failed)
+        {
+            LogNotPurged(record.Name, error);
+        }
+
+        return outcome.Purged.Count;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Purged expired volume {Volume} from the trash of pool {Pool} (id {TrashId})")]
     private partial void LogPurged(string volume, string pool, string trashId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Expired volume {Volume} stays in the trash: {Error}")]
+    private partial void LogNotPurged(string volume, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Trash purge failed; will retry in an hour")]
     private partial void LogPurgeFailed(Exception e);

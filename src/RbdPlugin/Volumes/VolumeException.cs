@@ -15,6 +15,8 @@ internal enum VolumeErrorKind
     Unavailable,
     /// <summary>A host command (map, mkfs, mount) failed.</summary>
     HostCommandFailed,
+    /// <summary>Stored data (a backup) failed verification: it is refused and nothing was changed.</summary>
+    Damaged,
 }
 
 /// <summary>An expected failure of a volume verb, carrying a user-facing message.</summary>

@@ -10,6 +10,12 @@ internal sealed class FakeCeph : ICephCluster
     public ConcurrentDictionary<string, ConcurrentDictionary<string, string>> Objects { get; } = new();
     public ConcurrentDictionary<ImageRef, List<Watcher>> Watchers { get; } = new();
     public ConcurrentDictionary<string, TrashEntry> Trash { get; } = new();
+    /// <summary>What a trashed image was, by trash id (restore brings it back).</summary>
+    public ConcurrentDictionary<string, ImageInfo> TrashedImages { get; } = new();
+    /// <summary>Ids of images that came back from the trash (others get "id-NAME").</summary>
+    public ConcurrentDictionary<ImageRef, string> ImageIds { get; } = new();
+    /// <summary>Allocated bytes per image, for UsedBytes (missing = unknown).</summary>
+    public ConcurrentDictionary<ImageRef, ulong> Used { get; } = new();
     public List<string> Calls { get; } = [];
 
     /// <summary>Object locks by "pool/ns/object/lock": holder and expiry on <see cref="Clock"/>.</summary>
@@ -76,13 +82,14 @@ internal sealed class FakeCeph : ICephCluster
     public Task<string?> TrashImageAsync(ImageRef image, TimeSpan expiry, CancellationToken ct)
     {
         Call("TrashImage");
-        if (!Images.TryRemove(image, out _))
+        if (!Images.TryRemove(image, out var info))
         {
             return Task.FromResult<string?>(null);
         }
 
-        var id = Guid.NewGuid().ToString("N")[..12];
-        Trash[id] = new TrashEntry(image.Pool, image.Namespace, id, image.Name, DateTimeOffset.UtcNow + expiry);
+        var id = ImageIds.TryRemove(image, out var known) ? known : Guid.NewGuid().ToString("N")[..12];
+        TrashedImages[id] = info;
+        Trash[id] = new TrashEntry(image.Pool, image.Namespace, id, image.Name, Clock.GetUtcNow() + expiry, Clock.GetUtcNow());
         return Task.FromResult<string?>(id);
     }
 
@@ -92,11 +99,55 @@ internal sealed class FakeCeph : ICephCluster
         return Task.FromResult<IReadOnlyList<TrashEntry>>(Trash.Values.Where(t => t.Pool == pool && t.Namespace == ns).ToList());
     }
 
-    public Task RemoveFromTrashAsync(string pool, string ns, string id, CancellationToken ct)
+    public Task RemoveFromTrashAsync(string pool, string ns, string id, bool force, CancellationToken ct)
     {
         Call("RemoveFromTrash");
+        if (!force && Trash.TryGetValue(id, out var entry) && entry.DeferredUntil > Clock.GetUtcNow())
+        {
+            throw new CephException("rbd_trash_remove", Errno.EPERM);
+        }
+
         Trash.TryRemove(id, out _);
+        TrashedImages.TryRemove(id, out _);
         return Task.CompletedTask;
+    }
+
+    public Task<bool> RestoreFromTrashAsync(string pool, string ns, string id, string name, CancellationToken ct)
+    {
+        Call("RestoreFromTrash");
+        var image = new ImageRef(pool, ns, name);
+        if (!Trash.ContainsKey(id))
+        {
+            return Task.FromResult(false);
+        }
+
+        if (!Images.TryAdd(image, TrashedImages[id] with { Image = image }))
+        {
+            throw new CephException("rbd_trash_restore", Errno.EEXIST);
+        }
+
+        Trash.TryRemove(id, out _);
+        TrashedImages.TryRemove(id, out _);
+        ImageIds[image] = id;
+        return Task.FromResult(true);
+    }
+
+    public Task<ulong?> StatTrashedImageAsync(string pool, string ns, string id, CancellationToken ct)
+    {
+        Call("StatTrashedImage");
+        return Task.FromResult(TrashedImages.TryGetValue(id, out var info) ? info.SizeBytes : (ulong?)null);
+    }
+
+    public Task<string?> GetImageIdAsync(ImageRef image, CancellationToken ct)
+    {
+        Call("GetImageId");
+        return Task.FromResult(Images.ContainsKey(image) ? ImageIds.GetValueOrDefault(image, "id-" + image.Name) : null);
+    }
+
+    public Task<ulong?> UsedBytesAsync(ImageRef image, CancellationToken ct)
+    {
+        Call("UsedBytes");
+        return Task.FromResult(Images.ContainsKey(image) && Used.TryGetValue(image, out var used) ? used : (ulong?)null);
     }
 
     public Task<IReadOnlyList<Watcher>> ListWatchersAsync(ImageRef image, CancellationToken ct)

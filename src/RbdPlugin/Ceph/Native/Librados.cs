@@ -46,6 +46,17 @@ internal static unsafe partial class Librados
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rados_blocklist_add(SafeRadosHandle cluster, string clientAddress, uint expireSeconds);
 
+    // int rados_mon_command(rados_t cluster, const char **cmd, size_t cmdlen, const char *inbuf, size_t inbuflen,
+    //     char **outbuf, size_t *outbuflen, char **outs, size_t *outslen);
+    // outbuf and outs are allocated by librados (even on error): release both with rados_buffer_free.
+    [LibraryImport(Lib)]
+    public static partial int rados_mon_command(SafeRadosHandle cluster, byte** cmd, nuint cmdLen, byte* inBuf, nuint inBufLen,
+        out nint outBuf, out nuint outBufLen, out nint outs, out nuint outsLen);
+
+    // void rados_buffer_free(char *buf);
+    [LibraryImport(Lib)]
+    public static partial void rados_buffer_free(nint buf);
+
     // int rados_ioctx_create(rados_t cluster, const char *pool_name, rados_ioctx_t *ioctx);
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rados_ioctx_create(SafeRadosHandle cluster, string poolName, out SafeIoCtxHandle ioctx);

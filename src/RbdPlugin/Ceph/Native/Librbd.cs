@@ -49,6 +49,11 @@ internal static unsafe partial class Librbd
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rbd_open_read_only(SafeIoCtxHandle io, string name, out SafeRbdImageHandle image, string? snapName);
 
+    // int rbd_open_by_id_read_only(rados_ioctx_t io, const char *id, rbd_image_t *image, const char *snap_name);
+    // Opens an image in the trash too (it keeps its id there, not its name).
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rbd_open_by_id_read_only(SafeIoCtxHandle io, string id, out SafeRbdImageHandle image, string? snapName);
+
     // int rbd_close(rbd_image_t image);
     [LibraryImport(Lib)]
     public static partial int rbd_close(nint image);
@@ -60,6 +65,20 @@ internal static unsafe partial class Librbd
     // int rbd_get_features(rbd_image_t image, uint64_t *features);
     [LibraryImport(Lib)]
     public static partial int rbd_get_features(SafeRbdImageHandle image, out ulong features);
+
+    // #define RBD_FLAG_FAST_DIFF_INVALID (1<<1): the object map cannot answer a diff; librbd would read every object.
+    public const ulong FlagFastDiffInvalid = 1UL << 1;
+
+    // int rbd_get_flags(rbd_image_t image, uint64_t *flags);
+    [LibraryImport(Lib)]
+    public static partial int rbd_get_flags(SafeRbdImageHandle image, out ulong flags);
+
+    // int rbd_diff_iterate2(rbd_image_t image, const char *fromsnapname, uint64_t ofs, uint64_t len,
+    //     uint8_t include_parent, uint8_t whole_object, int (*cb)(uint64_t, size_t, int, void *), void *arg);
+    // The callback gets (offset, length, exists, arg) per extent; a negative return stops the walk with that error.
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rbd_diff_iterate2(SafeRbdImageHandle image, string? fromSnapName, ulong offset, ulong length,
+        byte includeParent, byte wholeObject, delegate* unmanaged<ulong, nuint, int, void*, int> callback, void* arg);
 
     // int rbd_get_id(rbd_image_t image, char *id, size_t id_len);  (-ERANGE when id_len is too small)
     [LibraryImport(Lib)]
@@ -91,6 +110,11 @@ internal static unsafe partial class Librbd
     // Without force an entry whose deferment has not ended is refused with -EPERM.
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rbd_trash_remove(SafeIoCtxHandle io, string id, [MarshalAs(UnmanagedType.U1)] bool force);
+
+    // int rbd_trash_restore(rados_ioctx_t io, const char *id, const char *name);
+    // -EEXIST when an image of that name exists; -ENOENT when the id is not in the trash.
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rbd_trash_restore(SafeIoCtxHandle io, string id, string name);
 
     // int rbd_watchers_list(rbd_image_t image, rbd_image_watcher_t *watchers, size_t *max_watchers);
     // -ERANGE when *max_watchers is too small; it is then set to the count needed.

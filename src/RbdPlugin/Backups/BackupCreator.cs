@@ -1,0 +1,128 @@
+using RbdPlugin.Ceph;
+using RbdPlugin.Node;
+using RbdPlugin.Volumes;
+
+namespace RbdPlugin.Backups;
+
+/// <summary>What <see cref="BackupCreator"/> wrote, and the superseded snapshot it removed (null when none).</summary>
+internal sealed record BackupCreated(BackupManifest Manifest, string Directory, string? RemovedSnapshot, string? Warning);
+
+/// <summary>
+/// <c>backup create</c>: snapshot the volume's image, export the changes since the last backup in the same
+/// directory (everything for the first, or when that backup's snapshot is gone or its chain broken), then seal:
+/// data fsynced and renamed, manifest written atomically, last. Only then the previous backup's snapshot is
+/// removed, so the image keeps exactly one backup snapshot per backup directory. A failure undoes its own snapshot
+/// and files; a crash leaves temp files the next run in the same directory removes.
+/// </summary>
+internal sealed class BackupCreator(ICephCluster ceph, VolumeSettings settings, IBackupSnapshots snapshots, RbdDiff diff, TimeProvider time)
+{
+    public async Task<BackupCreated> CreateAsync(string volume, BackupDirectory directory, CancellationToken ct)
+    {
+        VolumeName.Validate(volume);
+        var record = await RequireVolumeAsync(volume, ct);
+        var image = record.Image;
+        using var dirLock = directory.Lock(volume);
+
+        var stored = directory.Read(volume);
+        foreach (var leftover in stored.Where(b => b.Interrupted))
+        {
+            // We hold the lock: nobody else is writing these. Their snapshots, if taken, are ours to drop.
+            await HostErrors.Guard($"remove the snapshot of interrupted backup {leftover.Id}",
+                () => snapshots.RemoveAsync(image, BackupId.Snapshot(leftover.Id), ct));
+            directory.Delete(volume, leftover.Id);
+        }
+
+        var verified = await BackupVerifier.VerifyAsync([.. stored.Where(b => !b.Interrupted)], checksums: false, ct);
+        var newestComplete = verified.Where(v => v.IsComplete).Select(v => v.Backup.Manifest!).MaxBy(m => m.CreatedAt);
+        var parent = newestComplete is not null &&
+                     await HostErrors.Guard("look up the last backup's snapshot", () => snapshots.ExistsAsync(image, newestComplete.Snapshot, ct))
+            ? newestComplete
+            : null;
+        var previous = verified.Select(v => v.Backup.Manifest).OfType<BackupManifest>().MaxBy(m => m.CreatedAt);
+
+        var now = time.GetUtcNow();
+        var id = BackupId.New(now);
+        var snapshot = BackupId.Snapshot(id);
+        await HostErrors.Guard($"snapshot {image}", () => snapshots.CreateAsync(image, snapshot, ct));
+        BackupManifest manifest;
+        try
+        {
+            manifest = await WriteAsync(directory.VolumeDirectory(volume), record, id, now, snapshot, parent, ct);
+        }
+        catch
+        {
+            // Undo even when cancelled: no manifest was written, so nothing here may look like a backup.
+            directory.Delete(volume, id);
+            await snapshots.RemoveAsync(image, snapshot, CancellationToken.None);
+            throw;
+        }
+
+        if (previous is null)
+        {
+            return new BackupCreated(manifest, directory.VolumeDirectory(volume), null, null);
+        }
+
+        try
+        {
+            await snapshots.RemoveAsync(image, previous.Snapshot, ct);
+            return new BackupCreated(manifest, directory.VolumeDirectory(volume), previous.Snapshot, null);
+        }
+        catch (HostCommandException e)
+        {
+            // The backup is complete and sealed; a leftover snapshot only costs space.
+            return new BackupCreated(manifest, directory.VolumeDirectory(volume), null,
+                $"could not remove the previous backup's snapshot {image}@{previous.Snapshot} ({e.Message}); remove it with `rbd snap rm {image}@{previous.Snapshot}`");
+        }
+    }
+
+    private async Task<VolumeRecord> RequireVolumeAsync(string volume, CancellationToken ct)
+    {
+        var record = await CephErrors.Guard($"look up volume {volume}", async () =>
+            await new VolumeCatalog(ceph, settings).GetAsync(volume, ct) is { } r && await ceph.StatImageAsync(r.Image, [], ct) is not null ? r : null);
+        return record ?? throw new VolumeException(VolumeErrorKind.NotFound,
+            $"no such volume: {volume}; only volumes made by rbd-plugin can be backed up (`rbd-plugin volume ls` lists them)");
+    }
+
+    private async Task<BackupManifest> WriteAsync(string dir, VolumeRecord record, string id, DateTimeOffset now, string snapshot,
+        BackupManifest? parent, CancellationToken ct)
+    {
+        var dataName = id + BackupDirectory.DataSuffix;
+        var data = Path.Combine(dir, dataName);
+        var temp = data + BackupDirectory.TempSuffix;
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("backups keep Unix file modes: Linux only");
+        }
+
+        await HostErrors.Guard($"export {record.Image}@{snapshot}", () => diff.ExportAsync(record.Image, snapshot, parent?.Snapshot, temp, ct));
+        File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite); // the volume's data: root only
+        var (bytes, sha256) = await SealAsync(temp, ct);
+        RbdDiffHeader header;
+        try
+        {
+            header = RbdDiffHeader.Read(temp);
+        }
+        catch (FormatException e)
+        {
+            throw new VolumeException(VolumeErrorKind.HostCommandFailed, $"rbd export-diff wrote a file this rbd-plugin cannot read ({e.Message}); is the rbd CLI a supported version?", e);
+        }
+
+        File.Move(temp, data);
+        var manifest = new BackupManifest(BackupManifest.CurrentSchema, id, record.Name, now, parent?.Id, snapshot, record.Image.ToString(),
+            header.SizeBytes, record.Spec, [new BackupFile(dataName, bytes, sha256)]);
+        // Written last, durably (fsync, rename, fsync of the directory, which also persists the data file's rename).
+        AtomicFile.Write(Path.Combine(dir, id + BackupDirectory.ManifestSuffix), manifest.ToJsonBytes());
+        return manifest;
+    }
+
+    /// <summary>Flushes the file to disk and returns its length and SHA-256, as read back.</summary>
+    private static async Task<(long Bytes, string Sha256)> SealAsync(string path, CancellationToken ct)
+    {
+        await using (var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.Flush(flushToDisk: true);
+        }
+
+        return (new FileInfo(path).Length, await BackupVerifier.Sha256Async(path, ct));
+    }
+}

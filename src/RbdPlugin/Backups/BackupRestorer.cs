@@ -1,0 +1,159 @@
+using RbdPlugin.Ceph;
+using RbdPlugin.Node;
+using RbdPlugin.Volumes;
+
+namespace RbdPlugin.Backups;
+
+/// <summary>What <see cref="BackupRestorer"/> made: the new volume and the chain it applied, full backup first.</summary>
+internal sealed record BackupRestored(VolumeRecord Volume, IReadOnlyList<BackupManifest> Chain);
+
+/// <summary>
+/// <c>backup restore</c>: verify the whole chain up to the chosen backup (checksums, lengths, diff headers, parent
+/// links) before touching Ceph; then create the new volume through <see cref="VolumeStore"/> with the backed-up
+/// options, hidden from the volume index while the diffs are imported in order, and listed only once the last one
+/// applied. If anything fails the half-restored image is deleted: a restore either yields a whole volume or none.
+/// </summary>
+internal sealed class BackupRestorer(ICephCluster ceph, VolumeSettings settings, IBackupSnapshots snapshots, RbdDiff diff, TimeProvider time)
+{
+    private readonly VolumeCatalog _catalog = new(ceph, settings);
+
+    public async Task<BackupRestored> RestoreAsync(BackupDirectory directory, string name, string? atId, CancellationToken ct)
+    {
+        VolumeName.Validate(name);
+        var chain = await VerifiedChainAsync(directory, atId, ct);
+        var target = chain[^1];
+        var spec = target.VolumeOptions with { SizeBytes = target.ImageSizeBytes };
+        if (!settings.AllowedPools.Contains(spec.Pool))
+        {
+            throw new VolumeException(VolumeErrorKind.InvalidArgument,
+                $"backup {target.Id} is of a volume in pool {spec.Pool}, which this plugin may not use (AllowedPools: {string.Join(",", settings.AllowedPools)}); add it to AllowedPools");
+        }
+
+        var started = time.GetUtcNow();
+        var record = await CephErrors.Guard($"create volume {name}", async () =>
+        {
+            await EnsureFreeAsync(name, new ImageRef(spec.Pool, settings.Namespace, name), ct);
+            var store = new VolumeStore(ceph, _catalog, settings, time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            var created = await store.CreateAsync(name, spec, ct);
+            // The store treats an identical existing volume as success; here it means someone created it meanwhile.
+            return created.CreatedAt >= started ? created : throw Exists(name);
+        });
+
+        try
+        {
+            await CephErrors.Guard($"hide {name} while it is restored", () => _catalog.RemoveAsync(name, ct));
+            foreach (var backup in chain)
+            {
+                foreach (var file in backup.Files)
+                {
+                    await HostErrors.Guard($"import backup {backup.Id} into {record.Image}",
+                        () => diff.ImportAsync(Path.Combine(directory.VolumeDirectory(backup.Volume), file.Name), record.Image, ct));
+                }
+            }
+
+            // import-diff left each backup's end snapshot on the new image; a restored volume starts without any.
+            foreach (var backup in chain)
+            {
+                await HostErrors.Guard($"remove snapshot {backup.Snapshot} from {record.Image}", () => snapshots.RemoveAsync(record.Image, backup.Snapshot, ct));
+            }
+
+            await CephErrors.Guard($"list volume {name}", () => _catalog.PutAsync(record, ct));
+            return new BackupRestored(record, chain);
+        }
+        catch (Exception e)
+        {
+            if (await DeleteHalfRestoredAsync(record, chain) is not { } leftover)
+            {
+                throw;
+            }
+
+            throw new VolumeException(e is VolumeException v ? v.Kind : VolumeErrorKind.Unavailable,
+                $"{e.Message}; the half-restored image {record.Image} could not be removed ({leftover}): remove it with `rbd snap purge {record.Image} && rbd rm {record.Image}`", e);
+        }
+    }
+
+    private static async Task<IReadOnlyList<BackupManifest>> VerifiedChainAsync(BackupDirectory directory, string? atId, CancellationToken ct)
+    {
+        var (volume, id) = Choose(directory, atId);
+        var chain = BackupVerifier.ChainTo(directory.Read(volume), id);
+        var broken = (await BackupVerifier.VerifyAsync(chain, checksums: true, ct)).Where(v => !v.IsComplete).ToList();
+        if (broken.Count > 0)
+        {
+            throw new VolumeException(VolumeErrorKind.Damaged,
+                $"refusing to restore backup {id} of {volume} from {directory.Root}: " +
+                string.Join("; ", broken.Select(b => $"backup {b.Backup.Id} is {b.Status}: {b.Problem}")) +
+                ". Nothing was created. `rbd-plugin backup ls {directory.Root} --verify` shows which backups are intact; restore one of those with --at ID");
+        }
+
+        return [.. chain.Select(b => b.Manifest!)];
+    }
+
+    /// <summary>The backup to restore: <paramref name="atId"/>, or the newest one when the directory holds one volume's backups.</summary>
+    private static (string Volume, string Id) Choose(BackupDirectory directory, string? atId)
+    {
+        var volumes = directory.Volumes();
+        if (atId is not null)
+        {
+            if (!BackupId.IsValid(atId))
+            {
+                throw new VolumeException(VolumeErrorKind.InvalidArgument, $"--at {atId}: not a backup id (like 20260102T030405Z-1a2b3c); `rbd-plugin backup ls {directory.Root}` lists them");
+            }
+
+            var holder = volumes.FirstOrDefault(v => directory.Read(v).Any(b => b.Id == atId));
+            return holder is not null
+                ? (holder, atId)
+                : throw new VolumeException(VolumeErrorKind.NotFound, $"no backup {atId} in {directory.Root}; `rbd-plugin backup ls {directory.Root}` lists them");
+        }
+
+        if (volumes.Count > 1)
+        {
+            throw new VolumeException(VolumeErrorKind.InvalidArgument,
+                $"{directory.Root} holds backups of several volumes ({string.Join(", ", volumes)}); choose one with --at ID (`rbd-plugin backup ls {directory.Root}`)");
+        }
+
+        var newest = volumes.SelectMany(v => directory.Read(v)).Where(b => b.Manifest is not null).MaxBy(b => b.Manifest!.CreatedAt);
+        return newest is not null
+            ? (newest.Volume, newest.Id)
+            : throw new VolumeException(VolumeErrorKind.NotFound, $"no backups in {directory.Root}; `rbd-plugin backup create NAME {directory.Root}` makes one");
+    }
+
+    private async Task EnsureFreeAsync(string name, ImageRef image, CancellationToken ct)
+    {
+        if (await _catalog.GetAsync(name, ct) is not null)
+        {
+            throw Exists(name);
+        }
+
+        if (await ceph.StatImageAsync(image, [], ct) is not null)
+        {
+            throw new VolumeException(VolumeErrorKind.Conflict,
+                $"an RBD image {image} exists but is not a listed volume (an interrupted restore?); choose another name, or remove it with `rbd snap purge {image} && rbd rm {image}` if it is one");
+        }
+    }
+
+    private static VolumeException Exists(string name) =>
+        new(VolumeErrorKind.Conflict, $"volume {name} already exists; restore into a new name, or remove it first (`rbd-plugin volume rm {name}`)");
+
+    /// <summary>
+    /// Never cancelled: unlisted first (so it never looks valid), then its snapshots, then the image. Returns why it
+    /// could not finish, or null when the image is gone.
+    /// </summary>
+    private async Task<string?> DeleteHalfRestoredAsync(VolumeRecord record, IReadOnlyList<BackupManifest> chain)
+    {
+        try
+        {
+            await _catalog.RemoveAsync(record.Name, CancellationToken.None);
+            foreach (var backup in chain)
+            {
+                await snapshots.RemoveAsync(record.Image, backup.Snapshot, CancellationToken.None);
+            }
+
+            await ceph.RemoveImageAsync(record.Image, CancellationToken.None);
+            return null;
+        }
+        catch (Exception e) when (e is CephException or HostCommandException)
+        {
+            return e.Message;
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging.Abstractions;
+using RbdPlugin.Backups;
+using RbdPlugin.Ceph;
+using RbdPlugin.Node;
+using RbdPlugin.Volumes;
+
+namespace RbdPlugin.Cli;
+
+/// <summary>
+/// <c>rbd-plugin backup create|ls|restore</c>: incremental backups of volumes into a directory, as chains of
+/// <c>rbd export-diff</c> files with manifests (see Backups/). <c>ls</c> reads only the directory; create and
+/// restore talk to Ceph directly, like the volume commands.
+/// </summary>
+internal static class BackupCommand
+{
+    public static Command Create()
+    {
+        var backup = new Command("backup", "Incremental backups of volumes into a directory, and restores from them");
+
+        var create = CliCommand.Subcommand(backup, "create", "Back up a volume into DIR: full the first time, then incremental", out var createFlags, out var createJson);
+        var createName = CliCommand.NameArgument(create);
+        var createDir = CliCommand.Argument(create, "DIR", "Backup directory (must exist); the volume's backups go to DIR/NAME");
+        create.SetAction((parse, ct) => CliCommand.RunAsync(parse, createJson,
+            c => WithCephAsync(parse, createFlags, (ceph, settings, snapshots, diff, ct2) =>
+                CreateAsync(new BackupCreator(ceph, settings, snapshots, diff, TimeProvider.System), parse.GetValue(createName)!, parse.GetValue(createDir)!, ct2), c),
+            BackupCliJsonContext.Default.BackupCreateResult, DescribeCreate, ct));
+
+        var ls = CliCommand.Subcommand(backup, "ls", "List the backups in DIR with their chain and status (reads DIR only)", out _, out var lsJson);
+        var lsDir = CliCommand.Argument(ls, "DIR", "Backup directory");
+        var verify = new Option<bool>("--verify") { Description = "Also check every data file's SHA-256 (reads all the data)" };
+        ls.Options.Add(verify);
+        ls.SetAction((parse, ct) => CliCommand.RunAsync(parse, lsJson, c => ListAsync(parse.GetValue(lsDir)!, parse.GetValue(verify), c),
+            BackupCliJsonContext.Default.IReadOnlyListBackupListItem, BackupTable.Format, ct));
+
+        var restore = CliCommand.Subcommand(backup, "restore", "Restore a backup chain from DIR into a new volume (verified first)", out var restoreFlags, out var restoreJson);
+        var restoreDir = CliCommand.Argument(restore, "DIR", "Backup directory");
+        var restoreName = CliCommand.Argument(restore, "NEW", "Name of the volume to create (must not exist)");
+        var at = new Option<string?>("--at") { Description = "Backup id to restore (default: the newest, when DIR holds one volume's backups)" };
+        restore.Options.Add(at);
+        restore.SetAction((parse, ct) => CliCommand.RunAsync(parse, restoreJson,
+            c => WithCephAsync(parse, restoreFlags, (ceph, settings, snapshots, diff, ct2) =>
+                RestoreAsync(new BackupRestorer(ceph, settings, snapshots, diff, TimeProvider.System), parse.GetValue(restoreDir)!, parse.GetValue(restoreName)!, parse.GetValue(at), ct2), c),
+            BackupCliJsonContext.Default.BackupRestoreResult,
+            r => $"volume {r.Name} restored from backup {r.BackupId} ({r.Chain.Count} backup(s) applied): {r.Image}, {ByteSize.Format(r.SizeBytes)}, {r.Fstype}\n", ct));
+
+        return backup;
+    }
+
+    private static async Task<BackupCreateResult> CreateAsync(BackupCreator creator, string name, string dir, CancellationToken ct)
+    {
+        var created = await creator.CreateAsync(name, BackupDirectory.Open(dir), ct);
+        var m = created.Manifest;
+        var file = m.Files.Single();
+        return new BackupCreateResult(m.Id, m.Volume, m.Kind, m.ParentId, m.CreatedAt, m.Snapshot, created.Directory, file.Name, file.Bytes, file.Sha256,
+            m.ImageSizeBytes, created.RemovedSnapshot, created.Warning);
+    }
+
+    private static async Task<BackupRestoreResult> RestoreAsync(BackupRestorer restorer, string dir, string name, string? at, CancellationToken ct)
+    {
+        var restored = await restorer.RestoreAsync(BackupDirectory.Open(dir), name, at, ct);
+        var volume = restored.Volume;
+        return new BackupRestoreResult(volume.Name, volume.Image.ToString(), restored.Chain[^1].Id, [.. restored.Chain.Select(b => b.Id)],
+            volume.Spec.SizeBytes, volume.Spec.FsType);
+    }
+
+    internal static async Task<IReadOnlyList<BackupListItem>> ListAsync(string dir, bool checksums, CancellationToken ct)
+    {
+        var directory = BackupDirectory.Open(dir);
+        var items = new List<BackupListItem>();
+        foreach (var volume in directory.Volumes())
+        {
+            var verified = await BackupVerifier.VerifyAsync(directory.Read(volume), checksums, ct);
+            items.AddRange(verified.OrderBy(v => v.Backup.Manifest?.CreatedAt ?? DateTimeOffset.MaxValue).ThenBy(v => v.Backup.Id, StringComparer.Ordinal)
+                .Select(v => v.Backup.Manifest is { } m
+                    ? new BackupListItem(m.Id, volume, m.Kind, m.ParentId, m.CreatedAt, m.ImageSizeBytes, m.Bytes, v.Status, v.Problem)
+                    : new BackupListItem(v.Backup.Id, volume, null, null, null, null, null, v.Status, v.Problem)));
+        }
+
+        return items;
+    }
+
+    private static string DescribeCreate(BackupCreateResult r) =>
+        $"backup {r.Id} of {r.Volume}: {r.Kind}{(r.ParentId is null ? "" : $" on {r.ParentId}")}, {BackupTable.Approximate(r.Bytes)} in {Path.Combine(r.Directory, r.File)}; " +
+        $"snapshot {r.Snapshot} kept for the next one{(r.RemovedSnapshot is null ? "" : $", {r.RemovedSnapshot} removed")}\n" +
+        (r.Warning is null ? "" : $"warning: {r.Warning}\n");
+
+    /// <summary>Connects as the configured client and hands the Ceph-facing parts to <paramref name="operation"/>.</summary>
+    private static async Task<T> WithCephAsync<T>(ParseResult parse, SettingFlags flags,
+        Func<ICephCluster, VolumeSettings, IBackupSnapshots, RbdDiff, CancellationToken, Task<T>> operation, CancellationToken ct)
+    {
+        var options = flags.Load(parse);
+        var raw = options.Raw;
+        await using var ceph = await CephCluster.ConnectAsync(new CephConnectionOptions(raw.CephConf, raw.CephId, raw.Keyring, options.CephTimeout),
+            NullLogger.Instance, ct);
+        var runner = new CommandRunner();
+        var client = new CephClientArgs(raw.CephConf, raw.CephId, raw.Keyring);
+        return await operation(ceph, options.Volumes, new RbdCliBackupSnapshots(runner, client), new RbdDiff(runner, client), ct);
+    }
+}
