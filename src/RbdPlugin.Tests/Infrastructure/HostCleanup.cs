@@ -9,6 +9,18 @@ namespace RbdPlugin.Tests.Infrastructure;
 /// </summary>
 internal static class HostCleanup
 {
+    /// <summary>
+    /// The end of a daemon test: what is left under <paramref name="root"/> released, the volume's image and lease
+    /// object removed from the dev cluster (whether or not they exist), the directory deleted.
+    /// </summary>
+    public static async Task ReleaseAndRemoveAsync(string root, string volume)
+    {
+        await ReleaseUnderAsync(root);
+        await CephCli.RunAsync("rbd", "rm", $"{DevCluster.Pool}/{volume}");
+        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{volume}");
+        Directory.Delete(root, recursive: true);
+    }
+
     public static async Task ReleaseUnderAsync(string root)
     {
         var prefix = Path.TrimEndingDirectorySeparator(root) + "/";

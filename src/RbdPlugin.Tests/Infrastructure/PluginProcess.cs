@@ -25,7 +25,10 @@ internal sealed class PluginProcess : IAsyncDisposable
     public IReadOnlyList<string> ExtraArgs { get; }
     /// <summary>The unix socket; "" = none (then give --tcp-listen in the extra arguments).</summary>
     public string Socket { get; init; }
+    /// <summary>--log-format: json (default; <see cref="Log"/> lines parse as JSON) or text.</summary>
+    public string LogFormat { get; init; } = "json";
     public string StateDir => Path.Combine(Root, "state");
+    public string AdminSocket => Path.Combine(StateDir, "admin.sock");
     public string MountRoot => Path.Combine(Root, "mounts");
     public int? Pid => _process?.HasExited == false ? _process.Id : null;
 
@@ -53,7 +56,7 @@ internal sealed class PluginProcess : IAsyncDisposable
                  {
                      "serve", "--socket", Socket, "--state-dir", StateDir, "--mount-root", MountRoot, "--host-id", HostId,
                      "--ceph-conf", DevCluster.ConfPath, "--ceph-id", DevCluster.ClientId, "--keyring", DevCluster.KeyringPath,
-                     "--pool", DevCluster.Pool, "--allowed-pools", $"{DevCluster.Pool},{DevCluster.ExtraPool}", "--mapper", "fuse", "--log-format", "json",
+                     "--pool", DevCluster.Pool, "--allowed-pools", $"{DevCluster.Pool},{DevCluster.ExtraPool}", "--mapper", "fuse", "--log-format", LogFormat,
                      "--remove-action", "delete",
                  }.Concat(ExtraArgs))
         {

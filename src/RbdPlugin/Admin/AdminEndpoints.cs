@@ -31,8 +31,9 @@ internal static class AdminEndpoints
     {
         ArgumentNullException.ThrowIfNull(app);
         var settings = app.ServiceProvider.GetRequiredService<VolumeSettings>();
+        // Also on the metrics listener: a supervisor that can only reach TCP checks liveness there.
         app.MapGet("/healthz", () => TypedResults.Json(new HealthResponse("ok", settings.HostId), AdminJsonContext.Default.HealthResponse))
-            .ServedOn(ListenerScope.Admin);
+            .ServedOn(ListenerScope.Admin | ListenerScope.Metrics);
         return Group(app);
     }
 

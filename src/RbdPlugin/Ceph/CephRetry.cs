@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
@@ -13,9 +14,11 @@ namespace RbdPlugin.Ceph;
 internal sealed partial class CephRetry
 {
     private readonly ResiliencePipeline _pipeline;
+    private readonly ILogger _logger;
 
     public CephRetry(TimeSpan operationTimeout, ILogger logger, TimeSpan? firstDelay = null)
     {
+        _logger = logger;
         _pipeline = new ResiliencePipelineBuilder()
             .AddTimeout(operationTimeout)
             .AddRetry(new RetryStrategyOptions
@@ -46,18 +49,32 @@ internal sealed partial class CephRetry
     /// <param name="ct">Stops retries and any attempt not yet started; an attempt already running finishes.</param>
     public async Task<T> ExecuteAsync<T>(string operation, Func<T> blockingCall, CancellationToken ct)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
             // Task.Run honours the token only before the call starts: a native call cannot be abandoned halfway
             // without leaving the caller unsure whether it happened.
-            return await _pipeline.ExecuteAsync(
+            var result = await _pipeline.ExecuteAsync(
                 static (call, token) => new ValueTask<T>(Task.Run(call, token)), blockingCall, ct);
+            LogDone(_logger, operation, "ok", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return result;
         }
         catch (TimeoutRejectedException ex)
         {
+            LogDone(_logger, operation, "timed out", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             throw new CephException(operation, Errno.ETIMEDOUT, ex);
         }
+        catch (CephException e)
+        {
+            LogDone(_logger, operation, $"errno {e.Errno}", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            throw;
+        }
     }
+
+    // One line per Ceph operation (debug): with the request id of the scope it runs in, it shows which Docker
+    // request made which round trips to the cluster and how long each took.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Ceph {Operation}: {Outcome} after {ElapsedMs:0.#} ms")]
+    private static partial void LogDone(ILogger logger, string operation, string outcome, double elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Operation} failed with errno {Errno}, retry {Attempt} in {Delay}")]
     private static partial void LogRetry(ILogger logger, string operation, int errno, int attempt, TimeSpan delay);

@@ -36,6 +36,12 @@ internal static class ServeCommand
             await app.RunAsync();
             return ExitCodes.Ok;
         }
+        catch (Microsoft.Extensions.Options.OptionsValidationException e)
+        {
+            // A listener setting (checked as the listeners are configured): the same answer as any other bad setting.
+            await Console.Error.WriteLineAsync($"rbd-plugin: {new OptionsException([.. e.Failures]).Message}");
+            return ExitCodes.InvalidConfiguration;
+        }
         catch (CephException e)
         {
             log.Fatal("Cannot use the Ceph cluster as client.{CephId} with {CephConf}: {Error}", options.Raw.CephId, options.Raw.CephConf, e.Message);

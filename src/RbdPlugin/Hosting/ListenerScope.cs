@@ -11,6 +11,9 @@ internal enum ListenerScope
 
     /// <summary>The root-only admin socket: health, metrics and the operations the runbook CLI asks the daemon for.</summary>
     Admin = 2,
+
+    /// <summary>The optional MetricsListen TCP listener: /metrics, /healthz and /readyz only.</summary>
+    Metrics = 4,
 }
 
 /// <summary>Endpoint metadata: the listeners an endpoint is served on. Endpoints without it are Plugin-only.</summary>
@@ -28,21 +31,24 @@ internal static class ListenerScopes
         where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new ServedOn(scopes));
 
-    /// <summary>
-    /// Tags every connection accepted on <paramref name="listen"/> as the admin socket's. A connection feature, set
-    /// by Kestrel's connection middleware, is what reaches the request: Kestrel does not expose a unix socket's
-    /// local path to HTTP code.
-    /// </summary>
-    public static void MarkAdmin(ListenOptions listen) =>
+    /// <summary>Tags every connection accepted on <paramref name="listen"/> as the admin socket's.</summary>
+    public static void MarkAdmin(ListenOptions listen) => Mark(listen, ScopedConnection.Admin);
+
+    /// <summary>Tags every connection accepted on <paramref name="listen"/> as the metrics listener's.</summary>
+    public static void MarkMetrics(ListenOptions listen) => Mark(listen, ScopedConnection.Metrics);
+
+    /// <summary>The listener the request's connection arrived on; untagged connections are Docker's.</summary>
+    public static ListenerScope Of(HttpContext context) =>
+        context?.Features.Get<ScopedConnection>()?.Scope ?? ListenerScope.Plugin;
+
+    // A connection feature, set by Kestrel's connection middleware, is what reaches the request: Kestrel does not
+    // expose a unix socket's local path to HTTP code. It must be added before UseHttps, which wraps the connection.
+    private static void Mark(ListenOptions listen, ScopedConnection tag) =>
         listen?.Use(next => connection =>
         {
-            connection.Features.Set(AdminConnection.Instance);
+            connection.Features.Set(tag);
             return next(connection);
         });
-
-    /// <summary>The listener the request's connection arrived on.</summary>
-    public static ListenerScope Of(HttpContext context) =>
-        context?.Features.Get<AdminConnection>() is not null ? ListenerScope.Admin : ListenerScope.Plugin;
 
     /// <summary>Adds the check; it runs after routing (WebApplication routes first), so the endpoint is known.</summary>
     public static IApplicationBuilder UseListenerScopes(this IApplicationBuilder app) =>
@@ -60,8 +66,9 @@ internal static class ListenerScopes
             await next(context);
         });
 
-    private sealed class AdminConnection
+    private sealed record ScopedConnection(ListenerScope Scope)
     {
-        public static readonly AdminConnection Instance = new();
+        public static readonly ScopedConnection Admin = new(ListenerScope.Admin);
+        public static readonly ScopedConnection Metrics = new(ListenerScope.Metrics);
     }
 }

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
@@ -8,7 +9,8 @@ namespace RbdPlugin.Hosting;
 /// <summary>
 /// Kestrel's listeners from <see cref="PluginOptions"/>: the unix socket Docker finds by name, and an optional TCP
 /// listener that is HTTPS with required client certificates (Docker's .json plugin spec with TLSConfig), or plain
-/// HTTP on loopback when explicitly allowed. A bad setting stops the start with a message naming it and the fix.
+/// HTTP on loopback when explicitly allowed; the admin socket; and the optional metrics listener (MetricsListen).
+/// A bad setting stops the start with a message naming it and the fix.
 /// </summary>
 internal static class Listeners
 {
@@ -65,18 +67,7 @@ internal static class Listeners
             var address = TcpListenAddress.TryParse(options.TcpListen, out _)!;
             if (HasTls(options))
             {
-                var (certificate, chain) = TlsCertificates.LoadServer(options.TlsCert, options.TlsKey);
-                var validator = new TlsClientCertificateValidator(TlsCertificates.LoadAuthorities(options.TlsClientCa), logger);
-                address.Listen(kestrel, listen => listen.UseHttps(https =>
-                {
-                    https.ServerCertificate = certificate;
-                    https.ServerCertificateChain = chain;
-                    https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-                    https.ClientCertificateValidation = validator.Validate;
-
-                    // Kestrel's own chain would try to download CRLs; the validator decides, offline.
-                    https.CheckCertificateRevocation = false;
-                }));
+                address.Listen(kestrel, MutualTls(options, logger));
                 ListenersLog.MutualTls(logger, options.TcpListen, options.TlsClientCa);
             }
             else
@@ -85,6 +76,45 @@ internal static class Listeners
                 ListenersLog.InsecureHttp(logger, options.TcpListen);
             }
         }
+
+        // Prometheus cannot scrape a unix socket. Metrics are read-only but tell who runs what where: plain HTTP
+        // only where nobody else can connect from (loopback), mutual TLS anywhere else (checked by Validate).
+        if (!string.IsNullOrEmpty(options.MetricsListen))
+        {
+            var address = TcpListenAddress.TryParse(options.MetricsListen, out _, nameof(options.MetricsListen))!;
+            if (address.IsLoopback)
+            {
+                address.Listen(kestrel, ListenerScopes.MarkMetrics);
+                ListenersLog.MetricsHttp(logger, options.MetricsListen);
+            }
+            else
+            {
+                var tls = MutualTls(options, logger);
+                address.Listen(kestrel, listen =>
+                {
+                    ListenerScopes.MarkMetrics(listen);
+                    tls(listen);
+                });
+                ListenersLog.MetricsMutualTls(logger, options.MetricsListen, options.TlsClientCa);
+            }
+        }
+    }
+
+    /// <summary>HTTPS with required client certificates signed by TlsClientCa; the files are loaded now, so a bad one stops the start.</summary>
+    private static Action<ListenOptions> MutualTls(PluginOptions options, ILogger logger)
+    {
+        var (certificate, chain) = TlsCertificates.LoadServer(options.TlsCert, options.TlsKey);
+        var validator = new TlsClientCertificateValidator(TlsCertificates.LoadAuthorities(options.TlsClientCa), logger);
+        return listen => listen.UseHttps(https =>
+        {
+            https.ServerCertificate = certificate;
+            https.ServerCertificateChain = chain;
+            https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+            https.ClientCertificateValidation = validator.Validate;
+
+            // Kestrel's own chain would try to download CRLs; the validator decides, offline.
+            https.CheckCertificateRevocation = false;
+        });
     }
 
     private static void ListenUnixSocket(KestrelServerOptions kestrel, string path, ILogger logger, Action<ListenOptions>? configure = null)
@@ -157,7 +187,37 @@ internal static class Listeners
             }
         }
 
+        if (!string.IsNullOrEmpty(options.MetricsListen))
+        {
+            failures.AddRange(MetricsListenFailures(options, tlsComplete: missing.Count == 0));
+        }
+
         return failures;
+    }
+
+    private static IEnumerable<string> MetricsListenFailures(PluginOptions options, bool tlsComplete)
+    {
+        var metrics = TcpListenAddress.TryParse(options.MetricsListen, out var error, nameof(options.MetricsListen));
+        if (metrics is null)
+        {
+            yield return error!;
+            yield break;
+        }
+
+        if (!metrics.IsLoopback && !tlsComplete)
+        {
+            yield return $"MetricsListen={options.MetricsListen} is not a loopback address: metrics there need TlsCert, TlsKey and " +
+                "TlsClientCa (mutual TLS; Prometheus scrapes with scheme https and a client certificate), or listen on " +
+                "127.0.0.1 and scrape from this host";
+        }
+
+        if (TcpListenAddress.TryParse(options.TcpListen, out _) is { } plugin && plugin.Port != 0 && plugin.Port == metrics.Port
+            && (plugin.Address is null || metrics.Address is null || plugin.Address.Equals(metrics.Address)
+                || IPAddress.Any.Equals(plugin.Address) || IPAddress.Any.Equals(metrics.Address)
+                || IPAddress.IPv6Any.Equals(plugin.Address) || IPAddress.IPv6Any.Equals(metrics.Address)))
+        {
+            yield return $"MetricsListen={options.MetricsListen} and TcpListen={options.TcpListen} would share a port: give the metrics listener its own";
+        }
     }
 
     /// <summary>An <see cref="OptionsValidationException"/> with one message, for checks made while starting.</summary>

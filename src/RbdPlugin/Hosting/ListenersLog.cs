@@ -23,4 +23,12 @@ internal static partial class ListenersLog
     [LoggerMessage(EventId = 105, Level = LogLevel.Warning,
         Message = "Rejected client certificate {Subject} issued by {Issuer} (thumbprint {Thumbprint}): {Reasons}")]
     public static partial void ClientCertificateRejected(ILogger logger, string subject, string issuer, string thumbprint, string reasons);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Information,
+        Message = "Serving /metrics, /healthz and /readyz on {Address} (plain HTTP, loopback only)")]
+    public static partial void MetricsHttp(ILogger logger, string address);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Information,
+        Message = "Serving /metrics, /healthz and /readyz on {Address} with HTTPS, client certificates required from {ClientCa}")]
+    public static partial void MetricsMutualTls(ILogger logger, string address, string clientCa);
 }

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 namespace RbdPlugin.Hosting;
 
 /// <summary>
-/// The TcpListen setting parsed: <c>127.0.0.1:8443</c>, <c>[::1]:8443</c>, <c>0.0.0.0:8443</c> or <c>localhost:8443</c>.
+/// A TCP listener setting (TcpListen, MetricsListen) parsed: <c>127.0.0.1:8443</c>, <c>[::1]:8443</c>, <c>0.0.0.0:8443</c> or <c>localhost:8443</c>.
 /// Only IP literals and "localhost": a name that resolves through DNS could silently move the listener off loopback.
 /// </summary>
 internal sealed record TcpListenAddress(string Text, IPAddress? Address, int Port)
@@ -13,7 +13,10 @@ internal sealed record TcpListenAddress(string Text, IPAddress? Address, int Por
     /// <summary>"localhost" (Address null) listens on both 127.0.0.1 and ::1, so it counts as loopback.</summary>
     public bool IsLoopback => Address is null || IPAddress.IsLoopback(Address);
 
-    public static TcpListenAddress? TryParse(string text, out string? error)
+    /// <param name="text">The setting's value.</param>
+    /// <param name="error">Why it is not an address, naming <paramref name="setting"/>.</param>
+    /// <param name="setting">The setting's name, for the error.</param>
+    public static TcpListenAddress? TryParse(string text, out string? error, string setting = "TcpListen")
     {
         ArgumentNullException.ThrowIfNull(text);
         error = null;
@@ -24,7 +27,7 @@ internal sealed record TcpListenAddress(string Text, IPAddress? Address, int Por
             var close = text.IndexOf("]:", StringComparison.Ordinal);
             if (close < 0)
             {
-                error = $"TcpListen={text} is not [ipv6]:port, e.g. [::1]:8443";
+                error = $"{setting}={text} is not [ipv6]:port, e.g. [::1]:8443";
                 return null;
             }
 
@@ -36,7 +39,7 @@ internal sealed record TcpListenAddress(string Text, IPAddress? Address, int Por
             var colon = text.LastIndexOf(':');
             if (colon <= 0 || text.IndexOf(':') != colon)
             {
-                error = $"TcpListen={text} is not host:port, e.g. 127.0.0.1:8443 (IPv6 goes in brackets: [::1]:8443)";
+                error = $"{setting}={text} is not host:port, e.g. 127.0.0.1:8443 (IPv6 goes in brackets: [::1]:8443)";
                 return null;
             }
 
@@ -46,7 +49,7 @@ internal sealed record TcpListenAddress(string Text, IPAddress? Address, int Por
 
         if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number > IPEndPoint.MaxPort)
         {
-            error = $"TcpListen={text}: the port must be a number from 1 to 65535 (0 picks a free one)";
+            error = $"{setting}={text}: the port must be a number from 1 to 65535 (0 picks a free one)";
             return null;
         }
 
@@ -54,7 +57,7 @@ internal sealed record TcpListenAddress(string Text, IPAddress? Address, int Por
         {
             if (number == 0)
             {
-                error = $"TcpListen={text}: localhost needs a fixed port; use 127.0.0.1:0 for a random one";
+                error = $"{setting}={text}: localhost needs a fixed port; use 127.0.0.1:0 for a random one";
                 return null;
             }
 
@@ -63,7 +66,7 @@ internal sealed record TcpListenAddress(string Text, IPAddress? Address, int Por
 
         if (!IPAddress.TryParse(host, out var address))
         {
-            error = $"TcpListen={text}: the host must be an IP address or localhost, not a DNS name";
+            error = $"{setting}={text}: the host must be an IP address or localhost, not a DNS name";
             return null;
         }
 

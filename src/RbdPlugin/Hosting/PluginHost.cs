@@ -1,6 +1,7 @@
 using RbdPlugin.Admin;
 using RbdPlugin.Ceph;
 using RbdPlugin.Node;
+using RbdPlugin.Observability;
 using RbdPlugin.Protocol;
 using RbdPlugin.Volumes;
 using Serilog;
@@ -52,15 +53,19 @@ internal static class PluginHost
         services.AddSingleton<VolumeDriver>();
         services.AddSingleton<IVolumeDriver>(sp => sp.GetRequiredService<VolumeDriver>());
         services.AddSingleton<Reconciler>();
-        services.AddHostedService<TrashPurger>();
+        services.AddSingleton<TrashPurger>();
+        services.AddHostedService(sp => sp.GetRequiredService<TrashPurger>());
+        services.AddObservability();
 
         var app = builder.Build();
         app.UseListenerScopes();
         app.MapAdmin();
+        app.MapObservability();
         app.MapVolumePlugin();
         Log.Information("rbd-plugin on host {HostId}: pool {Pool}, mapper {Mapper}, mount root {MountRoot}",
             settings.HostId, settings.Pool, mapper.Name, settings.MountRoot);
-        await app.Services.GetRequiredService<Reconciler>().RunAsync(ct);
+        var report = await app.Services.GetRequiredService<Reconciler>().RunAsync(ct);
+        app.Services.ReportReconciled(report);
         return app;
     }
 }

@@ -76,6 +76,9 @@ internal sealed class PluginOptions
     [Description("CA (PEM) that must have signed Docker's client certificate.")]
     public string TlsClientCa { get; set; } = "";
 
+    [Description("TCP listener \"host:port\" serving only /metrics, /healthz and /readyz (for Prometheus); plain HTTP on loopback, mutual TLS (TlsCert, TlsKey, TlsClientCa) elsewhere; empty disables it.")]
+    public string MetricsListen { get; set; } = "";
+
     [Description("Allow plain HTTP on TCP; only honoured on a loopback address.")]
     public bool InsecureLoopbackHttp { get; set; }
 

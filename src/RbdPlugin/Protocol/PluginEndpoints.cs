@@ -180,7 +180,7 @@ internal static class PluginEndpoints
         return request.Problem() is { } problem ? (request, Failure.BadRequest(problem)) : (request, null);
     }
 
-    /// <summary>Writes the request's one log line, then the answer (the payload, or the failure's Err envelope).</summary>
+    /// <summary>Writes the request's one log line and its metrics, then the answer (the payload, or the failure's Err envelope).</summary>
     private static async Task AnswerAsync(HttpContext context, ILogger logger, string verb, string? volume, string? mountId,
         long started, byte[]? payload, Failure? failure)
     {
@@ -192,8 +192,10 @@ internal static class PluginEndpoints
             payload = JsonSerializer.SerializeToUtf8Bytes(new ErrorResponse(failure.Err), Json.ErrorResponse);
         }
 
-        // Logged before the answer goes out: once Docker (or a test) has the answer, the line exists.
-        var elapsedMs = Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1);
+        // Logged and counted before the answer goes out: once Docker (or a test) has the answer, both exist.
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var elapsedMs = Math.Round(elapsed.TotalMilliseconds, 1);
+        context.RequestServices.GetService<IRequestMetrics>()?.Observe(verb, elapsed, failure?.Kind);
         var shortId = ProtocolLog.MountIdPrefix(mountId);
         if (failure is null)
         {

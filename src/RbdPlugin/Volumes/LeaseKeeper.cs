@@ -45,6 +45,9 @@ internal sealed partial class LeaseKeeper : IDisposable
     /// <summary>Volumes whose lease this daemon renews now.</summary>
     public IReadOnlyCollection<string> Held => _held.Keys.ToList();
 
+    /// <summary>Raised on each fence, takeover and loss (after its log line), for the metrics.</summary>
+    public event Action<LeaseEvent>? Changed;
+
     /// <summary>
     /// Takes the volume's lease for a Mount and starts renewing it. A lease another host holds is waited for up to
     /// LeaseWait (its unmount grace may still be running), then refused with an error naming the owner. A lease
@@ -205,6 +208,7 @@ internal sealed partial class LeaseKeeper : IDisposable
             // The live owner could still write: fence before its lock goes, so it can never write after we took over.
             await _ceph.BlocklistAddAsync(holder.Address, FenceExpiry, ct);
             LogFenced(name, holder.Address, HostOf(holder.Cookie));
+            Changed?.Invoke(LeaseEvent.Fenced);
             fenced.Add(holder.Address);
             await _ceph.BreakLockAsync(_settings.Pool, _settings.Namespace, obj, LockName, holder, ct);
         }
@@ -277,11 +281,13 @@ internal sealed partial class LeaseKeeper : IDisposable
         {
             await _ceph.BlocklistAddAsync(address, FenceExpiry, ct);
             LogFenced(name, address, previous?.Host ?? "unknown");
+            Changed?.Invoke(LeaseEvent.Fenced);
         }
 
         if (previous is not null)
         {
             LogTookOver(name, previous.Host, Format(previous.Since));
+            Changed?.Invoke(LeaseEvent.TookOver);
         }
 
         return addresses;
@@ -372,6 +378,7 @@ internal sealed partial class LeaseKeeper : IDisposable
                     if (_held.TryRemove(new KeyValuePair<string, HeldLease>(name, held)))
                     {
                         LogLost(name, lost);
+                        Changed?.Invoke(LeaseEvent.Lost);
                         await held.OnLost(lost);
                     }
 

@@ -11,13 +11,17 @@ internal sealed partial class TrashPurger(ICephCluster ceph, VolumeSettings sett
 {
     public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
 
+    /// <summary>Raised after each successful periodic pass with how many images it purged, for the metrics.</summary>
+    public event Action<int>? Purged;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await PurgeExpiredAsync(stoppingToken);
+                var purged = await PurgeExpiredAsync(stoppingToken);
+                Purged?.Invoke(purged);
             }
             catch (Exception e) when (e is CephException or VolumeException)
             {
