@@ -143,7 +143,7 @@ public sealed partial class FencingClusterTests(ITestOutputHelper output) : IAsy
             $"{after.Count(Writer.IsOk)} ok, {after.Count(l => !Writer.IsOk(l))} failed ({string.Join(", ", after)}); the image holds #{onImage}");
         Assert.True(onImage <= writesBefore + 1, $"write #{onImage} of the fenced host reached the image after the takeover");
         Assert.Equal("b owns it", await File.ReadAllTextAsync(Path.Combine(onB, "from-b")));
-        Assert.Empty(FuseProcessesUnder(_a.StateDir));
+        Assert.Empty(HostCleanup.FuseProcessesUnder(_a.StateDir + "/"));
     }
 
     [Fact]
@@ -165,8 +165,8 @@ public sealed partial class FencingClusterTests(ITestOutputHelper output) : IAsy
         Assert.Contains(critical, l => l.Contains("no longer owns it", StringComparison.Ordinal) && l.Contains(_volume, StringComparison.Ordinal));
         Assert.False(IsMounted(onA));
         Assert.Empty(MountsUnder(_a.StateDir));
-        Assert.Empty(LoopsBackedUnder(_a.StateDir));
-        Assert.Empty(FuseProcessesUnder(_a.StateDir));
+        Assert.Empty(HostCleanup.LoopsBackedUnder(_a.StateDir + "/"));
+        Assert.Empty(HostCleanup.FuseProcessesUnder(_a.StateDir + "/"));
 
         // host-a never takes it back by itself; host-b keeps it mounted and writable.
         await Task.Delay(LeaseDuration);
@@ -340,29 +340,6 @@ public sealed partial class FencingClusterTests(ITestOutputHelper output) : IAsy
 
     private static List<string> MountsUnder(string dir) =>
         [.. MountInfo().Select(f => f[4]).Where(p => p.StartsWith(dir + "/", StringComparison.Ordinal))];
-
-    private static List<string> LoopsBackedUnder(string dir) =>
-        [.. Directory.EnumerateDirectories("/sys/block", "loop*")
-            .Select(d => Path.Combine(d, "loop", "backing_file"))
-            .Where(f => File.Exists(f) && File.ReadAllText(f).Trim().StartsWith(dir + "/", StringComparison.Ordinal))];
-
-    private static List<int> FuseProcessesUnder(string dir) =>
-        [.. Directory.EnumerateDirectories("/proc")
-            .Select(d => (Pid: int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0, Dir: d))
-            .Where(p => p.Pid > 0)
-            .Where(p =>
-            {
-                try
-                {
-                    var argv = File.ReadAllText(Path.Combine(p.Dir, "cmdline")).Split('\0');
-                    return argv[0].EndsWith("rbd-fuse", StringComparison.Ordinal) && argv.Any(a => a.StartsWith(dir + "/", StringComparison.Ordinal));
-                }
-                catch (IOException)
-                {
-                    return false;
-                }
-            })
-            .Select(p => p.Pid)];
 
     /// <summary>
     /// A stand-in for a container using the volume: a process whose working directory is inside the mount (so it
