@@ -108,6 +108,22 @@ public sealed class CephClusterOmapTests(CephClusterFixture fixture) : ClusterTe
     }
 
     [Fact]
+    public async Task RemoveObject_WithOmapAndALock_GoneForRados_AgainIsFine()
+    {
+        var obj = NewObject(DevCluster.Pool);
+        await Cluster.SetOmapKeyAsync(DevCluster.Pool, "", obj, "owner", "x", None);
+        Assert.True(await Cluster.LockExclusiveAsync(DevCluster.Pool, "", obj, "l", "c", "", TimeSpan.FromSeconds(30),
+            RbdPlugin.Ceph.LockMode.Acquire, None));
+
+        await Cluster.RemoveObjectAsync(DevCluster.Pool, "", obj, None);
+        await Cluster.RemoveObjectAsync(DevCluster.Pool, "", obj, None); // idempotent
+
+        var stat = await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "stat", obj);
+        Assert.Contains("(2) No such file or directory", stat.Stderr, StringComparison.Ordinal);
+        Assert.Empty(await Cluster.ListLockersAsync(DevCluster.Pool, "", obj, "l", None));
+    }
+
+    [Fact]
     public async Task Omap_SameObjectNameInTwoNamespaces_AreSeparateObjects()
     {
         // One ioctx per (pool, namespace): a namespace is never switched on a shared ioctx.

@@ -62,7 +62,7 @@ internal static class HostCleanup
     }
 
     /// <summary>Loop devices (from /sys/block) whose backing file is under the prefix.</summary>
-    private static List<string> LoopsBackedUnder(string prefix) =>
+    public static List<string> LoopsBackedUnder(string prefix) =>
         Directory.EnumerateDirectories("/sys/block", "loop*")
             .Where(d => File.Exists(Path.Combine(d, "loop", "backing_file"))
                 && File.ReadAllText(Path.Combine(d, "loop", "backing_file")).Trim().StartsWith(prefix, StringComparison.Ordinal))
@@ -70,7 +70,7 @@ internal static class HostCleanup
             .ToList();
 
     /// <summary>rbd-fuse processes whose command line names a directory under the prefix.</summary>
-    private static List<int> FuseProcessesUnder(string prefix) =>
+    public static List<int> FuseProcessesUnder(string prefix) =>
         Directory.EnumerateDirectories("/proc")
             .Select(d => (Pid: int.TryParse(Path.GetFileName(d), out var pid) ? pid : 0, Dir: d))
             .Where(p => p.Pid > 0)

@@ -72,4 +72,10 @@ internal sealed class FakeHostProbe : IHostProbe
     public string? ReadFile(string path) => Files.GetValueOrDefault(path);
 
     public bool HasProgram(string name) => Programs.Contains(name);
+
+    /// <summary>Running processes: pid and argv.</summary>
+    public Dictionary<int, string[]> Processes { get; } = [];
+
+    public IReadOnlyList<int> FindProcesses(string program, string argument) =>
+        [.. Processes.Where(p => Path.GetFileName(p.Value[0]) == program && p.Value.Contains(argument)).Select(p => p.Key)];
 }

@@ -2,7 +2,7 @@ using RbdPlugin.Ceph.Native;
 
 namespace RbdPlugin.Ceph;
 
-// Omap of plain RADOS objects (the volume index): compound read/write ops, one round trip each.
+// Omap of plain RADOS objects (the volume index, lease objects): compound read/write ops, one round trip each.
 internal sealed partial class CephCluster
 {
     /// <summary>Keys per omap page; the OSD caps a page anyway (osd_max_omap_entries_per_request).</summary>
@@ -38,6 +38,17 @@ internal sealed partial class CephCluster
         ArgumentException.ThrowIfNullOrEmpty(key);
         var operation = $"rados_write_op_omap_rm_keys2 {pool}/{ns}/{objectName} {key}";
         return RunAsync(operation, pool, ns, io => RemoveKey(io, objectName, key, operation), ct);
+    }
+
+    public Task RemoveObjectAsync(string pool, string ns, string objectName, CancellationToken ct)
+    {
+        CheckObject(pool, ns, objectName);
+        var operation = $"rados_remove {pool}/{ns}/{objectName}";
+        return RunAsync(operation, pool, ns, io =>
+        {
+            var rc = Librados.rados_remove(io, objectName);
+            return rc == -Errno.ENOENT ? 0 : NativeCall.Check(rc, operation);
+        }, ct);
     }
 
     private static void CheckObject(string pool, string ns, string objectName)

@@ -58,6 +58,9 @@ internal interface ICephCluster : IAsyncDisposable
     /// <summary>Removes one omap key. Idempotent.</summary>
     Task RemoveOmapKeyAsync(string pool, string ns, string objectName, string key, CancellationToken ct);
 
+    /// <summary>Deletes a RADOS object with its omap and locks. Idempotent: a missing object is success.</summary>
+    Task RemoveObjectAsync(string pool, string ns, string objectName, CancellationToken ct);
+
     /// <summary>This connection's address as the OSDs see it: what a peer blocklists to fence this daemon.</summary>
     string InstanceAddress { get; }
 

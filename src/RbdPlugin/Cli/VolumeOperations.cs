@@ -70,30 +70,15 @@ internal sealed class VolumeOperations(ICephCluster ceph, VolumeSettings setting
         return new VolumeCreateResult(name, record.Image.ToString(), record.Spec.SizeBytes, record.Spec.FsType);
     }
 
-    /// <summary>Refuses while any host holds or held the lease without releasing it; the store refuses while the image is open.</summary>
+    /// <summary>
+    /// Under the volume's lease, which goes with it (no lease object is left behind): refused while any host holds or
+    /// held the lease without releasing it; the store refuses while the image is open.
+    /// </summary>
     public async Task<VolumeRemoveResult> RemoveAsync(string name, CancellationToken ct)
     {
         VolumeName.Validate(name);
         var action = settings.RemoveAction.ToString().ToLowerInvariant();
-        var removed = await CephErrors.Guard($"remove {name}", async () =>
-        {
-            var lease = await leases.InspectAsync(name, ct);
-            if (lease.State == "held")
-            {
-                throw new VolumeException(VolumeErrorKind.InUse,
-                    $"volume {name} is mounted on host {lease.Host} (it holds the volume's lease); stop the containers using it there first. " +
-                    $"If {lease.Host} is down or hung: `rbd-plugin volume takeover {name} --force`, then rm again");
-            }
-
-            if (lease.State == "expired")
-            {
-                throw new VolumeException(VolumeErrorKind.InUse,
-                    $"volume {name} was mounted on host {lease.Host}, which did not release it (its lease lapsed: crashed?); " +
-                    $"fence that host with `rbd-plugin volume takeover {name}`, then rm again");
-            }
-
-            return await _store.RemoveAsync(name, ct);
-        });
+        var removed = await CephErrors.Guard($"remove {name}", () => leases.RetireAsync(name, () => _store.RemoveAsync(name, ct), ct));
         return new VolumeRemoveResult(name, removed, action);
     }
 

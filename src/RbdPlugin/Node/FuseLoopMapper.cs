@@ -112,6 +112,36 @@ internal sealed partial class FuseLoopMapper(
         TryRemoveDir(dir);
     }
 
+    /// <summary>
+    /// Kills the rbd-fuse serving the image (SIGKILL: a fenced rbd-fuse finishes neither a flush nor an exit), which
+    /// aborts its fuse mount so every pending and later I/O on the loop device fails at once; then detaches the loop
+    /// device (the kernel defers that while a filesystem still sits on it) and lazily unmounts the dead fuse mount.
+    /// </summary>
+    public async Task AbandonAsync(MappedDevice device, CancellationToken ct)
+    {
+        var dir = FuseDir(device.Image);
+        var file = Path.Combine(dir, device.Image.Name);
+        foreach (var pid in host.FindProcesses("rbd-fuse", dir))
+        {
+            // kill -KILL PID
+            await runner.TryRunAsync("kill", ["-KILL", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], ct);
+            await WaitForExitAsync(pid, ct);
+            LogKilledFuse(pid, dir);
+        }
+
+        foreach (var loop in (await ListLoopsAsync(ct)).Where(l => l.BackingFile == file))
+        {
+            // losetup -d /dev/loopN
+            await runner.TryRunAsync("losetup", ["-d", loop.Device], ct);
+        }
+
+        if (IsFuseMounted(dir))
+        {
+            // umount -l DIR
+            await runner.TryRunAsync("umount", ["-l", dir], ct);
+        }
+    }
+
     public async Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct)
     {
         var loops = await ListLoopsAsync(ct);
@@ -195,6 +225,16 @@ internal sealed partial class FuseLoopMapper(
         }
     }
 
+    /// <summary>Until the process is gone or a zombie (its files, the fuse device among them, are closed then).</summary>
+    private async Task WaitForExitAsync(int pid, CancellationToken ct)
+    {
+        var deadline = _time.GetTimestamp() + (long)(BusyTimeout.TotalSeconds * _time.TimestampFrequency);
+        while (host.ReadFile($"/proc/{pid}/cmdline") is { Length: > 0 } && _time.GetTimestamp() < deadline)
+        {
+            await Task.Delay(PollInterval, _time, ct);
+        }
+    }
+
     private async Task<string> AttachLoopAsync(string file, CancellationToken ct)
     {
         // losetup --find --show --direct-io=on FILE
@@ -258,6 +298,9 @@ internal sealed partial class FuseLoopMapper(
             LogDirNotRemoved(dir, e.Message);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Killed rbd-fuse {Pid} serving {Dir}: this host lost the volume")]
+    private partial void LogKilledFuse(int pid, string dir);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "rbd-fuse mount {Dir} no longer shows its image; unmounting it to map again")]
     private partial void LogStaleFuse(string dir);

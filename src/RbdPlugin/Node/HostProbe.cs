@@ -11,8 +11,10 @@ internal sealed class HostProbe : IHostProbe
         {
             return File.ReadAllText(path);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException
+                                       or IOException)
         {
+            // Also a /proc entry of a process that exited meanwhile (ESRCH surfaces as an IOException).
             return null;
         }
     }
@@ -23,4 +25,25 @@ internal sealed class HostProbe : IHostProbe
             .Select(dir => Path.Combine(dir, name))
             .Any(candidate => File.Exists(candidate) && !OperatingSystem.IsWindows()
                 && (File.GetUnixFileMode(candidate) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0);
+
+    public IReadOnlyList<int> FindProcesses(string program, string argument)
+    {
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            // argv, NUL-separated; empty for kernel threads and zombies, gone when the process just exited.
+            var argv = ReadFile(Path.Combine(dir, "cmdline"))?.Split('\0', StringSplitOptions.RemoveEmptyEntries) ?? [];
+            if (argv.Length > 0 && Path.GetFileName(argv[0]) == program && argv.Contains(argument, StringComparer.Ordinal))
+            {
+                found.Add(pid);
+            }
+        }
+
+        return found;
+    }
 }

@@ -20,6 +20,14 @@ internal interface IBlockMapper
     /// <summary>Unmaps. Idempotent: a device no longer mapped is success.</summary>
     Task UnmapAsync(MappedDevice device, CancellationToken ct);
 
+    /// <summary>
+    /// For a mapping this host lost to another host: ends the Ceph client serving it at once, without a flush (its
+    /// writes must not land any more, and a fenced client's I/O hangs forever), so that I/O on the device fails
+    /// instead of hanging and the unmount and unmap after it cannot hang either. Idempotent. A no-op for kernel
+    /// clients, which fail I/O by themselves once fenced.
+    /// </summary>
+    Task AbandonAsync(MappedDevice device, CancellationToken ct);
+
     /// <summary>Every image this mapper has mapped on this host (for reconciliation at start).</summary>
     Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct);
 }

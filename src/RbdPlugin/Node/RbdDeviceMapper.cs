@@ -59,6 +59,12 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
         throw HostCommandException.FromExit("rbd", args, result);
     }
 
+    /// <summary>
+    /// Nothing to end: krbd fails I/O by itself once its client is blocklisted, and unmapping an rbd-nbd device
+    /// disconnects it, which fails its pending I/O. (Neither runs on this project's test machines.)
+    /// </summary>
+    public Task AbandonAsync(MappedDevice device, CancellationToken ct) => Task.CompletedTask;
+
     public async Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct) =>
         [.. (await ListAsync(ct)).Where(e => e.Snap.Length == 0).Select(e => new MappedDevice(e.Image, e.Device, Name))];
 

@@ -42,7 +42,7 @@ internal sealed partial class Reconciler(
             {
                 var name = entry.Name;
                 var why = await CephErrors.Guard($"reclaim the lease of {name}",
-                    () => leases.ReclaimAsync(name, entry.LeaseSince is not null, reason => driver.OnLeaseLostAsync(name, reason), ct));
+                    () => leases.ReclaimAsync(name, entry.LeaseSince is not null, loss => driver.OnLeaseLostAsync(name, loss), ct));
                 if (why is not null)
                 {
                     LogLost(name, why);

@@ -7,7 +7,7 @@ internal sealed partial class VolumeDriver
     {
         VolumeName.Validate(name);
         var spec = CreateOptionsParser.Parse(options, settings, mappers.Active.SupportedFeatures);
-        using var _ = await _locks.AcquireAsync(name, ct);
-        await CephErrors.Guard($"create {name}", () => _store.CreateAsync(name, spec, ct));
+        using var _ = await LockAsync(name, ct);
+        await GuardAsync($"create {name}", () => _store.CreateAsync(name, spec, ct));
     }
 }

@@ -1,5 +1,4 @@
 using RbdPlugin.Ceph;
-using RbdPlugin.Node;
 
 namespace RbdPlugin.Volumes;
 
@@ -9,7 +8,7 @@ internal sealed partial class VolumeDriver
     public async Task<string> MountAsync(string name, string mountId, CancellationToken ct)
     {
         RequireMountId(mountId);
-        using var _ = await _locks.AcquireAsync(name, ct);
+        using var _ = await LockAsync(name, ct);
         if (journal.Get(name) is { } mounted)
         {
             // Already here (another container, docker cp, or inside the grace period): one more reference.
@@ -20,8 +19,15 @@ internal sealed partial class VolumeDriver
 
         var record = await RequireRecordAsync(name, ct);
         // The lease first: nothing is mapped here while another host may still write (it waits, refuses, or fences).
-        var lease = await CephErrors.Guard($"mount {name}",
-            () => leases.AcquireAsync(name, record.Image, reason => OnLeaseLostAsync(name, reason), ct));
+        var lease = await GuardAsync($"mount {name}",
+            () => leases.AcquireAsync(name, record.Image, loss => OnLeaseLostAsync(name, loss), ct));
+        if (await GuardAsync($"mount {name}", () => catalog.GetAsync(name, ct)) is null)
+        {
+            // Removed on another host while this Mount waited for the lease: leave no lease object behind.
+            await GuardAsync($"mount {name}", () => leases.DiscardAsync(name, CancellationToken.None));
+            throw NoSuchVolume(name);
+        }
+
         JournalEntry entry;
         try
         {
@@ -40,7 +46,7 @@ internal sealed partial class VolumeDriver
     /// <inheritdoc />
     public async Task UnmountAsync(string name, string mountId, CancellationToken ct)
     {
-        using var _ = await _locks.AcquireAsync(name, ct);
+        using var _ = await LockAsync(name, ct);
         if (journal.Get(name) is not { } entry || !entry.Refs.ContainsKey(mountId))
         {
             return; // Unknown ID or not mounted: Docker expects success.
@@ -161,7 +167,7 @@ internal sealed partial class VolumeDriver
     internal async Task ReleaseAsync(JournalEntry entry, CancellationToken ct)
     {
         await filesystem.UnmountAsync(entry.Mountpoint, ct);
-        await mappers.Get(entry.Mapper).UnmapAsync(new MappedDevice(entry.Image, entry.Device, entry.Mapper, entry.MapperDetail), ct);
+        await mappers.Get(entry.Mapper).UnmapAsync(DeviceOf(entry), ct);
         journal.Delete(entry.Name);
         TryRemoveEmptyDirectory(entry.Mountpoint);
         LogReleased(entry.Name, entry.Device);
@@ -179,63 +185,6 @@ internal sealed partial class VolumeDriver
         catch (CephException e)
         {
             LogLeaseReleaseFailed(e, name);
-        }
-    }
-
-    /// <summary>Renewal found the lease gone: another host owns the volume now. Drop it here, under its lock.</summary>
-    internal async Task OnLeaseLostAsync(string name, string reason)
-    {
-        try
-        {
-            using var _ = await _locks.AcquireAsync(name, _shutdown.Token);
-            if (journal.Get(name) is { } entry)
-            {
-                CancelPendingRelease(name);
-                await ReleaseLostAsync(entry, reason);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
-        {
-            // The daemon is stopping; the next start finds the lease taken and releases the volume then.
-        }
-    }
-
-    /// <summary>
-    /// Releases a volume this host no longer owns (issue 3, item 6): unmount, lazily if the filesystem is busy or
-    /// hangs on its fenced device, unmap, forget. Never touches the lease: it belongs to someone else now. Best
-    /// effort: every step runs whatever the previous one did. Caller holds the volume lock (or serving has not begun).
-    /// </summary>
-    internal async Task ReleaseLostAsync(JournalEntry entry, string reason)
-    {
-        LogReleasingLost(entry.Name, entry.Mountpoint, reason);
-        leases.Forget(entry.Name);
-        try
-        {
-            using var bounded = new CancellationTokenSource(LostUnmountTimeout);
-            await filesystem.UnmountAsync(entry.Mountpoint, bounded.Token);
-        }
-        catch (Exception e) when (e is HostCommandException or OperationCanceledException)
-        {
-            await TryStepAsync(entry.Name, "umount -l", () => filesystem.DetachAsync(entry.Mountpoint, CancellationToken.None));
-        }
-
-        await TryStepAsync(entry.Name, "unmap", () => mappers.Get(entry.Mapper).UnmapAsync(
-            new MappedDevice(entry.Image, entry.Device, entry.Mapper, entry.MapperDetail), CancellationToken.None));
-        journal.Delete(entry.Name);
-        TryRemoveEmptyDirectory(entry.Mountpoint);
-    }
-
-    private static readonly TimeSpan LostUnmountTimeout = TimeSpan.FromSeconds(10);
-
-    private async Task TryStepAsync(string name, string step, Func<Task> action)
-    {
-        try
-        {
-            await action();
-        }
-        catch (Exception e) when (e is HostCommandException or CephException or IOException)
-        {
-            LogLostStepFailed(e, name, step);
         }
     }
 
@@ -274,12 +223,6 @@ internal sealed partial class VolumeDriver
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give back the lease of volume {Volume}; it lapses by itself")]
     private partial void LogLeaseReleaseFailed(Exception e, string volume);
-
-    [LoggerMessage(Level = LogLevel.Critical, Message = "Volume {Volume} is no longer owned by this host ({Reason}): releasing {Mountpoint} here; containers using it lose it")]
-    private partial void LogReleasingLost(string volume, string mountpoint, string reason);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Releasing lost volume {Volume}: {Step} failed")]
-    private partial void LogLostStepFailed(Exception e, string volume, string step);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not release volume {Volume}; it stays mounted and will be retried at the next Remove or start")]
     private partial void LogReleaseFailed(Exception e, string volume);

@@ -8,7 +8,7 @@ internal sealed partial class VolumeDriver
     public async Task RemoveAsync(string name, CancellationToken ct)
     {
         VolumeName.Validate(name);
-        using var _ = await _locks.AcquireAsync(name, ct);
+        using var _ = await LockAsync(name, ct);
         if (journal.Get(name) is { } entry)
         {
             if (entry.TotalRefs > 0)
@@ -21,6 +21,7 @@ internal sealed partial class VolumeDriver
             await HostErrors.Guard($"unmount of volume {name} before removing it", () => ReleaseAsync(entry, ct));
         }
 
-        await CephErrors.Guard($"remove {name}", () => _store.RemoveAsync(name, ct));
+        // Under the volume's lease, which goes with it: no Mount on any host maps it meanwhile, and no lease object is left.
+        await GuardAsync($"remove {name}", () => leases.RetireAsync(name, () => _store.RemoveAsync(name, ct), ct));
     }
 }

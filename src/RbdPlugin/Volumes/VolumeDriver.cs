@@ -25,7 +25,11 @@ internal sealed partial class VolumeDriver(
     private readonly VolumeStore _store = new(ceph, catalog, settings, time, logger);
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _pendingReleases = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly HostFence _fence = new(settings, time, logger);
     private int _disposed;
+
+    /// <summary>Whether another host fenced this daemon (then every verb fails at once).</summary>
+    internal HostFence Fence => _fence;
 
     /// <inheritdoc />
     public async Task<VolumeInfo?> GetAsync(string name, CancellationToken ct)
@@ -35,28 +39,28 @@ internal sealed partial class VolumeDriver(
             return null;
         }
 
-        var record = await CephErrors.Guard($"get {name}", () => catalog.GetAsync(name, ct));
+        var record = await GuardAsync($"get {name}", () => catalog.GetAsync(name, ct));
         if (record is null)
         {
             return null;
         }
 
         // The stat keeps Get honest when the image was deleted behind our back: Docker then sends Create again.
-        var image = await CephErrors.Guard($"get {name}", () => ceph.StatImageAsync(record.Image, [], ct));
+        var image = await GuardAsync($"get {name}", () => ceph.StatImageAsync(record.Image, [], ct));
         if (image is null)
         {
             return null;
         }
 
         var entry = journal.Get(name);
-        var lease = await CephErrors.Guard($"get {name}", () => leases.InspectAsync(name, ct));
+        var lease = await GuardAsync($"get {name}", () => leases.InspectAsync(name, ct));
         return new VolumeInfo(name, entry?.Mountpoint, record.CreatedAt, VolumeStatus.Of(record, image, entry, settings.HostId, lease));
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<VolumeSummary>> ListAsync(CancellationToken ct)
     {
-        var records = await CephErrors.Guard("list volumes", () => catalog.ListAsync(ct));
+        var records = await GuardAsync("list volumes", () => catalog.ListAsync(ct));
         return records.OrderBy(r => r.Name, StringComparer.Ordinal)
             .Select(r => new VolumeSummary(r.Name, journal.Get(r.Name)?.Mountpoint))
             .ToList();
@@ -65,6 +69,7 @@ internal sealed partial class VolumeDriver(
     /// <inheritdoc />
     public async Task<string?> PathAsync(string name, CancellationToken ct)
     {
+        _fence.ThrowIfFenced(); // its mounts are being released
         if (journal.Get(name) is { } entry)
         {
             return entry.Mountpoint;
@@ -84,6 +89,7 @@ internal sealed partial class VolumeDriver(
 
         _shutdown.Cancel();
         _shutdown.Dispose();
+        _fence.Dispose();
         foreach (var pending in _pendingReleases.Values)
         {
             pending.Cancel();
@@ -93,10 +99,11 @@ internal sealed partial class VolumeDriver(
     private async Task<VolumeRecord> RequireRecordAsync(string name, CancellationToken ct)
     {
         VolumeName.Validate(name);
-        return await CephErrors.Guard($"look up {name}", () => catalog.GetAsync(name, ct))
-            ?? throw new VolumeException(VolumeErrorKind.NotFound,
-                $"no such volume: {name}; create it with `docker volume create -d rbd {name}`");
+        return await GuardAsync($"look up {name}", () => catalog.GetAsync(name, ct)) ?? throw NoSuchVolume(name);
     }
+
+    private static VolumeException NoSuchVolume(string name) =>
+        new(VolumeErrorKind.NotFound, $"no such volume: {name}; create it with `docker volume create -d rbd {name}`");
 
     private string MountpointOf(string name) => Path.Combine(settings.MountRoot, name);
 }

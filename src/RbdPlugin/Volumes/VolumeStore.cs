@@ -119,17 +119,7 @@ internal sealed partial class VolumeStore(ICephCluster ceph, VolumeCatalog catal
     }
 
     /// <summary>Clients watching the image; none when the image is gone.</summary>
-    public async Task<IReadOnlyList<Watcher>> WatchersOrNoneAsync(ImageRef image, CancellationToken ct)
-    {
-        try
-        {
-            return await ceph.ListWatchersAsync(image, ct);
-        }
-        catch (CephException e) when (e.Errno == Errno.ENOENT)
-        {
-            return [];
-        }
-    }
+    public Task<IReadOnlyList<Watcher>> WatchersOrNoneAsync(ImageRef image, CancellationToken ct) => ceph.ListWatchersOrNoneAsync(image, ct);
 
     private async Task TrashAsync(VolumeRecord record, CancellationToken ct)
     {

@@ -187,6 +187,19 @@ internal sealed class FakeCeph : ICephCluster
         return Task.CompletedTask;
     }
 
+    public Task RemoveObjectAsync(string pool, string ns, string objectName, CancellationToken ct)
+    {
+        Call("RemoveObject");
+        ThrowIfFenced();
+        Objects.TryRemove(Key(pool, ns, objectName), out _);
+        foreach (var key in Locks.Keys.Where(k => k.StartsWith(Key(pool, ns, objectName) + "/", StringComparison.Ordinal)))
+        {
+            Locks.TryRemove(key, out _);
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task BlocklistAddAsync(string clientAddress, TimeSpan expiry, CancellationToken ct)
     {
         Call("BlocklistAdd");

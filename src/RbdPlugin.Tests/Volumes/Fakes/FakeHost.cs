@@ -60,6 +60,13 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
         return Task.CompletedTask;
     }
 
+    /// <summary>Ends the fenced client: the device stays listed until unmapped, as the loop device does.</summary>
+    public Task AbandonAsync(MappedDevice device, CancellationToken ct)
+    {
+        Step("abandon");
+        return Task.CompletedTask;
+    }
+
     public Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct)
     {
         lock (Mapped)

@@ -69,6 +69,10 @@ internal static unsafe partial class Librados
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     public static partial void rados_ioctx_set_namespace(SafeIoCtxHandle io, string nspace);
 
+    // int rados_remove(rados_ioctx_t io, const char *oid);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rados_remove(SafeIoCtxHandle io, string oid);
+
     // rados_read_op_t rados_create_read_op(void);
     [LibraryImport(Lib)]
     public static partial nint rados_create_read_op();

@@ -1,0 +1,152 @@
+using RbdPlugin.Ceph;
+
+namespace RbdPlugin.Volumes;
+
+// Taking a lease for a Mount (waiting for, refusing or taking over another host's), taking it back after a
+// restart, and giving it back after the unmap.
+internal sealed partial class LeaseKeeper
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Takes the volume's lease for a Mount and starts renewing it. A lease another host holds is waited for up to
+    /// LeaseWait (its unmount grace may still be running), then refused with an error naming the owner. A lease
+    /// that lapsed without a clean release is taken over: the old owner is fenced before this returns, so before
+    /// anything is mapped. <paramref name="onLost"/> runs if renewal later fails.
+    /// </summary>
+    public async Task<LeaseRecord> AcquireAsync(string name, ImageRef image, Func<LeaseLoss, Task> onLost, CancellationToken ct)
+    {
+        var deadline = _time.GetUtcNow() + _settings.LeaseWait;
+        while (true)
+        {
+            if (await TryLockAsync(name, ct))
+            {
+                try
+                {
+                    var previous = await ReadRecordAsync(name, ct);
+                    if (previous is null || previous.Cookie != Cookie)
+                    {
+                        await FenceAsync(name, image, previous, ct);
+                    }
+
+                    var record = new LeaseRecord(_settings.HostId, Cookie, _ceph.InstanceAddress, _time.GetUtcNow());
+                    await WriteRecordAsync(name, record, ct);
+                    StartRenewing(name, onLost);
+                    return record;
+                }
+                catch
+                {
+                    await UnlockQuietlyAsync(name);
+                    throw;
+                }
+            }
+
+            var holders = await ListHoldersAsync(name, ct);
+            if (holders.FirstOrDefault(h => h.Cookie == Cookie) is { } stale)
+            {
+                // Our own lock from an earlier run of this daemon: a restart is not a failover, nothing to fence.
+                await BreakAsync(name, stale, ct);
+                LogRetookOwn(name, stale.Client);
+                continue;
+            }
+
+            if (_time.GetUtcNow() >= deadline)
+            {
+                throw await HeldElsewhereAsync(name, holders, ct);
+            }
+
+            await Task.Delay(PollInterval, _time, ct);
+        }
+    }
+
+    /// <summary>
+    /// At start, for a volume still mounted here: takes our lease back (breaking our previous instance's lock) and
+    /// renews it. Returns null when it is ours again, or why it is not: another host holds it or took it over.
+    /// </summary>
+    public async Task<string?> ReclaimAsync(string name, bool hadLease, Func<LeaseLoss, Task> onLost, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            if (await TryLockAsync(name, ct))
+            {
+                var record = await ReadRecordAsync(name, ct);
+                if (record is not null && record.Cookie != Cookie)
+                {
+                    await UnlockQuietlyAsync(name);
+                    return $"host {record.Host} took it over on {Format(record.Since)}";
+                }
+
+                if (record is null && hadLease)
+                {
+                    // We wrote a record when we mounted; only a clean release by someone else removes it.
+                    await UnlockQuietlyAsync(name);
+                    return "another host took it over and has released it since";
+                }
+
+                var since = record?.Since ?? _time.GetUtcNow();
+                await WriteRecordAsync(name, new LeaseRecord(_settings.HostId, Cookie, _ceph.InstanceAddress, since), ct);
+                StartRenewing(name, onLost);
+                return null;
+            }
+
+            var holders = await ListHoldersAsync(name, ct);
+            if (holders.FirstOrDefault(h => h.Cookie == Cookie) is not { } stale)
+            {
+                var holder = holders.Count > 0 ? holders[0] : null;
+                return $"host {(holder is null ? "unknown" : HostOf(holder.Cookie))} holds its lease now";
+            }
+
+            await BreakAsync(name, stale, ct);
+        }
+
+        return "its lease kept changing hands while this daemon tried to take it back";
+    }
+
+    /// <summary>
+    /// Lets go of the lease after the volume was unmounted and unmapped here: stops renewing, removes our owner
+    /// record (first, so nobody mistakes a clean release for a crash), then unlocks — or breaks the lock an
+    /// earlier run of this daemon left. Idempotent.
+    /// </summary>
+    public async Task ReleaseAsync(string name, CancellationToken ct)
+    {
+        Forget(name);
+        if (await ReadRecordAsync(name, ct) is { } record && record.Cookie == Cookie)
+        {
+            await RemoveRecordAsync(name, ct);
+        }
+
+        foreach (var holder in await ListHoldersAsync(name, ct))
+        {
+            if (holder.Cookie != Cookie)
+            {
+                continue;
+            }
+
+            if (holder.Address == _ceph.InstanceAddress)
+            {
+                await _ceph.UnlockAsync(_settings.Pool, _settings.Namespace, ObjectOf(name), LockName, Cookie, ct);
+            }
+            else
+            {
+                await BreakAsync(name, holder, ct);
+            }
+        }
+    }
+
+    private async Task<VolumeException> HeldElsewhereAsync(string name, IReadOnlyList<Locker> holders, CancellationToken ct)
+    {
+        var record = await ReadRecordAsync(name, ct);
+        var holder = holders.Count > 0 ? holders[0] : null;
+        var host = holder is null ? record?.Host ?? "unknown" : HostOf(holder.Cookie);
+        var since = record is not null && record.Cookie == holder?.Cookie ? $" since {Format(record.Since)}" : "";
+        var client = holder is null ? "" : $" ({holder.Client} at {holder.Address})";
+        return new VolumeException(VolumeErrorKind.InUse,
+            $"volume {name} is in use on host {host}{since}: that host holds its lease{client}. Unmount it there first " +
+            $"(this Mount waited {_settings.LeaseWait.TotalSeconds:0.#}s for a release). If {host} is down, its lease lapses within " +
+            $"{_settings.LeaseDuration.TotalSeconds:0}s and the next Mount here takes over automatically; to take over now, fencing {host}: " +
+            $"`rbd-plugin volume takeover {name} --force`");
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lease of volume {Volume}: took back this host's own lock left by an earlier run ({Client})")]
+    private partial void LogRetookOwn(string volume, string client);
+}
