@@ -72,4 +72,12 @@ internal sealed class FakeHostProbe : IHostProbe
     public string? ReadFile(string path) => Files.GetValueOrDefault(path);
 
     public bool HasProgram(string name) => Programs.Contains(name);
+
+    public Dictionary<string, byte[]> Heads { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, ulong> DeviceSizes { get; } = new(StringComparer.Ordinal);
+
+    public byte[] ReadHead(string path, int count) => Heads.TryGetValue(path, out var head) ? head[..Math.Min(count, head.Length)] : [];
+
+    public ulong BlockDeviceSize(string device) => DeviceSizes[device];
 }

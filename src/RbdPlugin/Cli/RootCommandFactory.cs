@@ -7,7 +7,7 @@ internal static class RootCommandFactory
 {
     public static RootCommand Create()
     {
-        var root = new RootCommand("rbd-plugin: Docker volumes on Ceph RBD") { ServeCommand.Create(), VolumeCommand.Create() };
+        var root = new RootCommand("rbd-plugin: Docker volumes on Ceph RBD") { ServeCommand.Create(), VolumeCommand.Create(), SnapshotCommand.Create() };
         return root;
     }
 

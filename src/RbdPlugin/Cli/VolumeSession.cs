@@ -17,23 +17,27 @@ internal sealed class VolumeSession : IAsyncDisposable
     private readonly LeaseKeeper _leases;
     private readonly string _tokenDir;
 
-    private VolumeSession(CephCluster ceph, VolumeSettings settings, ulong? mapperFeatures)
+    private VolumeSession(CephCluster ceph, VolumeSettings settings, ulong? mapperFeatures, string adminSocket)
     {
         _ceph = ceph;
         _tokenDir = Directory.CreateTempSubdirectory("rbd-plugin-cli-").FullName;
         var leaseSettings = settings with { HostId = settings.HostId + ".cli", StateDir = _tokenDir };
         _leases = new LeaseKeeper(ceph, leaseSettings, TimeProvider.System, NullLogger<LeaseKeeper>.Instance);
         Operations = new VolumeOperations(ceph, settings, _leases, TimeProvider.System, mapperFeatures);
+        Snapshots = new SnapshotOperations(ceph, settings, _leases, TimeProvider.System, adminSocket);
     }
 
     public VolumeOperations Operations { get; }
+
+    /// <summary>Snapshots, clone and resize; <c>adminSocket</c> reaches this host's daemon for mounted volumes.</summary>
+    public SnapshotOperations Snapshots { get; }
 
     public static async Task<VolumeSession> OpenAsync(ValidatedOptions options, CancellationToken ct)
     {
         var raw = options.Raw;
         var ceph = await CephCluster.ConnectAsync(new CephConnectionOptions(raw.CephConf, raw.CephId, raw.Keyring, options.CephTimeout),
             NullLogger.Instance, ct);
-        return new VolumeSession(ceph, options.Volumes, MapperFeatures(raw.Mapper));
+        return new VolumeSession(ceph, options.Volumes, MapperFeatures(raw.Mapper), options.AdminSocket);
     }
 
     public async ValueTask DisposeAsync()

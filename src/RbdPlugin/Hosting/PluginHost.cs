@@ -56,7 +56,7 @@ internal static class PluginHost
 
         var app = builder.Build();
         app.UseListenerScopes();
-        app.MapAdmin();
+        app.MapAdmin().MapVolumeAdmin();
         app.MapVolumePlugin();
         Log.Information("rbd-plugin on host {HostId}: pool {Pool}, mapper {Mapper}, mount root {MountRoot}",
             settings.HostId, settings.Pool, mapper.Name, settings.MountRoot);

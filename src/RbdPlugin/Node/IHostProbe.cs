@@ -11,4 +11,10 @@ internal interface IHostProbe
 
     /// <summary>True when an executable of that name is found on PATH.</summary>
     bool HasProgram(string name);
+
+    /// <summary>The first <paramref name="count"/> bytes of a file or device (fewer when it is shorter).</summary>
+    byte[] ReadHead(string path, int count);
+
+    /// <summary>A block device's size in bytes as the kernel sees it now (sysfs), following symlinks such as /dev/rbd/POOL/IMAGE.</summary>
+    ulong BlockDeviceSize(string device);
 }
