@@ -84,7 +84,7 @@ internal static class SnapshotCommand
     public static string DescribeTaken(SnapshotTaken r) => r switch
     {
         { Created: false } => $"snapshot {r.Name}@{r.Snapshot} already exists (taken {Time(r.CreatedAt)}); nothing done\n",
-        { Frozen: true } => $"snapshot {r.Name}@{r.Snapshot} taken; the filesystem was frozen on host {r.Host} for {r.FreezeMilliseconds} ms\n",
+        { Frozen: true } => $"snapshot {r.Name}@{r.Snapshot} taken; the filesystem was frozen on host {r.Host} for {r.FreezeMs} ms\n",
         _ => $"snapshot {r.Name}@{r.Snapshot} taken (volume not mounted)\n",
     };
 

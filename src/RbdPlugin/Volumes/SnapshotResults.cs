@@ -5,8 +5,8 @@ namespace RbdPlugin.Volumes;
 
 /// <summary>A snapshot taken (or found already there: <see cref="Created"/> false).</summary>
 /// <param name="Frozen">True when the filesystem was frozen around it (mounted on <see cref="Host"/>).</param>
-/// <param name="FreezeMilliseconds">How long writes were held, when frozen.</param>
-internal sealed record SnapshotTaken(string Name, string Snapshot, bool Created, bool Frozen, string? Host, long? FreezeMilliseconds, DateTimeOffset CreatedAt);
+/// <param name="FreezeMs">How long writes were held, when frozen.</param>
+internal sealed record SnapshotTaken(string Name, string Snapshot, bool Created, bool Frozen, string? Host, long? FreezeMs, DateTimeOffset CreatedAt);
 
 /// <summary>One snapshot of a volume.</summary>
 internal sealed record SnapshotListItem(string Name, ulong Id, ulong SizeBytes, string Size, DateTimeOffset CreatedAt);

@@ -87,7 +87,7 @@ internal sealed partial class VolumeDriver
         }
 
         LogFrozenSnapshot(record.Name, snapshot, entry.Mountpoint, held);
-        return (await taking) with { FreezeMilliseconds = held };
+        return (await taking) with { FreezeMs = held };
     }
 
     /// <summary>

@@ -35,15 +35,15 @@ internal sealed class VolumeSnapshots(ICephCluster ceph, VolumeCatalog catalog, 
     {
         var (lease, watchers) = await UsageAsync(record, ct);
         EnsureUnused(record.Name, lease, watchers, $"take a consistent snapshot of it there: run `rbd-plugin snapshot create {record.Name} {snapshot}` on that host");
-        return await CreateAsync(record, snapshot, frozen: false, host: null, freezeMilliseconds: null, ct);
+        return await CreateAsync(record, snapshot, frozen: false, host: null, freezeMs: null, ct);
     }
 
     /// <summary>Takes the snapshot (the caller froze the filesystem, or nobody has it mounted).</summary>
-    public async Task<SnapshotTaken> CreateAsync(VolumeRecord record, string snapshot, bool frozen, string? host, long? freezeMilliseconds, CancellationToken ct)
+    public async Task<SnapshotTaken> CreateAsync(VolumeRecord record, string snapshot, bool frozen, string? host, long? freezeMs, CancellationToken ct)
     {
         await ceph.CreateSnapshotAsync(record.Image, snapshot, ct);
         var taken = await FindAsync(record, snapshot, ct);
-        return new SnapshotTaken(record.Name, snapshot, true, frozen, host, freezeMilliseconds, taken?.CreatedAt ?? DateTimeOffset.UtcNow);
+        return new SnapshotTaken(record.Name, snapshot, true, frozen, host, freezeMs, taken?.CreatedAt ?? DateTimeOffset.UtcNow);
     }
 
     /// <summary>An existing snapshot reported as "already there" (idempotent create).</summary>
