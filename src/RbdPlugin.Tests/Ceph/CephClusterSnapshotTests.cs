@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using RbdPlugin.Ceph;
 using RbdPlugin.Tests.Infrastructure;
 
@@ -14,21 +13,6 @@ public sealed class CephClusterSnapshotTests(CephClusterFixture fixture) : Clust
         (await CephCli.RunAsync("rbd", "bench", "--io-type", "write", "--io-pattern", "rand", "--io-size", "64K", "--io-total", "4M",
             image.ToString())).EnsureSuccess("rbd bench");
 
-    /// <summary>SHA-256 of `rbd export SPEC`: the whole image (or snapshot) as its bytes.</summary>
-    private static async Task<string> ChecksumAsync(string spec)
-    {
-        var file = Path.Combine(Path.GetTempPath(), "rbd-export-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            (await CephCli.RunAsync("rbd", "export", "--no-progress", spec, file)).EnsureSuccess("rbd export");
-            await using var stream = File.OpenRead(file);
-            return Convert.ToHexString(await SHA256.HashDataAsync(stream));
-        }
-        finally
-        {
-            File.Delete(file);
-        }
-    }
 
     [Fact]
     public async Task CreateListRemoveSnapshot_RbdSnapLsAgrees()
@@ -69,14 +53,14 @@ public sealed class CephClusterSnapshotTests(CephClusterFixture fixture) : Clust
     {
         var image = await CreateImageAsync();
         await WriteAsync(image);
-        var before = await ChecksumAsync(image.ToString());
+        var before = await RbdExport.ChecksumAsync(image.ToString());
         await Cluster.CreateSnapshotAsync(image, "before", None);
         await WriteAsync(image);
-        Assert.NotEqual(before, await ChecksumAsync(image.ToString()));
+        Assert.NotEqual(before, await RbdExport.ChecksumAsync(image.ToString()));
 
         await Cluster.RollbackSnapshotAsync(image, "before", None);
 
-        Assert.Equal(before, await ChecksumAsync(image.ToString()));
+        Assert.Equal(before, await RbdExport.ChecksumAsync(image.ToString()));
     }
 
     [Fact]
@@ -85,14 +69,14 @@ public sealed class CephClusterSnapshotTests(CephClusterFixture fixture) : Clust
         var source = await CreateImageAsync();
         await WriteAsync(source);
         await Cluster.CreateSnapshotAsync(source, "s1", None);
-        var atSnapshot = await ChecksumAsync($"{source}@s1");
+        var atSnapshot = await RbdExport.ChecksumAsync($"{source}@s1");
         await WriteAsync(source); // the source moves on; the clone must not see it
         var clone = NewImage();
 
         await Cluster.CloneImageAsync(source, "s1",
             new ImageCreateRequest(clone, 16UL << 20, null, null, null, new Dictionary<string, string> { ["k"] = "v" }), None);
 
-        Assert.Equal(atSnapshot, await ChecksumAsync(clone.ToString()));
+        Assert.Equal(atSnapshot, await RbdExport.ChecksumAsync(clone.ToString()));
         var info = (await CephCli.RunAsync("rbd", "info", "--format", "json", clone.ToString())).EnsureSuccess("rbd info").Json;
         Assert.Equal("s1", info.GetProperty("parent").GetProperty("snapshot").GetString());
         Assert.Equal("v", (await Cluster.StatImageAsync(clone, ["k"], None))!.Metadata["k"]);
@@ -104,7 +88,7 @@ public sealed class CephClusterSnapshotTests(CephClusterFixture fixture) : Clust
 
         // A snapshot with a clone can still be removed (clone v2: it waits in the snapshot trash).
         Assert.True(await Cluster.RemoveSnapshotAsync(source, "s1", None));
-        Assert.Equal(atSnapshot, await ChecksumAsync(clone.ToString()));
+        Assert.Equal(atSnapshot, await RbdExport.ChecksumAsync(clone.ToString()));
     }
 
     [Fact]

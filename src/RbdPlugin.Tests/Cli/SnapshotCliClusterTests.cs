@@ -160,8 +160,8 @@ public sealed class SnapshotCliClusterTests : IAsyncLifetime
         var cloneTime = clock.Elapsed;
         AssertOk(clone);
         _output.WriteLine($"clone: {cloneTime.TotalMilliseconds:0} ms (CLI process included)");
-        var atSnapshot = await ChecksumAsync($"{DevCluster.Pool}/{_volume}@s1");
-        Assert.Equal(atSnapshot, await ChecksumAsync($"{DevCluster.Pool}/{_clone}"));
+        var atSnapshot = await RbdExport.ChecksumAsync($"{DevCluster.Pool}/{_volume}@s1");
+        Assert.Equal(atSnapshot, await RbdExport.ChecksumAsync($"{DevCluster.Pool}/{_clone}"));
 
         // ... and it mounts as an ordinary volume, without mkfs, holding a consistent filesystem: every file the
         // snapshot has is complete, and they are the first N written, with no gap.
@@ -197,7 +197,7 @@ public sealed class SnapshotCliClusterTests : IAsyncLifetime
             Assert.True(rollback.ExitCode == 5 && DateTime.UtcNow < deadline, rollback.Stderr);
         }
 
-        Assert.Equal(atSnapshot, await ChecksumAsync($"{DevCluster.Pool}/{_volume}"));
+        Assert.Equal(atSnapshot, await RbdExport.ChecksumAsync($"{DevCluster.Pool}/{_volume}"));
         var remounted = await _client.MountAsync(_volume, "m1");
         Assert.Equal(cloneManifest, Manifest(remounted));
 

@@ -1,19 +1,15 @@
-using System.Text.RegularExpressions;
-
 namespace RbdPlugin.Volumes;
 
 /// <summary>
 /// Snapshot names as users type them in <c>SOURCE@SNAP</c> and on the command line: a letter or digit, then letters,
 /// digits, '_', '.', '-' (no '@', '/' or whitespace, so <c>SOURCE@SNAP</c> always splits one way), at most 100.
 /// </summary>
-internal static partial class SnapshotName
+internal static class SnapshotName
 {
     public const int MaxLength = 100;
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant)]
-    private static partial Regex Pattern();
-
-    public static bool IsValid(string? name) => name is { Length: > 0 and <= MaxLength } && Pattern().IsMatch(name);
+    /// <summary>The volume-name rule (<see cref="VolumeName"/>), shorter.</summary>
+    public static bool IsValid(string? name) => name is { Length: <= MaxLength } && VolumeName.IsValid(name);
 
     /// <summary>Throws InvalidArgument with the rule when the name is unusable.</summary>
     public static void Validate(string? name)
