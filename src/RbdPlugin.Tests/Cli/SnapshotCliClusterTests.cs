@@ -64,21 +64,6 @@ public sealed class SnapshotCliClusterTests : IAsyncLifetime
 
     private static void AssertOk(CliProcess.Result result) => Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
 
-    private static async Task<string> ChecksumAsync(string spec)
-    {
-        var file = Path.Combine(Path.GetTempPath(), "rbd-export-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            (await CephCli.RunAsync("rbd", "export", "--no-progress", spec, file)).EnsureSuccess("rbd export");
-            await using var stream = File.OpenRead(file);
-            return Convert.ToHexString(await SHA256.HashDataAsync(stream));
-        }
-        finally
-        {
-            File.Delete(file);
-        }
-    }
-
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
         for (var deadline = DateTime.UtcNow.AddSeconds(20); !condition(); await Task.Delay(50))
