@@ -52,8 +52,10 @@ public abstract class ClusterTest : IAsyncLifetime
     public async Task DisposeAsync()
     {
         // Best effort: a test that failed halfway must not leave debris for the next run, nor hide its own failure.
-        foreach (var image in _images)
+        // Newest first, so a clone goes before its parent; snapshots first, or rm refuses.
+        foreach (var image in Enumerable.Reverse(_images))
         {
+            await CephCli.RunAsync("rbd", "snap", "purge", "--no-progress", image.ToString());
             await CephCli.RunAsync("rbd", "rm", "--no-progress", image.ToString());
         }
 

@@ -78,4 +78,12 @@ internal sealed class FakeHostProbe : IHostProbe
 
     public IReadOnlyList<int> FindProcesses(string program, string argument) =>
         [.. Processes.Where(p => Path.GetFileName(p.Value[0]) == program && p.Value.Contains(argument)).Select(p => p.Key)];
+
+    public Dictionary<string, byte[]> Heads { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, ulong> DeviceSizes { get; } = new(StringComparer.Ordinal);
+
+    public byte[] ReadHead(string path, int count) => Heads.TryGetValue(path, out var head) ? head[..Math.Min(count, head.Length)] : [];
+
+    public ulong BlockDeviceSize(string device) => DeviceSizes[device];
 }

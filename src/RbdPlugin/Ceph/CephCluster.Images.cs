@@ -50,7 +50,12 @@ internal sealed partial class CephCluster
 
     /// <summary>rbd_create4 with the options, then the metadata; a failure after the create removes the image again,
     /// so nobody ever sees a volume without its creation record.</summary>
-    private int Create(SafeIoCtxHandle io, ImageCreateRequest request)
+    private int Create(SafeIoCtxHandle io, ImageCreateRequest request) =>
+        CreateWith(io, request, opts => Librbd.rbd_create4(io, request.Image.Name, request.SizeBytes, opts), $"rbd_create4 {request.Image}");
+
+    /// <summary>Makes the image with <paramref name="make"/> (given the request's options), then writes the metadata;
+    /// a failure after the image exists removes it again.</summary>
+    private int CreateWith(SafeIoCtxHandle io, ImageCreateRequest request, Func<nint, int> make, string operation)
     {
         var image = request.Image;
         Librbd.rbd_image_options_create(out var opts);
@@ -71,7 +76,7 @@ internal sealed partial class CephCluster
                 NativeCall.Check(Librbd.rbd_image_options_set_string(opts, Librbd.ImageOptionDataPool, dataPool), $"rbd_image_options data_pool {image}");
             }
 
-            NativeCall.Check(Librbd.rbd_create4(io, image.Name, request.SizeBytes, opts), $"rbd_create4 {image}");
+            NativeCall.Check(make(opts), operation);
         }
         finally
         {

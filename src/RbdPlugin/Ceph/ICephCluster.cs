@@ -84,4 +84,25 @@ internal interface ICephCluster : IAsyncDisposable
 
     /// <summary>Releases this connection's hold on the lock. Idempotent.</summary>
     Task UnlockAsync(string pool, string ns, string objectName, string lockName, string cookie, CancellationToken ct);
+
+    /// <summary>Takes a snapshot of the image as it is on the OSDs now. EEXIST when the name is taken.</summary>
+    Task CreateSnapshotAsync(ImageRef image, string snapshot, CancellationToken ct);
+
+    /// <summary>The image's user snapshots, oldest first. ENOENT when no such image.</summary>
+    Task<IReadOnlyList<SnapshotInfo>> ListSnapshotsAsync(ImageRef image, CancellationToken ct);
+
+    /// <summary>Removes a snapshot (one with clones waits in the snapshot trash for its last child). Idempotent: false when it was already gone.</summary>
+    Task<bool> RemoveSnapshotAsync(ImageRef image, string snapshot, CancellationToken ct);
+
+    /// <summary>Writes the snapshot's data (and size) back over the image. The caller makes sure nobody has it mapped.</summary>
+    Task RollbackSnapshotAsync(ImageRef image, string snapshot, CancellationToken ct);
+
+    /// <summary>
+    /// Clones SOURCE@SNAPSHOT (copy-on-write, clone format 2) as <paramref name="clone"/>'s image, grows it to the
+    /// asked size, and writes its metadata; a failure after the clone removes it again. EEXIST when the name is taken.
+    /// </summary>
+    Task CloneImageAsync(ImageRef source, string snapshot, ImageCreateRequest clone, CancellationToken ct);
+
+    /// <summary>Grows the image to <paramref name="sizeBytes"/>; a smaller size is refused (EINVAL), never applied.</summary>
+    Task ResizeImageAsync(ImageRef image, ulong sizeBytes, CancellationToken ct);
 }

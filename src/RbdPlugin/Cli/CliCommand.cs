@@ -13,14 +13,15 @@ namespace RbdPlugin.Cli;
 /// </summary>
 internal static class CliCommand
 {
-    /// <summary>A subcommand of <paramref name="parent"/> with <c>--json</c> and the Ceph setting flags.</summary>
-    public static Command Subcommand(Command parent, string name, string description, out SettingFlags flags, out Option<bool> json)
+    /// <summary>A subcommand of <paramref name="parent"/> with <c>--json</c>, the Ceph setting flags and <paramref name="extraSettings"/>.</summary>
+    public static Command Subcommand(Command parent, string name, string description, out SettingFlags flags, out Option<bool> json,
+        IEnumerable<string>? extraSettings = null)
     {
         ArgumentNullException.ThrowIfNull(parent);
         var command = new Command(name, description);
         json = new Option<bool>("--json") { Description = "Print JSON (fields documented in README, Runbook CLI)" };
         command.Options.Add(json);
-        flags = SettingFlags.AddTo(command, SettingFlags.CephKeys);
+        flags = SettingFlags.AddTo(command, [.. SettingFlags.CephKeys, .. extraSettings ?? []]);
         parent.Subcommands.Add(command);
         return command;
     }

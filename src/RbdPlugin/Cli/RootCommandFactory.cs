@@ -11,6 +11,7 @@ internal static class RootCommandFactory
         {
             ServeCommand.Create(),
             VolumeCommand.Create(),
+            SnapshotCommand.Create(),
             BackupCommand.Create(),
             TrashCommand.Create(),
             DoctorCommand.Create(),

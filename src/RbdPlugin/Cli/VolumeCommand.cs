@@ -45,6 +45,7 @@ internal static class VolumeCommand
             (session, c) => session.Operations.TakeOverAsync(parse.GetValue(takeoverName)!, parse.GetValue(force), c),
             CliJsonContext.Default.VolumeTakeoverResult, DescribeTakeover, ct));
 
+        SnapshotCommand.AddVolumeCommands(volume);
         return volume;
     }
 

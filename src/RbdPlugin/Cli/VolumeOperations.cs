@@ -65,6 +65,12 @@ internal sealed class VolumeOperations(ICephCluster ceph, VolumeSettings setting
     public async Task<VolumeCreateResult> CreateAsync(string name, IReadOnlyDictionary<string, string> options, CancellationToken ct)
     {
         VolumeName.Validate(name);
+        if (CreateOptionsParser.IsClone(options))
+        {
+            var clone = await CephErrors.Guard($"create {name}", () => _store.CloneAsync(name, CreateOptionsParser.ParseClone(options, settings), ct));
+            return new VolumeCreateResult(name, clone.Image.ToString(), clone.Spec.SizeBytes, clone.Spec.FsType);
+        }
+
         var spec = CreateOptionsParser.Parse(options, settings, mapperFeatures);
         var record = await CephErrors.Guard($"create {name}", () => _store.CreateAsync(name, spec, ct));
         return new VolumeCreateResult(name, record.Image.ToString(), record.Spec.SizeBytes, record.Spec.FsType);

@@ -17,7 +17,7 @@ internal sealed class VolumeSession : IAsyncDisposable
     private readonly LeaseKeeper _leases;
     private readonly string _tokenDir;
 
-    private VolumeSession(CephCluster ceph, VolumeSettings settings, ulong? mapperFeatures)
+    private VolumeSession(CephCluster ceph, VolumeSettings settings, ulong? mapperFeatures, string adminSocket)
     {
         _ceph = ceph;
         _tokenDir = Directory.CreateTempSubdirectory("rbd-plugin-cli-").FullName;
@@ -25,18 +25,22 @@ internal sealed class VolumeSession : IAsyncDisposable
         _leases = new LeaseKeeper(ceph, leaseSettings, TimeProvider.System, NullLogger<LeaseKeeper>.Instance);
         Operations = new VolumeOperations(ceph, settings, _leases, TimeProvider.System, mapperFeatures);
         Trash = new TrashOperations(ceph, settings, TimeProvider.System);
+        Snapshots = new SnapshotOperations(ceph, settings, _leases, TimeProvider.System, adminSocket);
     }
 
     public VolumeOperations Operations { get; }
 
     public TrashOperations Trash { get; }
 
+    /// <summary>Snapshots, clone and resize; <c>adminSocket</c> reaches this host's daemon for mounted volumes.</summary>
+    public SnapshotOperations Snapshots { get; }
+
     public static async Task<VolumeSession> OpenAsync(ValidatedOptions options, CancellationToken ct)
     {
         var raw = options.Raw;
         var ceph = await CephCluster.ConnectAsync(new CephConnectionOptions(raw.CephConf, raw.CephId, raw.Keyring, options.CephTimeout),
             NullLogger.Instance, ct);
-        return new VolumeSession(ceph, options.Volumes, MapperFeatures(raw.Mapper));
+        return new VolumeSession(ceph, options.Volumes, MapperFeatures(raw.Mapper), options.AdminSocket);
     }
 
     public async ValueTask DisposeAsync()

@@ -59,7 +59,7 @@ internal static class PluginHost
 
         var app = builder.Build();
         app.UseListenerScopes();
-        app.MapAdmin();
+        app.MapAdmin().MapVolumeAdmin();
         app.MapObservability();
         app.MapVolumePlugin();
         Log.Information("rbd-plugin on host {HostId}: pool {Pool}, mapper {Mapper}, mount root {MountRoot}",

@@ -138,6 +138,42 @@ internal sealed partial class Filesystem(
         }
     }
 
+    public async Task<(ulong Before, ulong After)> GrowToDeviceAsync(string device, string mountpoint, string fsType, ulong minimumGap, CancellationToken ct)
+    {
+        var before = FilesystemSize(device, fsType);
+        if (_host.BlockDeviceSize(device) < before + minimumGap)
+        {
+            return (before, before);
+        }
+
+        await GrowAsync(device, mountpoint, fsType, ct);
+        var after = FilesystemSize(device, fsType);
+        LogGrown(mountpoint, fsType, before, after);
+        return (before, after);
+    }
+
+    public async Task FreezeAsync(string mountpoint, TimeSpan timeout, CancellationToken ct) =>
+        // fsfreeze --freeze MOUNTPOINT
+        await runner.RunAsync("fsfreeze", ["--freeze", mountpoint], ct, timeout: timeout);
+
+    public async Task ThawAsync(string mountpoint, CancellationToken ct)
+    {
+        // fsfreeze --unfreeze MOUNTPOINT
+        var result = await runner.TryRunAsync("fsfreeze", ["--unfreeze", mountpoint], ct);
+        // "unfreeze failed: Invalid argument" is the kernel's EINVAL for a filesystem that is not frozen.
+        if (!result.Succeeded && !result.Stderr.Contains(NotFrozenText, StringComparison.Ordinal))
+        {
+            throw HostCommandException.FromExit("fsfreeze", ["--unfreeze", mountpoint], result);
+        }
+    }
+
+    /// <summary>fsfreeze --unfreeze of a filesystem that is not frozen: "fsfreeze: DIR: unfreeze failed: Invalid argument".</summary>
+    public const string NotFrozenText = "Invalid argument";
+
+    private ulong FilesystemSize(string device, string fsType) =>
+        Superblock.SizeOf(_host.ReadHead(device, Superblock.HeadBytes), fsType)
+        ?? throw new HostCommandException($"{device} does not start with an {fsType} superblock; cannot tell its size to grow it");
+
     /// <summary>
     /// Why lazy init is safe here and only here: lazy_itable_init and lazy_journal_init (and, with e2fsprogs 1.47+,
     /// assume_storage_prezeroed, which also stops the kernel's ext4lazyinit thread from writing zeros over every
@@ -197,6 +233,9 @@ internal sealed partial class Filesystem(
             return path;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Grew the {FsType} filesystem at {Mountpoint} from {Before} to {After} bytes")]
+    private partial void LogGrown(string mountpoint, string fsType, ulong before, ulong after);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Version}: assume_storage_prezeroed {Supported}")]
     private partial void LogMke2fs(string version, bool supported);

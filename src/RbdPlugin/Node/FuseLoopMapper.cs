@@ -142,6 +142,11 @@ internal sealed partial class FuseLoopMapper(
         }
     }
 
+    /// <summary>rbd-fuse shows the image file at its new size at once; the loop device needs to re-read it.</summary>
+    public async Task RefreshSizeAsync(MappedDevice device, CancellationToken ct) =>
+        // losetup --set-capacity /dev/loopN
+        await runner.RunAsync("losetup", ["--set-capacity", device.DevicePath], ct);
+
     public async Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct)
     {
         var loops = await ListLoopsAsync(ct);

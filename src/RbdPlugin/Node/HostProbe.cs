@@ -46,4 +46,26 @@ internal sealed class HostProbe : IHostProbe
 
         return found;
     }
+
+    public byte[] ReadHead(string path, int count)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+        var buffer = new byte[count];
+        var read = 0;
+        while (read < count && RandomAccess.Read(handle, buffer.AsSpan(read), read) is var n and > 0)
+        {
+            read += n;
+        }
+
+        return buffer[..read];
+    }
+
+    public ulong BlockDeviceSize(string device)
+    {
+        var resolved = new FileInfo(device).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? device;
+        // /sys/class/block/NAME/size counts 512-byte sectors, whatever the device's logical block size.
+        var sysfs = $"/sys/class/block/{Path.GetFileName(resolved)}/size";
+        var text = ReadFile(sysfs) ?? throw new HostCommandException($"cannot read the size of {device}: {sysfs} does not exist");
+        return ulong.Parse(text.Trim(), System.Globalization.CultureInfo.InvariantCulture) * 512;
+    }
 }

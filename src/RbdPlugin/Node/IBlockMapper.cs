@@ -28,6 +28,12 @@ internal interface IBlockMapper
     /// </summary>
     Task AbandonAsync(MappedDevice device, CancellationToken ct);
 
+    /// <summary>
+    /// Makes the device show the image's current size after the image was grown: the kernel's rbd client and
+    /// rbd-nbd follow a resize by themselves; a loop device keeps the size it was attached with until told.
+    /// </summary>
+    Task RefreshSizeAsync(MappedDevice device, CancellationToken ct);
+
     /// <summary>Every image this mapper has mapped on this host (for reconciliation at start).</summary>
     Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct);
 }

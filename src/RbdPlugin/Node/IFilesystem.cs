@@ -27,4 +27,20 @@ internal interface IFilesystem
     /// Idempotent.
     /// </summary>
     Task DetachAsync(string mountpoint, CancellationToken ct);
+
+    /// <summary>
+    /// Grows the mounted filesystem to its device when the device is at least <paramref name="minimumGap"/> larger
+    /// than the filesystem says it is (ext4: resize2fs, xfs: xfs_growfs; both online). Returns the filesystem's
+    /// size before and after; equal when there was nothing to grow.
+    /// </summary>
+    Task<(ulong Before, ulong After)> GrowToDeviceAsync(string device, string mountpoint, string fsType, ulong minimumGap, CancellationToken ct);
+
+    /// <summary>
+    /// fsfreeze --freeze: flushes the mounted filesystem and blocks every new write until <see cref="ThawAsync"/>,
+    /// so a snapshot taken meanwhile is consistent. Bounded by <paramref name="timeout"/> (flushing may take a while).
+    /// </summary>
+    Task FreezeAsync(string mountpoint, TimeSpan timeout, CancellationToken ct);
+
+    /// <summary>fsfreeze --unfreeze. Idempotent: a filesystem that is not frozen is success.</summary>
+    Task ThawAsync(string mountpoint, CancellationToken ct);
 }

@@ -14,4 +14,10 @@ internal interface IHostProbe
 
     /// <summary>Ids of the running processes of that program (by file name) with that exact argument.</summary>
     IReadOnlyList<int> FindProcesses(string program, string argument);
+
+    /// <summary>The first <paramref name="count"/> bytes of a file or device (fewer when it is shorter).</summary>
+    byte[] ReadHead(string path, int count);
+
+    /// <summary>A block device's size in bytes as the kernel sees it now (sysfs), following symlinks such as /dev/rbd/POOL/IMAGE.</summary>
+    ulong BlockDeviceSize(string device);
 }

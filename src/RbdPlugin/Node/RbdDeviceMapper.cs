@@ -37,6 +37,9 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
         return new MappedDevice(image, device, Name);
     }
 
+    /// <summary>Nothing to do: krbd and rbd-nbd watch the image header and resize the device when the image grows.</summary>
+    public Task RefreshSizeAsync(MappedDevice device, CancellationToken ct) => Task.CompletedTask;
+
     public async Task UnmapAsync(MappedDevice device, CancellationToken ct)
     {
         // The device number may have been reused by another image since the journal recorded it: only unmap a

@@ -7,7 +7,13 @@ namespace RbdPlugin.Volumes;
 internal static partial class CreateOptionsParser
 {
     public static readonly IReadOnlyList<string> Known =
-        ["size", "fstype", "pool", "features", "object-size", "data-pool", "mkfs-options", "mount-options"];
+        ["size", "fstype", "pool", "features", "object-size", "data-pool", "mkfs-options", "mount-options", FromSnapshot];
+
+    /// <summary>The option that makes the volume a clone of a snapshot (see <see cref="ParseClone"/>).</summary>
+    public const string FromSnapshot = "from-snapshot";
+
+    /// <summary>The options a clone may also take; the rest come from its source.</summary>
+    public static readonly IReadOnlyList<string> CloneKnown = [FromSnapshot, "size", "pool", "fstype", "mount-options"];
 
     // The features librbd enables by default (rbd_default_features = 61) — used when the mapper needs a subset.
     private const ulong DefaultFeatures = RbdFeatures.Layering | RbdFeatures.ExclusiveLock | RbdFeatures.ObjectMap
@@ -28,6 +34,12 @@ internal static partial class CreateOptionsParser
             }
         }
 
+        if (IsClone(options))
+        {
+            // Callers branch on IsClone first; never let a clone request turn into an empty volume.
+            throw Invalid($"option {FromSnapshot} makes a clone: it is parsed by {nameof(ParseClone)}");
+        }
+
         var fsType = Get(options, "fstype") ?? settings.DefaultFsType;
         if (!FsOptions.FsTypes.Contains(fsType))
         {
@@ -45,6 +57,38 @@ internal static partial class CreateOptionsParser
             MountOptions: FsOptions.ValidateMount(fsType, Get(options, "mount-options") ?? ""));
     }
 
+    /// <summary>True when the options ask for a clone (<c>from-snapshot=SOURCE@SNAP</c>).</summary>
+    public static bool IsClone(IReadOnlyDictionary<string, string>? options) => options?.ContainsKey(FromSnapshot) == true;
+
+    /// <summary>
+    /// The options of a clone: the source and snapshot, plus what may differ from the source (a larger size, the
+    /// pool, mount options). The image layout and the filesystem come from the source, so options about them are
+    /// refused rather than silently ignored; fstype is accepted only to be checked against the source's.
+    /// </summary>
+    public static CloneRequest ParseClone(IReadOnlyDictionary<string, string> options, VolumeSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var key in options.Keys.Where(k => !CloneKnown.Contains(k)))
+        {
+            throw Invalid(Known.Contains(key)
+                ? $"option '{key}' cannot be combined with {FromSnapshot}: a clone has its source's image layout and filesystem; valid with {FromSnapshot}: {string.Join(", ", CloneKnown)}"
+                : $"unknown option '{key}'; valid options are: {string.Join(", ", Known)}");
+        }
+
+        var (source, snapshot) = SnapshotName.ParseSpec(options[FromSnapshot], $"option {FromSnapshot}");
+        var fsType = Get(options, "fstype");
+        if (fsType is not null && !FsOptions.FsTypes.Contains(fsType))
+        {
+            throw Invalid($"invalid option fstype={fsType}: use one of {string.Join(", ", FsOptions.FsTypes)}");
+        }
+
+        return new CloneRequest(source, snapshot,
+            Get(options, "pool") is { } pool ? ParsePool(pool, settings) : null,
+            Get(options, "size") is { } size ? ParseSize(size, settings, fsType ?? "ext4") : null,
+            fsType,
+            Get(options, "mount-options"));
+    }
+
     private static string? Get(IReadOnlyDictionary<string, string> options, string key) =>
         options.TryGetValue(key, out var value) ? value : null;
 
@@ -59,7 +103,7 @@ internal static partial class CreateOptionsParser
         return pool;
     }
 
-    private static ulong ParseSize(string? text, VolumeSettings settings, string fsType)
+    internal static ulong ParseSize(string? text, VolumeSettings settings, string fsType)
     {
         if (text is null)
         {

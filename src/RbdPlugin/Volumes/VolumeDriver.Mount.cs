@@ -69,11 +69,15 @@ internal sealed partial class VolumeDriver
             var device = await mapper.MapAsync(record.Image, ct);
             undo.Push($"map of {record.Image} at {device.DevicePath}", () => mapper.UnmapAsync(device, CancellationToken.None));
 
-            var fsType = await EnsureFilesystemAsync(record, device.DevicePath, ct);
+            var (fsType, formatted) = await EnsureFilesystemAsync(record, device.DevicePath, ct);
             var mountpoint = MountpointOf(record.Name);
             var mountOptions = fsType == record.Spec.FsType ? SplitMountOptions(record.Spec.MountOptions) : [];
             await filesystem.MountAsync(device.DevicePath, mountpoint, fsType, mountOptions, ct);
             undo.Push($"mount at {mountpoint}", () => filesystem.UnmountAsync(mountpoint, CancellationToken.None));
+            if (!formatted)
+            {
+                await GrowAtMountAsync(record.Name, device.DevicePath, mountpoint, fsType, ct);
+            }
 
             var entry = new JournalEntry(record.Name, record.Image, mapper.Name, device.DevicePath, device.Detail, mountpoint,
                 fsType, new Dictionary<string, int>(StringComparer.Ordinal) { [mountId] = 1 }, time.GetUtcNow(), leaseSince);
@@ -92,7 +96,7 @@ internal sealed partial class VolumeDriver
     /// Makes a filesystem only when the probe finds no signature at all (invariant 2: never mkfs over data), and
     /// refuses to mount what is neither of our filesystems (a partition table, LVM, a foreign filesystem).
     /// </summary>
-    private async Task<string> EnsureFilesystemAsync(VolumeRecord record, string device, CancellationToken ct)
+    private async Task<(string FsType, bool Formatted)> EnsureFilesystemAsync(VolumeRecord record, string device, CancellationToken ct)
     {
         var found = await filesystem.ProbeAsync(device, ct);
         if (found is null)
@@ -100,12 +104,12 @@ internal sealed partial class VolumeDriver
             // Not cancellable: a half-made filesystem would carry a signature and block every later mount.
             await filesystem.MakeAsync(device, record.Spec.FsType, SplitMkfsOptions(record.Spec.MkfsOptions), CancellationToken.None);
             LogFormatted(record.Name, device, record.Spec.FsType);
-            return record.Spec.FsType;
+            return (record.Spec.FsType, true);
         }
 
         if (FsOptions.FsTypes.Contains(found))
         {
-            return found;
+            return (found, false);
         }
 
         throw new VolumeException(VolumeErrorKind.Conflict,

@@ -9,7 +9,9 @@ namespace RbdPlugin.Volumes;
 /// <see cref="MetadataKey"/>, so the image describes itself) and in the pool's volume index (one omap entry per
 /// volume, so List is one read).
 /// </summary>
-internal sealed record VolumeRecord(string Name, string Namespace, VolumeSpec Spec, DateTimeOffset CreatedAt, string CreatedBy)
+/// <param name="ResizedTo">The size `volume resize` last set, or null. <see cref="Spec"/> keeps the creation options,
+/// so a Create with the options the volume was made with stays idempotent after a resize.</param>
+internal sealed record VolumeRecord(string Name, string Namespace, VolumeSpec Spec, DateTimeOffset CreatedAt, string CreatedBy, ulong? ResizedTo = null)
 {
     public const string MetadataKey = "rbd-plugin.volume";
 

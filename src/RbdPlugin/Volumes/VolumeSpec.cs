@@ -8,6 +8,7 @@ namespace RbdPlugin.Volumes;
 /// <param name="ObjectSize">Object size in bytes, or null for the cluster default.</param>
 /// <param name="MkfsOptions">Extra mkfs arguments, space separated ("" = none).</param>
 /// <param name="MountOptions">Mount options, comma separated ("" = none).</param>
+/// <param name="FromSnapshot">"SOURCE@SNAP" for a volume cloned from a snapshot, else null.</param>
 internal sealed record VolumeSpec(
     string Pool,
     ulong SizeBytes,
@@ -16,7 +17,8 @@ internal sealed record VolumeSpec(
     ulong? ObjectSize,
     string? DataPool,
     string MkfsOptions,
-    string MountOptions)
+    string MountOptions,
+    string? FromSnapshot = null)
 {
     /// <summary>Names the options in which <paramref name="other"/> differs from this spec, e.g. "size (10G here, 20G asked)".</summary>
     public IEnumerable<string> DifferencesFrom(VolumeSpec other)
@@ -29,6 +31,7 @@ internal sealed record VolumeSpec(
         if (DataPool != other.DataPool) yield return $"data-pool ({DataPool ?? "none"} here, {other.DataPool ?? "none"} asked)";
         if (MkfsOptions != other.MkfsOptions) yield return $"mkfs-options ('{MkfsOptions}' here, '{other.MkfsOptions}' asked)";
         if (MountOptions != other.MountOptions) yield return $"mount-options ('{MountOptions}' here, '{other.MountOptions}' asked)";
+        if (FromSnapshot != other.FromSnapshot) yield return $"from-snapshot ({FromSnapshot ?? "none"} here, {other.FromSnapshot ?? "none"} asked)";
     }
 
     private static string Show(ulong? size) => size is { } s ? ByteSize.Format(s) : "default";

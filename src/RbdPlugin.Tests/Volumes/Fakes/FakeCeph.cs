@@ -4,7 +4,7 @@ using RbdPlugin.Ceph;
 namespace RbdPlugin.Tests.Volumes.Fakes;
 
 /// <summary>An in-memory cluster: images with metadata, omap objects, watchers, trash; failures injectable per call.</summary>
-internal sealed class FakeCeph : ICephCluster
+internal sealed partial class FakeCeph : ICephCluster
 {
     public ConcurrentDictionary<ImageRef, ImageInfo> Images { get; } = new();
     public ConcurrentDictionary<string, ConcurrentDictionary<string, string>> Objects { get; } = new();

@@ -18,6 +18,12 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
     public Dictionary<string, (string Device, string FsType, IReadOnlyList<string> Options)> Mounts { get; } = [];
     public List<string> Log { get; } = [];
 
+    /// <summary>Mountpoints frozen now (fsfreeze), and every device whose size was refreshed.</summary>
+    public HashSet<string> Frozen { get; } = [];
+
+    /// <summary>Device size minus filesystem size per device: what a grow would add.</summary>
+    public Dictionary<string, ulong> Room { get; } = [];
+
     /// <summary>Return an exception to make a step ("map", "probe", "mkfs", "mount", "umount", "unmap") fail.</summary>
     public Func<string, Exception?> FailOn { get; set; } = _ => null;
 
@@ -106,6 +112,34 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
     {
         Step("umount-lazy");
         Mounts.Remove(mountpoint);
+        return Task.CompletedTask;
+    }
+
+    public Task RefreshSizeAsync(MappedDevice device, CancellationToken ct)
+    {
+        Step("refresh");
+        return Task.CompletedTask;
+    }
+
+    public Task<(ulong Before, ulong After)> GrowToDeviceAsync(string device, string mountpoint, string fsType, ulong minimumGap, CancellationToken ct)
+    {
+        Step("grow");
+        var room = Room.GetValueOrDefault(device);
+        Room.Remove(device);
+        return Task.FromResult(room >= minimumGap ? (1000UL, 1000 + room) : (1000UL, 1000UL));
+    }
+
+    public Task FreezeAsync(string mountpoint, TimeSpan timeout, CancellationToken ct)
+    {
+        Step("freeze");
+        Frozen.Add(mountpoint);
+        return Task.CompletedTask;
+    }
+
+    public Task ThawAsync(string mountpoint, CancellationToken ct)
+    {
+        Step("thaw");
+        Frozen.Remove(mountpoint);
         return Task.CompletedTask;
     }
 

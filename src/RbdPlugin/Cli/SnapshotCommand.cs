@@ -1,0 +1,123 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Serialization;
+using RbdPlugin.Volumes;
+
+namespace RbdPlugin.Cli;
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never, WriteIndented = true)]
+[JsonSerializable(typeof(SnapshotTaken))]
+[JsonSerializable(typeof(IReadOnlyList<SnapshotListItem>))]
+[JsonSerializable(typeof(SnapshotRemoved))]
+[JsonSerializable(typeof(SnapshotRolledBack))]
+[JsonSerializable(typeof(VolumeCloned))]
+[JsonSerializable(typeof(VolumeResized))]
+internal sealed partial class SnapshotJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// <c>rbd-plugin snapshot create|ls|rm|rollback</c>, and <c>volume clone|resize</c> (added to the volume command by
+/// <see cref="AddVolumeCommands"/>). They take the Ceph flags plus <c>--state-dir</c>/<c>--admin-socket</c>, which
+/// locate this host's daemon for the work on a mounted filesystem.
+/// </summary>
+internal static class SnapshotCommand
+{
+    /// <summary>Settings beyond the Ceph ones: where this host's daemon answers.</summary>
+    private static readonly IReadOnlyList<string> DaemonKeys = ["StateDir", "AdminSocket"];
+
+    public static Command Create()
+    {
+        var snapshot = new Command("snapshot", "Snapshots of volumes: consistent while mounted (the owning host freezes the filesystem)");
+
+        var create = Subcommand(snapshot, "create", "Take a snapshot (idempotent); a mounted volume is frozen around it by its host's daemon", out var createFlags, out var createJson);
+        var createName = CliCommand.NameArgument(create);
+        var createSnap = SnapArgument(create);
+        create.SetAction((parse, ct) => CliCommand.RunAsync(parse, createFlags, createJson,
+            (session, c) => session.Snapshots.CreateAsync(parse.GetValue(createName)!, parse.GetValue(createSnap)!, c),
+            SnapshotJsonContext.Default.SnapshotTaken, DescribeTaken, ct));
+
+        var ls = Subcommand(snapshot, "ls", "List a volume's snapshots: NAME SIZE CREATED", out var lsFlags, out var lsJson);
+        var lsName = CliCommand.NameArgument(ls);
+        ls.SetAction((parse, ct) => CliCommand.RunAsync(parse, lsFlags, lsJson, (session, c) => session.Snapshots.ListAsync(parse.GetValue(lsName)!, c),
+            SnapshotJsonContext.Default.IReadOnlyListSnapshotListItem, Table, ct));
+
+        var rm = Subcommand(snapshot, "rm", "Remove a snapshot (idempotent)", out var rmFlags, out var rmJson);
+        var rmName = CliCommand.NameArgument(rm);
+        var rmSnap = SnapArgument(rm);
+        rm.SetAction((parse, ct) => CliCommand.RunAsync(parse, rmFlags, rmJson,
+            (session, c) => session.Snapshots.RemoveAsync(parse.GetValue(rmName)!, parse.GetValue(rmSnap)!, c),
+            SnapshotJsonContext.Default.SnapshotRemoved,
+            r => r.Removed ? $"snapshot {r.Name}@{r.Snapshot} removed\n" : $"snapshot {r.Name}@{r.Snapshot} did not exist; nothing to do\n", ct));
+
+        var rollback = Subcommand(snapshot, "rollback", "Write a snapshot back over the volume (refused while it is mounted anywhere)", out var rbFlags, out var rbJson);
+        var rbName = CliCommand.NameArgument(rollback);
+        var rbSnap = SnapArgument(rollback);
+        rollback.SetAction((parse, ct) => CliCommand.RunAsync(parse, rbFlags, rbJson,
+            (session, c) => session.Snapshots.RollbackAsync(parse.GetValue(rbName)!, parse.GetValue(rbSnap)!, c),
+            SnapshotJsonContext.Default.SnapshotRolledBack,
+            r => $"volume {r.Name} rolled back to snapshot {r.Snapshot} ({ByteSize.Format(r.SizeBytes)})\n", ct));
+
+        return snapshot;
+    }
+
+    /// <summary>Adds <c>clone</c> and <c>resize</c> to the <c>volume</c> command.</summary>
+    public static void AddVolumeCommands(Command volume)
+    {
+        var clone = Subcommand(volume, "clone", "Create a volume from a snapshot: rbd-plugin volume clone SOURCE@SNAP NEW", out var cloneFlags, out var cloneJson);
+        var source = CliCommand.Argument(clone, "SOURCE@SNAP", "The snapshot to clone");
+        var cloneName = CliCommand.NameArgument(clone);
+        var size = new Option<string?>("--size") { Description = "Size of the new volume; at least the snapshot's (default: the snapshot's)" };
+        clone.Options.Add(size);
+        clone.SetAction((parse, ct) => CliCommand.RunAsync(parse, cloneFlags, cloneJson,
+            (session, c) => session.Snapshots.CloneAsync(parse.GetValue(source)!, parse.GetValue(cloneName)!, parse.GetValue(size), c),
+            SnapshotJsonContext.Default.VolumeCloned,
+            r => $"volume {r.Name} created from {r.Source}@{r.Snapshot}: image {r.Image}, {ByteSize.Format(r.SizeBytes)}, {r.Fstype}\n", ct));
+
+        var resize = Subcommand(volume, "resize", "Grow a volume and its filesystem (online on the host that has it mounted); never shrinks", out var resizeFlags, out var resizeJson);
+        var resizeName = CliCommand.NameArgument(resize);
+        var newSize = CliCommand.Argument(resize, "SIZE", "New size, e.g. 20G; larger than or equal to the current size");
+        resize.SetAction((parse, ct) => CliCommand.RunAsync(parse, resizeFlags, resizeJson,
+            (session, c) => session.Snapshots.ResizeAsync(parse.GetValue(resizeName)!, parse.GetValue(newSize)!, c),
+            SnapshotJsonContext.Default.VolumeResized, DescribeResized, ct));
+    }
+
+    public static string DescribeTaken(SnapshotTaken r) => r switch
+    {
+        { Created: false } => $"snapshot {r.Name}@{r.Snapshot} already exists (taken {Time(r.CreatedAt)}); nothing done\n",
+        { Frozen: true } => $"snapshot {r.Name}@{r.Snapshot} taken; the filesystem was frozen on host {r.Host} for {r.FreezeMs} ms\n",
+        _ => $"snapshot {r.Name}@{r.Snapshot} taken (volume not mounted)\n",
+    };
+
+    public static string DescribeResized(VolumeResized r)
+    {
+        var head = r.PreviousSizeBytes == r.SizeBytes
+            ? $"volume {r.Name} is {ByteSize.Format(r.SizeBytes)} already"
+            : $"volume {r.Name} resized from {ByteSize.Format(r.PreviousSizeBytes)} to {ByteSize.Format(r.SizeBytes)}";
+        return r switch
+        {
+            { Filesystem: "grown" } => $"{head}; filesystem grown online on host {r.Host} to {ByteSize.Format(r.FilesystemBytes ?? 0)}\n",
+            { Host: not null } => $"{head}; it is mounted on host {r.Host}: its filesystem grows at the next mount, or run this command on {r.Host} to grow it now\n",
+            _ => $"{head}; the filesystem grows at the next mount\n",
+        };
+    }
+
+    public static string Table(IReadOnlyList<SnapshotListItem> items)
+    {
+        var rows = items.Select(i => new[] { i.Name, i.Size, Time(i.CreatedAt) }).Prepend(["NAME", "SIZE", "CREATED"]).ToList();
+        var widths = Enumerable.Range(0, 3).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        var sb = new StringBuilder();
+        foreach (var row in rows)
+        {
+            sb.AppendJoin("   ", row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]))).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static Argument<string> SnapArgument(Command command) => CliCommand.Argument(command, "SNAPSHOT", "Snapshot name");
+
+    private static Command Subcommand(Command parent, string name, string description, out SettingFlags flags, out Option<bool> json) =>
+        CliCommand.Subcommand(parent, name, description, out flags, out json, DaemonKeys);
+}

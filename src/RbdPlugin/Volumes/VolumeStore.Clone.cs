@@ -1,0 +1,100 @@
+using RbdPlugin.Ceph;
+
+namespace RbdPlugin.Volumes;
+
+// Create from a snapshot: a copy-on-write clone that becomes an ordinary volume with its source's filesystem.
+internal sealed partial class VolumeStore
+{
+    /// <summary>
+    /// Clones SOURCE@SNAP as volume <paramref name="name"/>: the source's layout, features and filesystem (no mkfs at
+    /// the first mount: the clone carries the filesystem; the mount grows it when the clone is larger). Idempotent:
+    /// the same clone asked again is success; anything else under that name is a Conflict.
+    /// </summary>
+    public async Task<VolumeRecord> CloneAsync(string name, CloneRequest request, CancellationToken ct)
+    {
+        if (await catalog.GetAsync(name, ct) is { } existing && await ceph.StatImageAsync(existing.Image, [], ct) is not null)
+        {
+            if (existing.Spec.FromSnapshot == request.Spec && (request.SizeBytes is null || request.SizeBytes == existing.Spec.SizeBytes))
+            {
+                return existing;
+            }
+
+            throw new VolumeException(VolumeErrorKind.Conflict,
+                $"volume {name} already exists{(existing.Spec.FromSnapshot is { } from ? $" as a clone of {from}" : "")}; remove it first or use another name");
+        }
+
+        var source = await catalog.GetAsync(request.Source, ct) ?? throw new VolumeException(VolumeErrorKind.NotFound,
+            $"from-snapshot={request.Spec}: no such volume {request.Source} (`rbd-plugin volume ls` lists them)");
+        var snapshot = await FindSnapshotAsync(source, request.Snapshot, ct);
+        var spec = CloneSpec(source, snapshot, request);
+        var record = new VolumeRecord(name, settings.Namespace, spec, time.GetUtcNow(), settings.HostId);
+        try
+        {
+            await ceph.CloneImageAsync(source.Image, request.Snapshot, ToRequest(record), ct);
+        }
+        catch (CephException e) when (e.Errno == Errno.EEXIST)
+        {
+            throw new VolumeException(VolumeErrorKind.Conflict,
+                $"an RBD image named {record.Image} already exists; choose another volume name", e);
+        }
+
+        try
+        {
+            await catalog.PutAsync(record, ct);
+        }
+        catch
+        {
+            await ceph.RemoveImageAsync(record.Image, CancellationToken.None); // no half volumes
+            throw;
+        }
+
+        LogCloned(name, request.Spec, record.Image.ToString(), ByteSize.Format(spec.SizeBytes));
+        return record;
+    }
+
+    /// <summary>The snapshot of a volume, or NotFound listing the ones it has.</summary>
+    public async Task<SnapshotInfo> FindSnapshotAsync(VolumeRecord volume, string snapshot, CancellationToken ct)
+    {
+        IReadOnlyList<SnapshotInfo> snapshots;
+        try
+        {
+            snapshots = await ceph.ListSnapshotsAsync(volume.Image, ct);
+        }
+        catch (CephException e) when (e.Errno == Errno.ENOENT)
+        {
+            throw new VolumeException(VolumeErrorKind.NotFound, $"volume {volume.Name}: its image {volume.Image} is gone", e);
+        }
+
+        return snapshots.FirstOrDefault(s => s.Name == snapshot) ?? throw new VolumeException(VolumeErrorKind.NotFound,
+            $"volume {volume.Name} has no snapshot {snapshot}; it has: {(snapshots.Count == 0 ? "none" : string.Join(", ", snapshots.Select(s => s.Name)))} " +
+            $"(`rbd-plugin snapshot ls {volume.Name}`)");
+    }
+
+    private static VolumeSpec CloneSpec(VolumeRecord source, SnapshotInfo snapshot, CloneRequest request)
+    {
+        var fsType = source.Spec.FsType;
+        if (request.FsType is { } asked && asked != fsType)
+        {
+            throw new VolumeException(VolumeErrorKind.InvalidArgument,
+                $"invalid option fstype={asked}: the snapshot {request.Spec} holds an {fsType} filesystem; leave fstype out or give {fsType}");
+        }
+
+        var size = request.SizeBytes ?? snapshot.SizeBytes;
+        if (size < snapshot.SizeBytes)
+        {
+            throw new VolumeException(VolumeErrorKind.InvalidArgument,
+                $"invalid option size={ByteSize.Format(size)}: the snapshot {request.Spec} is {ByteSize.Format(snapshot.SizeBytes)} and a clone cannot be smaller; leave size out or give at least that");
+        }
+
+        return source.Spec with
+        {
+            Pool = request.Pool ?? source.Spec.Pool,
+            SizeBytes = size,
+            MountOptions = request.MountOptions is { } options ? FsOptions.ValidateMount(fsType, options) : source.Spec.MountOptions,
+            FromSnapshot = request.Spec,
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created volume {Volume} as a clone of {Snapshot} ({Image}, {Size})")]
+    private partial void LogCloned(string volume, string snapshot, string image, string size);
+}
