@@ -22,7 +22,8 @@ internal sealed class BackupRestorer(ICephCluster ceph, VolumeSettings settings,
         VolumeName.Validate(name);
         var chain = await VerifiedChainAsync(directory, atId, ct);
         var target = chain[^1];
-        var spec = target.VolumeOptions with { SizeBytes = target.ImageSizeBytes };
+        // A restored volume is a full copy even when the backed-up one was a clone: it has no parent to clone from.
+        var spec = target.VolumeOptions with { SizeBytes = target.ImageSizeBytes, FromSnapshot = null };
         if (!settings.AllowedPools.Contains(spec.Pool))
         {
             throw new VolumeException(VolumeErrorKind.InvalidArgument,
