@@ -270,4 +270,28 @@ public sealed class SnapshotCliClusterTests : IAsyncLifetime
         Assert.Equal(2, badName.ExitCode);
         Assert.Contains("invalid snapshot name", badName.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Backup_OfAVolumeMountedHere_IsFrozenByTheDaemon_FromAnotherHost_CrashConsistentWithAWarning()
+    {
+        await _client.CreateAsync(_volume, new() { ["size"] = "64M" });
+        await _client.MountAsync(_volume, "m1");
+        var dir = Directory.CreateDirectory(Path.Combine(_root, "backups")).FullName;
+        var frozenBefore = _daemon.Log.Count(l => l.Contains("was frozen for", StringComparison.Ordinal));
+
+        var here = await CliAsync("backup", "create", _volume, dir, "--json");
+
+        AssertOk(here);
+        Assert.Equal(JsonValueKind.Null, here.Json.GetProperty("warning").ValueKind);
+        Assert.True(_daemon.Log.Count(l => l.Contains("was frozen for", StringComparison.Ordinal)) > frozenBefore,
+            "the owning daemon should have frozen the filesystem around the backup's snapshot");
+
+        var elsewhere = await CliProcess.RunAsync("backup", "create", _volume, dir, "--json", "--host-id", "host-b", "--state-dir", Path.Combine(_root, "b"));
+
+        Assert.True(elsewhere.ExitCode == 0, $"exit {elsewhere.ExitCode}: {elsewhere.Stderr}");
+        var warning = elsewhere.Json.GetProperty("warning").GetString()!;
+        Assert.Contains("crash-consistent", warning, StringComparison.Ordinal);
+        Assert.Contains($"mounted on host {Host}", warning, StringComparison.Ordinal);
+        Assert.Equal("incremental", elsewhere.Json.GetProperty("kind").GetString());
+    }
 }

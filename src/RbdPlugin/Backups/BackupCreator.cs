@@ -43,7 +43,7 @@ internal sealed class BackupCreator(ICephCluster ceph, VolumeSettings settings, 
         var now = time.GetUtcNow();
         var id = BackupId.New(now);
         var snapshot = BackupId.Snapshot(id);
-        await HostErrors.Guard($"snapshot {image}", () => snapshots.CreateAsync(image, snapshot, ct));
+        var consistency = await HostErrors.Guard($"snapshot {image}", () => snapshots.CreateAsync(volume, image, snapshot, ct));
         BackupManifest manifest;
         try
         {
@@ -59,18 +59,18 @@ internal sealed class BackupCreator(ICephCluster ceph, VolumeSettings settings, 
 
         if (previous is null)
         {
-            return new BackupCreated(manifest, directory.VolumeDirectory(volume), null, null);
+            return new BackupCreated(manifest, directory.VolumeDirectory(volume), null, consistency);
         }
 
         try
         {
             await snapshots.RemoveAsync(image, previous.Snapshot, ct);
-            return new BackupCreated(manifest, directory.VolumeDirectory(volume), previous.Snapshot, null);
+            return new BackupCreated(manifest, directory.VolumeDirectory(volume), previous.Snapshot, consistency);
         }
         catch (HostCommandException e)
         {
             // The backup is complete and sealed; a leftover snapshot only costs space.
-            return new BackupCreated(manifest, directory.VolumeDirectory(volume), null,
+            return new BackupCreated(manifest, directory.VolumeDirectory(volume), null, (consistency is null ? "" : consistency + "; ") +
                 $"could not remove the previous backup's snapshot {image}@{previous.Snapshot} ({e.Message}); remove it with `rbd snap rm {image}@{previous.Snapshot}`");
         }
     }

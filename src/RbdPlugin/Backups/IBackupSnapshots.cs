@@ -3,13 +3,14 @@ using RbdPlugin.Ceph;
 namespace RbdPlugin.Backups;
 
 /// <summary>
-/// The image snapshots a backup reads from and keeps for the next incremental. Deliberately tiny: the
-/// filesystem-consistent snapshot (freeze/thaw on the host that has the volume mounted) will implement it.
+/// The image snapshots a backup reads from and keeps for the next incremental. Deliberately tiny:
+/// <see cref="FrozenBackupSnapshots"/> takes them filesystem-consistent, <see cref="RbdCliBackupSnapshots"/> plain.
 /// </summary>
 internal interface IBackupSnapshots
 {
-    /// <summary>Takes the snapshot. Of a mounted volume it is crash-consistent: what a power cut at that instant would leave.</summary>
-    Task CreateAsync(ImageRef image, string snapshot, CancellationToken ct);
+    /// <summary>Takes the snapshot of <paramref name="volume"/>'s image.</summary>
+    /// <returns>Null, or a warning for the operator when the snapshot of a mounted volume is only crash-consistent.</returns>
+    Task<string?> CreateAsync(string volume, ImageRef image, string snapshot, CancellationToken ct);
 
     Task<bool> ExistsAsync(ImageRef image, string snapshot, CancellationToken ct);
 

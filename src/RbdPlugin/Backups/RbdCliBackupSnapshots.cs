@@ -10,9 +10,12 @@ namespace RbdPlugin.Backups;
 /// </summary>
 internal sealed class RbdCliBackupSnapshots(ICommandRunner runner, CephClientArgs client) : IBackupSnapshots
 {
-    public Task CreateAsync(ImageRef image, string snapshot, CancellationToken ct) =>
+    public async Task<string?> CreateAsync(string volume, ImageRef image, string snapshot, CancellationToken ct)
+    {
         // rbd snap create --no-progress -c CONF --id ID --keyring KEYRING pool/[ns/]image@snap
-        runner.RunAsync("rbd", ["snap", "create", "--no-progress", .. client.ToArgs(), $"{image}@{snapshot}"], ct);
+        await runner.RunAsync("rbd", ["snap", "create", "--no-progress", .. client.ToArgs(), $"{image}@{snapshot}"], ct);
+        return null;
+    }
 
     public async Task<bool> ExistsAsync(ImageRef image, string snapshot, CancellationToken ct)
     {

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.Extensions.Logging.Abstractions;
 using RbdPlugin.Backups;
 using RbdPlugin.Ceph;
 using RbdPlugin.Node;
@@ -18,7 +17,8 @@ internal static class BackupCommand
     {
         var backup = new Command("backup", "Incremental backups of volumes into a directory, and restores from them");
 
-        var create = CliCommand.Subcommand(backup, "create", "Back up a volume into DIR: full the first time, then incremental", out var createFlags, out var createJson);
+        var create = CliCommand.Subcommand(backup, "create", "Back up a volume into DIR: full the first time, then incremental", out var createFlags, out var createJson,
+            SnapshotCommand.DaemonKeys);
         var createName = CliCommand.NameArgument(create);
         var createDir = CliCommand.Argument(create, "DIR", "Backup directory (must exist); the volume's backups go to DIR/NAME");
         create.SetAction((parse, ct) => CliCommand.RunAsync(parse, createJson,
@@ -91,10 +91,10 @@ internal static class BackupCommand
     {
         var options = flags.Load(parse);
         var raw = options.Raw;
-        await using var ceph = await CephCluster.ConnectAsync(new CephConnectionOptions(raw.CephConf, raw.CephId, raw.Keyring, options.CephTimeout),
-            NullLogger.Instance, ct);
+        await using var session = await VolumeSession.OpenAsync(options, ct);
         var runner = new CommandRunner();
         var client = new CephClientArgs(raw.CephConf, raw.CephId, raw.Keyring);
-        return await operation(ceph, options.Volumes, new RbdCliBackupSnapshots(runner, client), new RbdDiff(runner, client), ct);
+        var snapshots = new FrozenBackupSnapshots(session.Snapshots, new RbdCliBackupSnapshots(runner, client));
+        return await operation(session.Ceph, options.Volumes, snapshots, new RbdDiff(runner, client), ct);
     }
 }

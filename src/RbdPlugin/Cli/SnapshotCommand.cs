@@ -23,7 +23,8 @@ internal sealed partial class SnapshotJsonContext : JsonSerializerContext;
 internal static class SnapshotCommand
 {
     /// <summary>Settings beyond the Ceph ones: where this host's daemon answers.</summary>
-    private static readonly IReadOnlyList<string> DaemonKeys = ["StateDir", "AdminSocket"];
+    /// <summary>The settings that locate this host's daemon (its admin socket), for commands that may need it.</summary>
+    public static readonly IReadOnlyList<string> DaemonKeys = ["StateDir", "AdminSocket"];
 
     public static Command Create()
     {

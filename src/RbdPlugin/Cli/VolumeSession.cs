@@ -30,6 +30,9 @@ internal sealed class VolumeSession : IAsyncDisposable
 
     public VolumeOperations Operations { get; }
 
+    /// <summary>The session's Ceph connection, for command families with their own operations over it.</summary>
+    public ICephCluster Ceph => _ceph;
+
     public TrashOperations Trash { get; }
 
     /// <summary>Snapshots, clone and resize; <c>adminSocket</c> reaches this host's daemon for mounted volumes.</summary>
