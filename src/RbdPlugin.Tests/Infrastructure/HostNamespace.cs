@@ -13,8 +13,13 @@ namespace RbdPlugin.Tests.Infrastructure;
 internal sealed class HostNamespace : IAsyncDisposable
 {
     private readonly Process _anchor;
+    private readonly bool _owned;
 
-    private HostNamespace(Process anchor) => _anchor = anchor;
+    private HostNamespace(Process anchor, bool owned)
+    {
+        _anchor = anchor;
+        _owned = owned;
+    }
 
     public int Pid => _anchor.Id;
 
@@ -40,7 +45,15 @@ internal sealed class HostNamespace : IAsyncDisposable
             }
         }
 
-        return new HostNamespace(anchor);
+        return new HostNamespace(anchor, owned: true);
+    }
+
+    /// <summary>The namespace of a named dev engine (<c>deploy/dev-docker.sh up --name NAME</c>), held by that
+    /// script's anchor (its pid in /run/rbd-plugin-dev-NAME/ns.pid); ended by the script's <c>down</c>, not here.</summary>
+    public static HostNamespace OfEngine(string name)
+    {
+        var pid = int.Parse(File.ReadAllText($"/run/rbd-plugin-dev-{name}/ns.pid").Trim(), CultureInfo.InvariantCulture);
+        return new HostNamespace(Process.GetProcessById(pid), owned: false);
     }
 
     /// <summary>argv run inside the namespace: nsenter -t ANCHOR -m -- ARGV (nsenter execs ARGV: same pid).</summary>
@@ -72,11 +85,11 @@ internal sealed class HostNamespace : IAsyncDisposable
         }
     }
 
-    /// <summary>Ends the anchor. The namespace goes once nothing else runs in it (release its mounts first:
-    /// <see cref="HostCleanup.ReleaseUnderAsync(string, HostNamespace?)"/>).</summary>
+    /// <summary>Ends the anchor this created. The namespace goes once nothing else runs in it (release its mounts
+    /// first: <see cref="HostCleanup.ReleaseUnderAsync(string, HostNamespace?)"/>).</summary>
     public async ValueTask DisposeAsync()
     {
-        if (!_anchor.HasExited)
+        if (_owned && !_anchor.HasExited)
         {
             _anchor.Kill();
             await _anchor.WaitForExitAsync();
