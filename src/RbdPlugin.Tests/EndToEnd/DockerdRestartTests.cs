@@ -17,40 +17,24 @@ public sealed class DockerdRestartTests(DockerPluginFixture fixture, ITestOutput
     private const string EngineName = "hsa-restart";
     private static readonly TimeSpan UnusedTimeout = TimeSpan.FromSeconds(3);
     private readonly string _volume = DevCluster.NewName();
-    private readonly string _root = Directory.CreateTempSubdirectory("rbd-plugin-restart-").FullName;
     private DevEngine _engine = null!;
-    private HostNamespace _host = null!;
-    private PluginProcess _plugin = null!;
 
-    public async Task InitializeAsync()
-    {
-        _engine = await DevEngine.UpAsync(EngineName);
-        _host = _engine.Namespace;
-        _plugin = new PluginProcess(_root, "host-restart", "--unmount-grace", "200ms", "--unused-mount-timeout", "3s")
-        {
-            Socket = _engine.PluginSocket,
-            Namespace = _host,
-        };
-        await _plugin.StartAsync();
-    }
+    public async Task InitializeAsync() =>
+        _engine = await DevEngine.UpAsync(EngineName, "host-restart", "--unmount-grace", "200ms", "--unused-mount-timeout", "3s");
+
+    private PluginProcess Plugin => _engine.Plugin;
+
+    private HostNamespace Host => _engine.Namespace;
 
     public async Task DisposeAsync()
     {
         await _engine.DockerAsync("rm", "-f", Container);
-        await _engine.DockerAsync("volume", "rm", "-f", _volume);
-        await DockerCli.RunAsync("volume", "rm", "-f", _volume);
-        await _plugin.DisposeAsync();
-        await HostCleanup.ReleaseUnderAsync(_root, _host);
-        File.Delete(_engine.PluginSocket);
-        await _engine.DisposeAsync();
-        await CephCli.RunAsync("rbd", "rm", "--no-progress", $"{DevCluster.Pool}/{_volume}");
-        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{_volume}");
-        Directory.Delete(_root, recursive: true);
+        await _engine.DisposeWithVolumeAsync(_volume);
     }
 
     private string Container => $"{_volume}-c";
 
-    private string Mountpoint => Path.Combine(_plugin.MountRoot, _volume);
+    private string Mountpoint => Path.Combine(Plugin.MountRoot, _volume);
 
     /// <summary>How many requests of the verb for this test's volume the plugin logged (one JSON object per request).</summary>
     private int Requests(PluginProcess plugin, string verb) => plugin.Log.Count(l =>
@@ -65,24 +49,24 @@ public sealed class DockerdRestartTests(DockerPluginFixture fixture, ITestOutput
 
         // A running container is never robbed, however long it runs past the timeout.
         await Task.Delay(UnusedTimeout * 3);
-        Assert.True(_host.IsMounted(Mountpoint), "the volume of a running container was released");
+        Assert.True(Host.IsMounted(Mountpoint), "the volume of a running container was released");
 
         await _engine.RestartAsync(kill: true);
         var clock = Stopwatch.StartNew();
         var state = (await _engine.DockerAsync("inspect", "-f", "{{.State.Status}}", Container)).EnsureSuccess().Output;
-        output.WriteLine($"after dockerd was killed and restarted the container is {state}; Unmounts received: {Requests(_plugin, "Unmount")}");
+        output.WriteLine($"after dockerd was killed and restarted the container is {state}; Unmounts received: {Requests(Plugin, "Unmount")}");
         Assert.Equal("exited", state);
 
-        for (var deadline = DateTime.UtcNow.AddSeconds(60); _host.IsMounted(Mountpoint); await Task.Delay(100))
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); Host.IsMounted(Mountpoint); await Task.Delay(100))
         {
             Assert.True(DateTime.UtcNow < deadline, "the volume stayed mounted with no container");
         }
 
         output.WriteLine($"released {clock.Elapsed.TotalSeconds:0.0} s after dockerd answered again (UnusedMountTimeout {UnusedTimeout.TotalSeconds} s)");
 
-        Assert.Equal(1, Requests(_plugin, "Mount"));
-        Assert.Equal(0, Requests(_plugin, "Unmount")); // Docker never said: the plugin found out itself
-        Assert.Contains(_plugin.Log, l => l.Contains("no container has used", StringComparison.Ordinal));
+        Assert.Equal(1, Requests(Plugin, "Mount"));
+        Assert.Equal(0, Requests(Plugin, "Unmount")); // Docker never said: the plugin found out itself
+        Assert.Contains(Plugin.Log, l => l.Contains("no container has used", StringComparison.Ordinal));
 
         // Another host may have it now.
         (await DockerCli.RunAsync("volume", "create", "-d", "rbd", "-o", "size=256M", _volume)).EnsureSuccess();

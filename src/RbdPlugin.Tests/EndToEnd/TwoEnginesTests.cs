@@ -15,35 +15,15 @@ public sealed class TwoEnginesTests(DockerPluginFixture fixture, ITestOutputHelp
 {
     private const string EngineB = "hostb";
     private readonly string _volume = DevCluster.NewName();
-    private readonly string _root = Directory.CreateTempSubdirectory("rbd-plugin-hostb-").FullName;
     private DevEngine _engineB = null!;
-    private HostNamespace _hostB = null!;
-    private PluginProcess _pluginB = null!;
 
-    public async Task InitializeAsync()
-    {
-        _engineB = await DevEngine.UpAsync(EngineB);
-        _hostB = _engineB.Namespace;
-        _pluginB = new PluginProcess(_root, "host-b", "--unmount-grace", "500ms", "--lease-wait", "2s")
-        {
-            Socket = _engineB.PluginSocket, // /run/docker/plugins/rbd.sock inside B's namespace
-            Namespace = _hostB,
-        };
-        await _pluginB.StartAsync();
-    }
+    public async Task InitializeAsync() =>
+        _engineB = await DevEngine.UpAsync(EngineB, "host-b", "--unmount-grace", "500ms", "--lease-wait", "2s");
 
     public async Task DisposeAsync()
     {
         await DockerCli.RunAsync("rm", "-f", ContainerOnA);
-        await _engineB.DockerAsync("volume", "rm", "-f", _volume);
-        await DockerCli.RunAsync("volume", "rm", "-f", _volume);
-        await _pluginB.DisposeAsync();
-        await HostCleanup.ReleaseUnderAsync(_root, _hostB);
-        File.Delete(_engineB.PluginSocket);
-        await _engineB.DisposeAsync();
-        await CephCli.RunAsync("rbd", "rm", "--no-progress", $"{DevCluster.Pool}/{_volume}");
-        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{_volume}");
-        Directory.Delete(_root, recursive: true);
+        await _engineB.DisposeWithVolumeAsync(_volume);
     }
 
     private string ContainerOnA => $"{_volume}-a";
@@ -100,7 +80,7 @@ public sealed class TwoEnginesTests(DockerPluginFixture fixture, ITestOutputHelp
         Assert.Contains($"rbd-plugin volume takeover {_volume} --force", onB.Stderr, StringComparison.Ordinal);
         // Each host sees only its own mounts: A's is in A's namespace, none is in B's.
         Assert.True(HostNamespace.IsMountedHere(onA));
-        Assert.DoesNotContain(_hostB.MountInfo(), f => f[4] == onA || f[4] == Path.Combine(_pluginB.MountRoot, _volume));
+        Assert.DoesNotContain(_engineB.Namespace.MountInfo(), f => f[4] == onA || f[4] == Path.Combine(_engineB.Plugin.MountRoot, _volume));
         // A's container keeps its volume.
         (await DockerCli.RunAsync("exec", ContainerOnA, "sh", "-c", "echo still-a >> /data/owner && cat /data/owner")).EnsureSuccess();
     }

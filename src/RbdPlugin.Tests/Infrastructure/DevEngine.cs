@@ -3,17 +3,23 @@ using System.Diagnostics;
 namespace RbdPlugin.Tests.Infrastructure;
 
 /// <summary>
-/// A named second Docker engine from <c>deploy/dev-docker.sh up --name NAME</c>: its own mount namespace, data-root,
-/// exec-root, API socket and plugin directory — another host on this machine. Started here only if it was not
-/// running, and then stopped again at the end; a plugin for it listens in its plugin directory.
+/// Another host on this machine: a named Docker engine from <c>deploy/dev-docker.sh up --name NAME</c> (own mount
+/// namespace, data-root, exec-root, API socket and plugin directory) with its own plugin daemon, started inside the
+/// engine's namespace and listening in its plugin directory. The engine is started here only if it was not running,
+/// and then stopped again at the end; the plugin, its mounts and its state always are.
 /// </summary>
 internal sealed class DevEngine : IAsyncDisposable
 {
+    private readonly string _root = Directory.CreateTempSubdirectory("rbd-plugin-engine-").FullName;
     private bool _startedHere;
+    private HostNamespace? _namespace;
 
     private DevEngine(string name) => Name = name;
 
     public string Name { get; }
+
+    /// <summary>This host's plugin daemon.</summary>
+    public PluginProcess Plugin { get; private set; } = null!;
 
     public string Host => $"unix:///run/rbd-plugin-dev-{Name}/docker.sock";
 
@@ -21,9 +27,10 @@ internal sealed class DevEngine : IAsyncDisposable
     public string PluginSocket => $"/run/rbd-plugin-dev-{Name}/plugins/rbd.sock";
 
     /// <summary>The engine's mount namespace (held across dockerd restarts).</summary>
-    public HostNamespace Namespace => HostNamespace.OfEngine(Name);
+    public HostNamespace Namespace => _namespace ??= HostNamespace.OfEngine(Name);
 
-    public static async Task<DevEngine> UpAsync(string name)
+    /// <summary>Brings the engine up and starts its plugin as host <paramref name="hostId"/>.</summary>
+    public static async Task<DevEngine> UpAsync(string name, string hostId, params string[] pluginArgs)
     {
         var engine = new DevEngine(name);
         engine._startedHere = (await ScriptAsync("status", "--name", name)).ExitCode != 0;
@@ -33,6 +40,9 @@ internal sealed class DevEngine : IAsyncDisposable
             throw new InvalidOperationException($"dev-docker.sh up --name {name} exited {up.ExitCode}: {up.Stderr}");
         }
 
+        // The socket is /run/docker/plugins/rbd.sock inside the engine's namespace.
+        engine.Plugin = new PluginProcess(engine._root, hostId, pluginArgs) { Socket = engine.PluginSocket, Namespace = engine.Namespace };
+        await engine.Plugin.StartAsync();
         return engine;
     }
 
@@ -49,12 +59,35 @@ internal sealed class DevEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Ends a test that used <paramref name="volume"/> on this engine and the dev engine: removes it through both
+    /// (Docker forgets it), stops this host, then removes what a failed test may have left in Ceph (the image and
+    /// its lease object).
+    /// </summary>
+    public async Task DisposeWithVolumeAsync(string volume)
+    {
+        await DockerAsync("volume", "rm", "-f", volume);
+        await DockerCli.RunAsync("volume", "rm", "-f", volume);
+        await DisposeAsync();
+        await CephCli.RunAsync("rbd", "rm", "--no-progress", $"{DevCluster.Pool}/{volume}");
+        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{volume}");
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (Plugin is not null)
+        {
+            await Plugin.DisposeAsync();
+            await HostCleanup.ReleaseUnderAsync(_root, Namespace);
+            File.Delete(PluginSocket);
+        }
+
         if (_startedHere)
         {
             await ScriptAsync("down", "--name", Name);
         }
+
+        Directory.Delete(_root, recursive: true);
     }
 
     private static async Task<DockerCli.Result> ScriptAsync(params string[] args)
