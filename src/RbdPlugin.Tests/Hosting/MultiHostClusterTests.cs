@@ -79,6 +79,12 @@ public sealed partial class MultiHostClusterTests(ITestOutputHelper output) : IA
     [GeneratedRegex("FENCED client (?:\\\\\")?([0-9.]+:[0-9]+/[0-9]+)")]
     private static partial Regex FencedAddress();
 
+    /// <summary>When the daemon logged the first line containing the text, in ms of its clock (JSON "@t").</summary>
+    private static double LoggedAt(PluginProcess daemon, string text) =>
+        daemon.Log.Where(l => l.Contains(text, StringComparison.Ordinal))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("@t").GetDateTimeOffset().ToUnixTimeMilliseconds())
+            .DefaultIfEmpty(0).First();
+
     private static async Task<string> LeaseStateAsync(PluginClient client, string volume) =>
         (await client.GetAsync(volume))!.Value.GetProperty("Status").GetProperty("lease").GetString()!;
 
@@ -115,7 +121,9 @@ public sealed partial class MultiHostClusterTests(ITestOutputHelper output) : IA
         Assert.Equal("host-b", status.GetProperty("owner").GetString());
         Assert.Equal("held", status.GetProperty("lease").GetString());
         Assert.DoesNotContain(_b.Log, l => l.Contains("FENCED", StringComparison.Ordinal));
-        output.WriteLine($"migration: B's Mount returned {migration.TotalMilliseconds:0} ms after A's Unmount (grace 200 ms)");
+        output.WriteLine($"migration: B's Mount returned {migration.TotalMilliseconds:0} ms after A's Unmount (grace 200 ms); " +
+            $"A released {LoggedAt(_a, "Released volume") - LoggedAt(_a, "VolumeDriver.Unmount"):0} ms after its Unmount, " +
+            $"B had mapped and mounted it {LoggedAt(_b, "Mounted volume") - LoggedAt(_a, "Released volume"):0} ms after A's release");
         Assert.True(migration < TimeSpan.FromSeconds(10), $"migration took {migration}");
     }
 
