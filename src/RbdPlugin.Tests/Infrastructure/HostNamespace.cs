@@ -52,7 +52,14 @@ internal sealed class HostNamespace : IAsyncDisposable
     /// script's anchor (its pid in /run/rbd-plugin-dev-NAME/ns.pid); ended by the script's <c>down</c>, not here.</summary>
     public static HostNamespace OfEngine(string name)
     {
-        var pid = int.Parse(File.ReadAllText($"/run/rbd-plugin-dev-{name}/ns.pid").Trim(), CultureInfo.InvariantCulture);
+        var file = $"/run/rbd-plugin-dev-{name}/ns.pid";
+        if (!File.Exists(file))
+        {
+            throw new InvalidOperationException(
+                $"{file} is missing: engine {name} was started by an older deploy/dev-docker.sh; run `deploy/dev-docker.sh down --name {name}` and try again");
+        }
+
+        var pid = int.Parse(File.ReadAllText(file).Trim(), CultureInfo.InvariantCulture);
         return new HostNamespace(Process.GetProcessById(pid), owned: false);
     }
 
