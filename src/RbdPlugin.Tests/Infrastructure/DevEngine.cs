@@ -68,26 +68,33 @@ internal sealed class DevEngine : IAsyncDisposable
     {
         await DockerAsync("volume", "rm", "-f", volume);
         await DockerCli.RunAsync("volume", "rm", "-f", volume);
-        await DisposeAsync();
-        await CephCli.RunAsync("rbd", "rm", "--no-progress", $"{DevCluster.Pool}/{volume}");
-        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{volume}");
+        await StopAsync(volume);
     }
 
-    public async ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync() => await StopAsync(volume: null);
+
+    private async Task StopAsync(string? volume)
     {
         if (Plugin is not null)
         {
             await Plugin.DisposeAsync();
-            await HostCleanup.ReleaseUnderAsync(_root, Namespace);
             File.Delete(PluginSocket);
+        }
+
+        if (volume is null)
+        {
+            await HostCleanup.ReleaseUnderAsync(_root, Namespace);
+            Directory.Delete(_root, recursive: true);
+        }
+        else
+        {
+            await HostCleanup.ReleaseAndRemoveAsync(_root, volume, Namespace);
         }
 
         if (_startedHere)
         {
             await ScriptAsync("down", "--name", Name);
         }
-
-        Directory.Delete(_root, recursive: true);
     }
 
     private static async Task<DockerCli.Result> ScriptAsync(params string[] args)
