@@ -4,6 +4,9 @@
 #
 #   deploy/dev-docker.sh up     [--name NAME]   start the engine unless one answers on its socket; ensure busybox:local
 #   deploy/dev-docker.sh down   [--name NAME]   stop the engine this script started (pidfile), clean its mounts
+#   deploy/dev-docker.sh restart --name NAME [--kill]
+#                                               stop that engine's dockerd (SIGTERM, as a service restart; --kill:
+#                                               SIGKILL, as a crash) and start it again in the same mount namespace
 #   deploy/dev-docker.sh status [--name NAME]   exit 0 if the engine answers, 3 if not
 #   deploy/dev-docker.sh env    [--name NAME]   print `export DOCKER_HOST=...`
 #   deploy/dev-docker.sh exec   [--name NAME] -- CMD [ARG...]
@@ -14,7 +17,9 @@
 # With --name NAME: a second engine in its own mount namespace (unshare -m), with private directories bind-mounted
 # over /run/docker/plugins and /etc/docker/plugins (so it sees only its own plugins, and the main engine never sees
 # them), its socket at /var/run/rbd-plugin-dev-NAME/docker.sock and --cgroup-parent NAME. Mounts made inside that
-# namespace (by its containers or its plugin) are invisible to the main engine: a "host" of its own.
+# namespace (by its containers or its plugin) are invisible to the main engine: a "host" of its own. A `sleep
+# infinity` anchor (pid in /var/run/rbd-plugin-dev-NAME/ns.pid) holds the namespace, so dockerd can restart inside
+# it as on a real host, and `exec` joins it even while dockerd is down; `down` ends the anchor.
 #
 # Idempotent; safe after a crash (a stale pidfile or socket is detected and replaced). Needs root.
 set -euo pipefail
@@ -43,10 +48,12 @@ cmd=$1
 shift
 name=""
 exec_argv=()
+kill_signal=TERM
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --name) [[ $# -ge 2 ]] || usage; name=$2; shift 2 ;;
     --name=*) name=${1#--name=}; shift ;;
+    --kill) [[ $cmd == restart ]] || usage; kill_signal=KILL; shift ;;
     --) shift; exec_argv=("$@"); break ;;
     -h|--help) usage ;;
     *) if [[ $cmd == exec ]]; then exec_argv=("$@"); break; fi; usage ;;
@@ -75,6 +82,7 @@ else
   # Bind-mounted over /run/docker/plugins and /etc/docker/plugins inside the engine's namespace.
   plugins_run_dir=$run_dir/plugins
   plugins_etc_dir=/var/lib/rbd-plugin-dev/$name/etc-docker-plugins
+  nspidfile=$run_dir/ns.pid
 fi
 docker_host=unix://$socket
 
@@ -110,6 +118,40 @@ our_pid() {
     fi
   done
   return 1
+}
+
+# The pid of the anchor holding a named engine's mount namespace, if it lives (a stale pidfile names no sleep, or a
+# sleep in our own namespace).
+ns_pid() {
+  local pid
+  [[ -n $name && -r $nspidfile ]] || return 1
+  pid=$(<"$nspidfile")
+  [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null) == sleep ]] && alive "$pid" || return 1
+  [[ $(readlink "/proc/$pid/ns/mnt") != "$(readlink /proc/self/ns/mnt)" ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+# A fresh mount namespace whose mounts never propagate back, with its own plugin dirs, held by a sleep.
+start_namespace() {
+  local pid waited=0
+  mkdir -p "$plugins_run_dir" "$plugins_etc_dir" /run/docker/plugins /etc/docker/plugins
+  # shellcheck disable=SC2016 # $1.. are expanded by the inner shell
+  setsid unshare -m --propagation private -- /bin/sh -c '
+    set -e
+    mount --make-rprivate /
+    mount --bind "$1" /run/docker/plugins
+    mount --bind "$2" /etc/docker/plugins
+    exec sleep infinity' sh "$plugins_run_dir" "$plugins_etc_dir" </dev/null >>"$logfile" 2>&1 9>&- &
+  pid=$!
+  # Ready once the shell has become the sleep (its mounts are done).
+  until [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sleep ]]; do
+    alive "$pid" || die "could not make a mount namespace for $name (see $logfile)"
+    [[ $waited -lt 100 ]] || die "the mount namespace for $name was not ready within 10s"
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  printf '%s\n' "$pid" >"$nspidfile"
+  log "mount namespace for $name held by pid $pid"
 }
 
 # Mount points at or below $1 in this mount namespace, deepest first (mountinfo escapes spaces etc. as \ooo).
@@ -199,17 +241,10 @@ start_engine() {
   if [[ -z $name ]]; then
     setsid "${args[@]}" </dev/null >>"$logfile" 2>&1 9>&- &
   else
-    mkdir -p "$plugins_run_dir" "$plugins_etc_dir" /run/docker/plugins /etc/docker/plugins
-    # A fresh mount namespace whose mounts never propagate back; own plugin dirs; then become dockerd, so the
-    # pidfile's pid is also the namespace's anchor for `nsenter -t PID -m`.
-    # shellcheck disable=SC2016 # $1.. are expanded by the inner shell
-    setsid unshare -m --propagation private -- /bin/sh -c '
-      set -e
-      mount --make-rprivate /
-      mount --bind "$1" /run/docker/plugins
-      mount --bind "$2" /etc/docker/plugins
-      shift 2
-      exec "$@"' sh "$plugins_run_dir" "$plugins_etc_dir" "${args[@]}" </dev/null >>"$logfile" 2>&1 9>&- &
+    local ns
+    ns=$(ns_pid) || { start_namespace; ns=$(ns_pid); }
+    # nsenter execs dockerd: $! is dockerd's pid.
+    setsid nsenter -t "$ns" -m -- "${args[@]}" </dev/null >>"$logfile" 2>&1 9>&- &
   fi
   pid=$!
   log "started dockerd (pid $pid, log $logfile); waiting up to ${START_TIMEOUT}s for it to answer on $socket"
@@ -244,23 +279,11 @@ cmd_up() {
   ensure_image
 }
 
-cmd_down() {
-  local pid waited=0
-  if ! pid=$(our_pid); then
-    rm -f -- "$pidfile"
-    if engine_answers; then
-      log "engine on $socket was not started by this script: leaving it alone"
-    else
-      log "no engine of ours is running${name:+ for $name}"
-    fi
-    clean_mounts
-    return 0
-  fi
-  # The namespace of a named engine, to report what still runs in it after dockerd has gone.
-  local ns=""
-  if [[ -n $name ]]; then ns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null || true); fi
-  log "stopping dockerd (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
+# Signals dockerd $1 with $2 and waits for it to exit (SIGKILL after STOP_TIMEOUT: it stops containers first).
+stop_dockerd() {
+  local pid=$1 waited=0
+  log "stopping dockerd (pid $pid, SIG$2)"
+  kill "-$2" "$pid" 2>/dev/null || true
   while alive "$pid"; do
     if [[ $waited -ge $((STOP_TIMEOUT * 5)) ]]; then
       log "dockerd did not exit within ${STOP_TIMEOUT}s: sending SIGKILL"
@@ -272,18 +295,52 @@ cmd_down() {
     waited=$((waited + 1))
   done
   rm -f -- "$pidfile"
-  clean_mounts
-  if [[ -n $ns ]]; then
+}
+
+# Ends a named engine's namespace anchor; reports what else still runs in the namespace (and keeps it alive).
+end_namespace() {
+  local anchor ns p left=()
+  anchor=$(ns_pid) || { rm -f -- "${nspidfile:-}"; return 0; }
+  ns=$(readlink "/proc/$anchor/ns/mnt")
+  for p in /proc/[0-9]*; do
+    if [[ ${p#/proc/} != "$anchor" && $(readlink "$p/ns/mnt" 2>/dev/null) == "$ns" ]]; then left+=("${p#/proc/}"); fi
+  done
+  if [[ ${#left[@]} -gt 0 ]]; then
     # Processes started inside the namespace (e.g. this host's plugin) keep it alive; their owners stop them.
-    local p left=()
-    for p in /proc/[0-9]*; do
-      if [[ $(readlink "$p/ns/mnt" 2>/dev/null) == "$ns" ]]; then left+=("${p#/proc/}"); fi
-    done
-    if [[ ${#left[@]} -gt 0 ]]; then
-      log "note: still running in $name's mount namespace (started with '$0 exec --name $name'): pid ${left[*]}"
-    fi
+    log "note: still running in $name's mount namespace (started with '$0 exec --name $name'): pid ${left[*]}"
   fi
+  kill -KILL "$anchor" 2>/dev/null || true
+  rm -f -- "$nspidfile"
+}
+
+cmd_down() {
+  local pid
+  if ! pid=$(our_pid); then
+    rm -f -- "$pidfile"
+    if engine_answers; then
+      log "engine on $socket was not started by this script: leaving it alone"
+    else
+      log "no engine of ours is running${name:+ for $name}"
+    fi
+    clean_mounts
+    if [[ -n $name ]]; then end_namespace; fi
+    return 0
+  fi
+  stop_dockerd "$pid" TERM
+  clean_mounts
+  if [[ -n $name ]]; then end_namespace; fi
   log "engine stopped"
+}
+
+# dockerd stops (or dies) and starts again; the namespace, and the mounts in it (the plugin's), stay, as on a host.
+cmd_restart() {
+  local pid
+  [[ -n $name ]] || die "restart needs --name: the main engine is shared"
+  pid=$(our_pid) || die "engine '$name' is not running: $0 up --name $name"
+  ns_pid >/dev/null || die "engine '$name' has no namespace anchor (started by an older $0): $0 down --name $name; $0 up --name $name"
+  stop_dockerd "$pid" "$kill_signal"
+  start_engine
+  log "engine $name restarted on $socket"
 }
 
 cmd_status() {
@@ -317,12 +374,13 @@ cmd_exec() {
   if [[ -z $name ]]; then
     exec "${exec_argv[@]}"
   fi
-  pid=$(our_pid) || die "engine '$name' is not running: $0 up --name $name"
+  # An engine started by an older version of this script is its namespace's anchor itself.
+  pid=$(ns_pid) || pid=$(our_pid) || die "engine '$name' is not running: $0 up --name $name"
   exec nsenter -t "$pid" -m -- "${exec_argv[@]}"
 }
 
 case "$cmd" in
-  up|down)
+  up|down|restart)
     [[ $EUID -eq 0 ]] || die "run as root"
     mkdir -p "$(dirname "$lockfile")"
     exec 9>"$lockfile"

@@ -57,6 +57,9 @@ internal sealed class Daemon : IAsyncDisposable
                      "--ceph-conf", _ceph.Conf, "--ceph-id", _ceph.Id, "--keyring", _ceph.Keyring,
                      "--pool", _ceph.Pool, "--allowed-pools", _ceph.Pool,
                      "--mapper", "fuse", "--remove-action", "delete", "--unmount-grace", "0s",
+                     // No container ever bind-mounts the bench's volumes: without this, one held for the minutes the
+                     // I/O rows take would be released under them as a volume Docker forgot.
+                     "--unused-mount-timeout", "0s",
                  })
         {
             start.ArgumentList.Add(arg);

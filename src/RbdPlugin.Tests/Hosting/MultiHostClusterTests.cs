@@ -7,8 +7,10 @@ using Xunit.Abstractions;
 namespace RbdPlugin.Tests.Hosting;
 
 /// <summary>
-/// Two real daemons as two hosts (own host id, socket, state dir, mount root) on the dev cluster, sharing one pool:
-/// migration, refusal while the owner lives, takeover with fencing after a kill -9, and racing Mounts.
+/// Two real daemons as two hosts (own host id, socket, state dir, mount root, and mount namespace) on the dev
+/// cluster, sharing one pool: migration, refusal while the owner lives, takeover with fencing after a kill -9, and
+/// racing Mounts. Each host's mounts are private to its namespace, so the test reads and writes a host's volume
+/// through that namespace (<see cref="HostNamespace.Reach"/>), as a container on that host would.
 /// </summary>
 [Trait("Tier", "Cluster")]
 public sealed partial class MultiHostClusterTests(ITestOutputHelper output) : IAsyncLifetime
@@ -19,6 +21,8 @@ public sealed partial class MultiHostClusterTests(ITestOutputHelper output) : IA
     private static readonly string[] HostArgs = ["--unmount-grace", "200ms", "--lease-duration", "6s", "--lease-wait", "1s"];
     private readonly string _root = Directory.CreateTempSubdirectory("rbd-plugin-hosts-").FullName;
     private readonly string _volume = DevCluster.NewName();
+    private HostNamespace _hostA = null!;
+    private HostNamespace _hostB = null!;
     private PluginProcess _a = null!;
     private PluginProcess _b = null!;
     private PluginClient _clientA = null!;
@@ -26,8 +30,10 @@ public sealed partial class MultiHostClusterTests(ITestOutputHelper output) : IA
 
     public async Task InitializeAsync()
     {
-        _a = new PluginProcess(Path.Combine(_root, "a"), "host-a", HostArgs);
-        _b = new PluginProcess(Path.Combine(_root, "b"), "host-b", HostArgs);
+        _hostA = await HostNamespace.CreateAsync();
+        _hostB = await HostNamespace.CreateAsync();
+        _a = new PluginProcess(Path.Combine(_root, "a"), "host-a", HostArgs) { Namespace = _hostA };
+        _b = new PluginProcess(Path.Combine(_root, "b"), "host-b", HostArgs) { Namespace = _hostB };
         await Task.WhenAll(_a.StartAsync(), _b.StartAsync());
         _clientA = _a.Client();
         _clientB = _b.Client();
@@ -54,7 +60,12 @@ public sealed partial class MultiHostClusterTests(ITestOutputHelper output) : IA
         var fenced = _a.Log.Concat(_b.Log).SelectMany(l => FencedAddress().Matches(l).Select(m => m.Groups[1].Value)).Distinct().ToList();
         await _a.DisposeAsync();
         await _b.DisposeAsync();
-        await HostCleanup.ReleaseUnderAsync(_root);
+        foreach (var host in new[] { _hostA, _hostB })
+        {
+            await HostCleanup.ReleaseUnderAsync(_root, host);
+            await host.DisposeAsync();
+        }
+
         await CephCli.RunAsync("rbd", "rm", "--no-progress", $"{DevCluster.Pool}/{_volume}");
         await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{_volume}");
         foreach (var address in fenced)
@@ -68,8 +79,11 @@ public sealed partial class MultiHostClusterTests(ITestOutputHelper output) : IA
     [GeneratedRegex("FENCED client (?:\\\\\")?([0-9.]+:[0-9]+/[0-9]+)")]
     private static partial Regex FencedAddress();
 
-    private static bool IsMounted(string path) =>
-        File.ReadAllLines("/proc/self/mountinfo").Any(l => l.Split(' ')[4] == path);
+    /// <summary>When the daemon logged the first line containing the text, in ms of its clock (JSON "@t").</summary>
+    private static double LoggedAt(PluginProcess daemon, string text) =>
+        daemon.Log.Where(l => l.Contains(text, StringComparison.Ordinal))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("@t").GetDateTimeOffset().ToUnixTimeMilliseconds())
+            .DefaultIfEmpty(0).First();
 
     private static async Task<string> LeaseStateAsync(PluginClient client, string volume) =>
         (await client.GetAsync(volume))!.Value.GetProperty("Status").GetProperty("lease").GetString()!;
@@ -87,20 +101,29 @@ public sealed partial class MultiHostClusterTests(ITestOutputHelper output) : IA
     {
         var data = RandomNumberGenerator.GetBytes(4 << 20);
         var onA = await _clientA.MountAsync(_volume, IdA);
-        await File.WriteAllBytesAsync(Path.Combine(onA, "data.bin"), data);
+        await File.WriteAllBytesAsync(_hostA.Reach(Path.Combine(onA, "data.bin")), data);
+        // Private like a real host's: A's mount shows in A's namespace only.
+        Assert.True(_hostA.IsMounted(onA));
+        Assert.False(_hostB.IsMounted(onA));
+        Assert.False(HostNamespace.IsMountedHere(onA));
+        Assert.NotEqual(_hostA.Id, _hostB.Id);
 
         var clock = Stopwatch.StartNew();
         await _clientA.UnmountAsync(_volume, IdA);
         var onB = await _clientB.MountAsync(_volume, IdB); // within A's grace: B waits for the release
         var migration = clock.Elapsed;
 
-        Assert.False(IsMounted(onA));
-        Assert.Equal(SHA256.HashData(data), SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(onB, "data.bin"))));
+        Assert.False(_hostA.IsMounted(onA));
+        Assert.True(_hostB.IsMounted(onB));
+        Assert.False(HostNamespace.IsMountedHere(onB));
+        Assert.Equal(SHA256.HashData(data), SHA256.HashData(await File.ReadAllBytesAsync(_hostB.Reach(Path.Combine(onB, "data.bin")))));
         var status = (await _clientA.GetAsync(_volume))!.Value.GetProperty("Status");
         Assert.Equal("host-b", status.GetProperty("owner").GetString());
         Assert.Equal("held", status.GetProperty("lease").GetString());
         Assert.DoesNotContain(_b.Log, l => l.Contains("FENCED", StringComparison.Ordinal));
-        output.WriteLine($"migration: B's Mount returned {migration.TotalMilliseconds:0} ms after A's Unmount (grace 200 ms)");
+        output.WriteLine($"migration: B's Mount returned {migration.TotalMilliseconds:0} ms after A's Unmount (grace 200 ms); " +
+            $"A released {LoggedAt(_a, "Released volume") - LoggedAt(_a, "VolumeDriver.Unmount"):0} ms after its Unmount, " +
+            $"B had mapped and mounted it {LoggedAt(_b, "Mounted volume") - LoggedAt(_a, "Released volume"):0} ms after A's release");
         Assert.True(migration < TimeSpan.FromSeconds(10), $"migration took {migration}");
     }
 
@@ -113,17 +136,17 @@ public sealed partial class MultiHostClusterTests(ITestOutputHelper output) : IA
 
         Assert.Contains("in use on host host-a since", e.Err, StringComparison.Ordinal);
         Assert.Contains($"rbd-plugin volume takeover {_volume} --force", e.Err, StringComparison.Ordinal);
-        Assert.False(IsMounted(Path.Combine(_b.MountRoot, _volume)));
-        await File.WriteAllTextAsync(Path.Combine(onA, "still-mine"), "yes");
+        Assert.False(_hostB.IsMounted(Path.Combine(_b.MountRoot, _volume)));
+        await File.WriteAllTextAsync(_hostA.Reach(Path.Combine(onA, "still-mine")), "yes");
     }
 
     [Fact]
     public async Task KillA_BTakesOverAfterTheLeaseLapses_AsOldMappingCanNoLongerWrite()
     {
         var onA = await _clientA.MountAsync(_volume, IdA);
-        await File.WriteAllTextAsync(Path.Combine(onA, "before"), "written by A");
+        await File.WriteAllTextAsync(_hostA.Reach(Path.Combine(onA, "before")), "written by A");
 
-        await _a.KillAsync(); // a dead host: its rbd-fuse, loop and mount stay behind
+        await _a.KillAsync(); // a dead host: its rbd-fuse, loop and mount stay behind, in A's namespace
         var clock = Stopwatch.StartNew();
         string? onB = null;
         var attempts = 0;
@@ -141,15 +164,16 @@ public sealed partial class MultiHostClusterTests(ITestOutputHelper output) : IA
 
         var takeover = clock.Elapsed;
         Assert.Contains(_b.Log, l => l.Contains("FENCED", StringComparison.Ordinal));
-        Assert.Equal("written by A", await File.ReadAllTextAsync(Path.Combine(onB, "before")));
+        Assert.Equal("written by A", await File.ReadAllTextAsync(_hostB.Reach(Path.Combine(onB, "before"))));
         output.WriteLine($"takeover: B mounted {takeover.TotalSeconds:0.0} s after kill -9 of A ({attempts} Mount attempts, lease {LeaseDuration.TotalSeconds} s)");
         Assert.True(takeover < LeaseDuration * 3, $"takeover took {takeover}");
 
         // A's old mapping is fenced: a write that must reach the image fails.
-        var result = await RunAsync("dd", "if=/dev/urandom", $"of={Path.Combine(onA, "after-fence")}", "bs=1M", "count=4", "conv=fsync,notrunc", "oflag=direct");
+        Assert.True(_hostA.IsMounted(onA));
+        var result = await RunAsync("dd", "if=/dev/urandom", $"of={_hostA.Reach(Path.Combine(onA, "after-fence"))}", "bs=1M", "count=4", "conv=fsync,notrunc", "oflag=direct");
         output.WriteLine($"write through A's fenced mount: exit {result.ExitCode}: {result.Stderr.Trim()}");
         Assert.NotEqual(0, result.ExitCode);
-        Assert.False(File.Exists(Path.Combine(onB, "after-fence")));
+        Assert.False(File.Exists(_hostB.Reach(Path.Combine(onB, "after-fence"))));
     }
 
     [Fact]

@@ -5,26 +5,30 @@ namespace RbdPlugin.Tests.Infrastructure;
 /// <summary>
 /// Last-resort cleanup for tests that crash daemons on purpose: unmount every mount under a test root (deepest
 /// first), detach loop devices whose backing file lives there, and end the rbd-fuse processes the daemons under test
-/// started there (a fenced rbd-fuse hangs instead of exiting), so a second run starts clean.
+/// started there (a fenced rbd-fuse hangs instead of exiting), so a second run starts clean. With a host namespace,
+/// its mounts are read and unmounted inside it (loop devices and processes are host-wide either way).
 /// </summary>
 internal static class HostCleanup
 {
     /// <summary>
-    /// The end of a daemon test: what is left under <paramref name="root"/> released, the volume's image and lease
-    /// object removed from the dev cluster (whether or not they exist), the directory deleted.
+    /// The end of a daemon test: what is left under <paramref name="root"/> released (inside the host's namespace,
+    /// if it has one), the volume's image and lease object removed from the dev cluster (whether or not they exist),
+    /// the directory deleted.
     /// </summary>
-    public static async Task ReleaseAndRemoveAsync(string root, string volume)
+    public static async Task ReleaseAndRemoveAsync(string root, string volume, HostNamespace? host = null)
     {
-        await ReleaseUnderAsync(root);
+        await ReleaseUnderAsync(root, host);
         await CephCli.RunAsync("rbd", "rm", $"{DevCluster.Pool}/{volume}");
         await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{volume}");
         Directory.Delete(root, recursive: true);
     }
 
-    public static async Task ReleaseUnderAsync(string root)
+    public static async Task ReleaseUnderAsync(string root, HostNamespace? host = null)
     {
         var prefix = Path.TrimEndingDirectorySeparator(root) + "/";
-        var mounts = File.ReadAllLines("/proc/self/mountinfo").Select(l => l.Split(' '))
+        var mountInfo = host is null ? "/proc/self/mountinfo" : $"/proc/{host.Pid}/mountinfo";
+        var umount = (string point) => host is null ? RunAsync("umount", "-l", point) : RunAsync(host.Enter(["umount", "-l", point]));
+        var mounts = File.ReadAllLines(mountInfo).Select(l => l.Split(' '))
             .Where(f => f[4].StartsWith(prefix, StringComparison.Ordinal)).Select(f => (Point: f[4], Source: f[^2]))
             .OrderByDescending(m => m.Point.Length).ToList();
         foreach (var loop in LoopsBackedUnder(prefix))
@@ -34,7 +38,7 @@ internal static class HostCleanup
 
         foreach (var (point, source) in mounts.Where(m => !m.Source.StartsWith("rbd-fuse", StringComparison.Ordinal)))
         {
-            await RunAsync("umount", "-l", point);
+            await umount(point);
             if (source.StartsWith("/dev/loop", StringComparison.Ordinal))
             {
                 await RunAsync("losetup", "-d", source);
@@ -43,7 +47,7 @@ internal static class HostCleanup
 
         foreach (var (point, _) in mounts)
         {
-            await RunAsync("umount", "-l", point);
+            await umount(point);
         }
 
         foreach (var pid in FuseProcessesUnder(prefix))
@@ -90,10 +94,12 @@ internal static class HostCleanup
             .Select(p => p.Pid)
             .ToList();
 
-    private static async Task RunAsync(string program, params string[] args)
+    private static Task RunAsync(string program, params string[] args) => RunAsync([program, .. args]);
+
+    private static async Task RunAsync(IReadOnlyList<string> argv)
     {
-        var info = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in args)
+        var info = new ProcessStartInfo(argv[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in argv.Skip(1))
         {
             info.ArgumentList.Add(arg);
         }

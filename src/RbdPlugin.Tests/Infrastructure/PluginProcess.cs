@@ -27,6 +27,8 @@ internal sealed class PluginProcess : IAsyncDisposable
     public string Socket { get; init; }
     /// <summary>--log-format: json (default; <see cref="Log"/> lines parse as JSON) or text.</summary>
     public string LogFormat { get; init; } = "json";
+    /// <summary>The host's own mount namespace, when it has one: the daemon starts (and restarts) inside it.</summary>
+    public HostNamespace? Namespace { get; init; }
     public string StateDir => Path.Combine(Root, "state");
     public string AdminSocket => Path.Combine(StateDir, "admin.sock");
     public string MountRoot => Path.Combine(Root, "mounts");
@@ -47,18 +49,24 @@ internal sealed class PluginProcess : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "rbd-plugin"))
+        IEnumerable<string> argv = [Path.Combine(AppContext.BaseDirectory, "rbd-plugin")];
+        if (Namespace is not null)
+        {
+            argv = Namespace.Enter(argv);
+        }
+
+        var start = new ProcessStartInfo(argv.First())
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
-        foreach (var arg in new[]
-                 {
+        foreach (var arg in argv.Skip(1).Concat(
+                 [
                      "serve", "--socket", Socket, "--state-dir", StateDir, "--mount-root", MountRoot, "--host-id", HostId,
                      "--ceph-conf", DevCluster.ConfPath, "--ceph-id", DevCluster.ClientId, "--keyring", DevCluster.KeyringPath,
                      "--pool", DevCluster.Pool, "--allowed-pools", $"{DevCluster.Pool},{DevCluster.ExtraPool}", "--mapper", "fuse", "--log-format", LogFormat,
                      "--remove-action", "delete",
-                 }.Concat(ExtraArgs))
+                 ]).Concat(ExtraArgs))
         {
             start.ArgumentList.Add(arg);
         }

@@ -59,6 +59,8 @@ internal static partial class OptionsValidator
             $"RemoveAction={o.RemoveAction}: use trash, delete or keep");
         Check(Duration.TryParse(o.TrashExpiry, out var trashExpiry), $"TrashExpiry={o.TrashExpiry}: write a duration such as 7d");
         Check(Duration.TryParse(o.UnmountGrace, out var grace), $"UnmountGrace={o.UnmountGrace}: write a duration such as 2s");
+        Check(Duration.TryParse(o.UnusedMountTimeout, out var unusedTimeout) && (unusedTimeout == TimeSpan.Zero || unusedTimeout >= TimeSpan.FromSeconds(1)),
+            $"UnusedMountTimeout={o.UnusedMountTimeout}: write a duration of at least 1s such as 5m, or 0s to never release a volume Docker did not unmount");
         Check(Duration.TryParse(o.CephTimeout, out var cephTimeout) && cephTimeout >= TimeSpan.FromSeconds(1) && cephTimeout <= TimeSpan.FromSeconds(30),
             $"CephTimeout={o.CephTimeout}: write a duration between 1s and 30s (a call in flight may take twice that, and Docker gives up on most requests after 60s)");
         Check(Duration.TryParse(o.LeaseDuration, out var leaseDuration) && leaseDuration >= TimeSpan.FromSeconds(3) && leaseDuration <= TimeSpan.FromMinutes(10),
@@ -94,6 +96,7 @@ internal static partial class OptionsValidator
             RemoveAction = removeAction,
             TrashExpiry = trashExpiry,
             UnmountGrace = grace,
+            UnusedMountTimeout = unusedTimeout,
             HostId = hostId,
             LeaseDuration = leaseDuration,
             LeaseWait = leaseWait,

@@ -56,6 +56,8 @@ internal static class PluginHost
         services.AddSingleton<TrashPurger>();
         services.AddHostedService(sp => sp.GetRequiredService<TrashPurger>());
         services.AddObservability();
+        services.AddSingleton<IMountNamespaces>(new MountNamespaces());
+        services.AddHostedService<UnusedMountReaper>();
 
         var app = builder.Build();
         app.UseListenerScopes();

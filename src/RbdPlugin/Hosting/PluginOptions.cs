@@ -55,6 +55,9 @@ internal sealed class PluginOptions
     [Description("Delay between the last Unmount and the real unmount/unmap, absorbing Docker's copy-up churn.")]
     public string UnmountGrace { get; set; } = "2s";
 
+    [Description("A volume Docker counts as mounted here that no container has mounted for this long is released as if unmounted (dockerd restarting after a crash never sends those Unmounts); 0s: never.")]
+    public string UnusedMountTimeout { get; set; } = "5m";
+
     [Description("Upper bound of one Ceph operation including retries.")]
     public string CephTimeout { get; set; } = "20s";
 

@@ -26,6 +26,9 @@ internal sealed record VolumeSettings
     public RemoveAction RemoveAction { get; init; } = RemoveAction.Trash;
     public TimeSpan TrashExpiry { get; init; } = TimeSpan.FromDays(7);
     public TimeSpan UnmountGrace { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>How long a volume with references may go without any container mounting it before it is released
+    /// as if unmounted (<see cref="UnusedMountReaper"/>); zero: never.</summary>
+    public TimeSpan UnusedMountTimeout { get; init; } = TimeSpan.FromMinutes(5);
     public required string HostId { get; init; }
     /// <summary>How long a volume's ownership lease lives without renewal: the bound on a takeover after a crash.</summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(30);
