@@ -2,7 +2,7 @@
 # Installs the Debian packages the plugin, the dev cluster and the tests need; quick no-op when all are there.
 set -euo pipefail
 packages=(ceph-mon ceph-osd ceph-mgr ceph-common rbd-fuse rbd-nbd docker.io busybox-static xfsprogs e2fsprogs fuse3
-  util-linux curl openssl)
+  util-linux curl openssl clang)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

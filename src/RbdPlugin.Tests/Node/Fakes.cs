@@ -72,4 +72,22 @@ internal sealed class FakeHostProbe : IHostProbe
     public string? ReadFile(string path) => Files.GetValueOrDefault(path);
 
     public bool HasProgram(string name) => Programs.Contains(name);
+
+    /// <summary>Running processes: PID → argv.</summary>
+    public Dictionary<int, string[]> Processes { get; } = [];
+
+    /// <summary>PID → how many more IsRunning checks it survives before it ends (absent: runs until removed).</summary>
+    public Dictionary<int, int> EndsAfterChecks { get; } = [];
+
+    public IReadOnlyList<int> FindProcesses(string program, string lastArgument) =>
+        Processes.Where(p => p.Value.Length > 1 && p.Value[0] == program && p.Value[^1] == lastArgument).Select(p => p.Key).ToList();
+
+    public bool IsRunning(int pid)
+    {
+        if (EndsAfterChecks.TryGetValue(pid, out var left) && (EndsAfterChecks[pid] = left - 1) < 0)
+        {
+            Processes.Remove(pid);
+        }
+        return Processes.ContainsKey(pid);
+    }
 }

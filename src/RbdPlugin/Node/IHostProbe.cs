@@ -11,4 +11,10 @@ internal interface IHostProbe
 
     /// <summary>True when an executable of that name is found on PATH.</summary>
     bool HasProgram(string name);
+
+    /// <summary>PIDs of the running processes started as PROGRAM ... LAST_ARGUMENT (by /proc/PID/cmdline); fakes see none.</summary>
+    IReadOnlyList<int> FindProcesses(string program, string lastArgument) => [];
+
+    /// <summary>True while the process runs (a zombie counts as ended).</summary>
+    bool IsRunning(int pid) => false;
 }
