@@ -570,7 +570,7 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
         return row;
     }
 
-    private static void Keep(List<double>? samples, int rep, double value)
+    internal static void Keep(List<double>? samples, int rep, double value)
     {
         if (rep >= 0)
         {

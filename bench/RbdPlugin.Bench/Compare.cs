@@ -42,8 +42,8 @@ internal sealed class Compare(Daemon a, Bench benchA, PluginClient clientA, Daem
         await clientB.CreateAsync(vb, "1G");
         for (var i = -1; i < plan.ControlReps; i++)
         {
-            Keep(get.Plugin, i, (await clientA.GetAsync(va)).Ms);
-            Keep(get.Base, i, (await clientB.GetAsync(vb)).Ms);
+            Bench.Keep(get.Plugin, i, (await clientA.GetAsync(va)).Ms);
+            Bench.Keep(get.Base, i, (await clientB.GetAsync(vb)).Ms);
         }
 
         await clientA.RemoveAsync(va);
@@ -56,8 +56,8 @@ internal sealed class Compare(Daemon a, Bench benchA, PluginClient clientA, Daem
         var failedB = new List<string>();
         for (var i = -1; i < plan.Mount10Reps * 2; i++)
         {
-            Keep(cycle.Plugin, i, await TimedCycleAsync(benchA, $"{prefix}sa{i + 1:D2}", failedA));
-            Keep(cycle.Base, i, await TimedCycleAsync(benchB, $"{prefix}sb{i + 1:D2}", failedB));
+            Bench.Keep(cycle.Plugin, i, await TimedCycleAsync(benchA, $"{prefix}sa{i + 1:D2}", failedA));
+            Bench.Keep(cycle.Base, i, await TimedCycleAsync(benchB, $"{prefix}sb{i + 1:D2}", failedB));
         }
 
         cycle.Note = $"failed cycles: {failedA.Count} of {plan.Mount10Reps * 2 + 1} under test, {failedB.Count} baseline"
@@ -90,14 +90,6 @@ internal sealed class Compare(Daemon a, Bench benchA, PluginClient clientA, Daem
         }
 
         return sw.Elapsed.TotalSeconds;
-    }
-
-    private static void Keep(List<double> samples, int rep, double value)
-    {
-        if (rep >= 0)
-        {
-            samples.Add(value);
-        }
     }
 
     private Row Add(Row row)
