@@ -14,7 +14,9 @@
 # benchmark's volumes), and removes all of it at the end, also after a failure or Ctrl-C.
 # BENCH_SHARED_POOL=rbd-extra uses that pool and the RBD_PLUGIN_* client instead (no admin key needed; List rows
 # then also count whatever else is in the pool). BENCH_OUT=FILE: where the table is written (default /tmp/...).
-# BENCH_DAEMON=PATH: benchmark that rbd-plugin executable instead of building src/ (before/after comparisons).
+# BENCH_DAEMON=PATH: benchmark that rbd-plugin executable instead of publishing src/ (deploy/publish.sh, Native AOT).
+# BENCH_BASELINE_DAEMON=PATH: before/after in one run instead of the full table: that build (e.g. main's) and the
+# one under test serve side by side and are driven alternately (start, idle RSS, Get, one cycle alone, the storm).
 # BENCH_ONLY=daemon,control,list,mount,data,concurrency: run only those groups of rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,9 +63,17 @@ if [[ -n ${BENCH_DAEMON:-} ]]; then
   daemon=$(realpath "$BENCH_DAEMON")
   log "benchmarking $daemon (BENCH_DAEMON)"
 else
-  daemon=$PWD/src/RbdPlugin/bin/Release/net10.0/rbd-plugin
-  build src/RbdPlugin/RbdPlugin.csproj "$daemon"
+  # The daemon as it ships: the Native AOT binary of deploy/publish.sh (2-8 min on a busy 2-core machine).
+  daemon=$PWD/artifacts/bench/rbd-plugin
+  if [[ -x $daemon ]] && [[ -z $(find src/RbdPlugin Directory.Build.props Directory.Packages.props global.json \( -path '*/bin' -o -path '*/obj' \) \
+      -prune -o -type f -newer "$daemon" -print -quit) ]]; then
+    log "rbd-plugin is up to date"
+  else
+    deploy/publish.sh artifacts/bench >/dev/null
+  fi
 fi
+baseline=()
+[[ -n ${BENCH_BASELINE_DAEMON:-} ]] && baseline=(--baseline-daemon "$(realpath "$BENCH_BASELINE_DAEMON")")
 harness=$PWD/bench/RbdPlugin.Bench/bin/Release/net10.0/rbd-plugin-bench
 build bench/RbdPlugin.Bench/RbdPlugin.Bench.csproj "$harness"
 [[ -x $daemon && -x $harness ]] || die "build outputs not found: $daemon, $harness"
@@ -90,4 +100,4 @@ trap 'exit 130' INT TERM
 
 only=()
 [[ -n ${BENCH_ONLY:-} ]] && only=(--only "$BENCH_ONLY")
-"$harness" run --daemon "$daemon" --work "$work" --ceph-conf "$CEPH_CONF" "${target[@]}" --out "$out" "${quick[@]}" "${only[@]}"
+"$harness" run --daemon "$daemon" --work "$work" --ceph-conf "$CEPH_CONF" "${target[@]}" --out "$out" "${quick[@]}" "${only[@]}" "${baseline[@]}"

@@ -3,7 +3,7 @@
 # python3-prometheus-client: the tests parse /metrics with the Prometheus project's own text-format parser.
 set -euo pipefail
 packages=(ceph-mon ceph-osd ceph-mgr ceph-common rbd-fuse rbd-nbd docker.io busybox-static xfsprogs e2fsprogs fuse3
-  util-linux curl openssl python3-prometheus-client)
+  util-linux curl openssl python3-prometheus-client clang)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

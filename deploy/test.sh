@@ -39,6 +39,12 @@ if [[ -z $tier || $tier == Docker ]]; then
   eval "$(deploy/dev-docker.sh env)"
 fi
 
+# The daemon the tests start is the one that ships: the Native AOT binary (PluginProcess reads RBD_TEST_DAEMON).
+if [[ $tier != Fast ]]; then
+  RBD_TEST_DAEMON=$(deploy/publish.sh artifacts/test-daemon)
+  export RBD_TEST_DAEMON
+fi
+
 filter=()
 [[ -n $tier ]] && filter=(--filter "Tier=$tier")
 export TESTCONTAINERS_RYUK_DISABLED=true

@@ -493,7 +493,7 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
     /// One container's life as dockerd drives it: Get (not found) → Create → Get → Mount → the container writes
     /// 4 MiB and syncs → Get → Unmount → Get → Get → Remove.
     /// </summary>
-    private async Task CycleAsync(string name)
+    internal async Task CycleAsync(string name)
     {
         Verb("Get", await plugin.GetAsync(name));
         Verb("Create", await plugin.CreateAsync(name, "10G"));
@@ -516,6 +516,29 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
         Verb("Remove", await plugin.RemoveAsync(name));
     }
 
+    /// <summary>N cycles at once; total seconds, machine CPU-s per cycle and the errors (counted, not thrown).</summary>
+    internal async Task<(double Seconds, double CpuPerCycle, List<string> Errors)> StormAsync(string names, int n)
+    {
+        var errors = new List<string>();
+        var cpu = MachineCpuSeconds();
+        var total = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, n).Select(i => Task.Run(async () =>
+        {
+            try
+            {
+                await CycleAsync($"{names}{i:D2}");
+            }
+            catch (Exception e)
+            {
+                lock (errors)
+                {
+                    errors.Add($"{names}{i:D2}: {e.Message}");
+                }
+            }
+        })));
+        return (total.Elapsed.TotalSeconds, (MachineCpuSeconds() - cpu) / n, errors);
+    }
+
     private Dictionary<string, List<double>>? _verbTimes;
 
     private Reply Verb(string verb, Reply reply)
@@ -532,7 +555,7 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
     }
 
     /// <summary>user+nice+system+irq+softirq+steal of all CPUs from /proc/stat, in seconds (USER_HZ = 100).</summary>
-    private static double MachineCpuSeconds()
+    internal static double MachineCpuSeconds()
     {
         var f = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
         long J(int i) => long.Parse(f[i], CultureInfo.InvariantCulture);
@@ -547,7 +570,7 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
         return row;
     }
 
-    private static void Keep(List<double>? samples, int rep, double value)
+    internal static void Keep(List<double>? samples, int rep, double value)
     {
         if (rep >= 0)
         {

@@ -71,24 +71,32 @@ async Task<int> RunAsync()
     var prefix = "bn" + Convert.ToHexStringLower(BitConverter.GetBytes(Environment.ProcessId))[..4] + "-";
     var hand = new ByHand(ceph, Path.Combine(work, "hand"), await ByHand.PluginMkfsFlagsAsync());
     List<Row> rows;
-    await using (var daemon = new Daemon(Need("daemon"), Path.Combine(work, "plugin"), ceph, "bench-" + Environment.MachineName))
+    if (Opt("baseline-daemon") is { } baselineBinary)
     {
-        Console.Error.WriteLine("bench: starting the daemon (warm-up start, not timed)");
-        await daemon.StartAsync();
-        using var client = new PluginClient(daemon.Socket);
-        var only = Opt("only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
-        var bench = new Bench(daemon, client, ceph, hand, plan, prefix, only);
-        try
+        rows = await CompareAsync(baselineBinary, work, ceph, hand, plan, prefix);
+    }
+    else
+    {
+        await using (var daemon = new Daemon(Need("daemon"), Path.Combine(work, "plugin"), ceph, "bench-" + Environment.MachineName))
         {
-            await bench.RunAsync();
-        }
-        finally
-        {
-            rows = bench.Rows;
+            Console.Error.WriteLine("bench: starting the daemon (warm-up start, not timed)");
+            await daemon.StartAsync();
+            using var client = new PluginClient(daemon.Socket);
+            var only = Opt("only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+            var bench = new Bench(daemon, client, ceph, hand, plan, prefix, only);
+            try
+            {
+                await bench.RunAsync();
+            }
+            finally
+            {
+                rows = bench.Rows;
+            }
         }
     }
 
-    var machine = await MachineAsync(load, wall.Elapsed) + $"\n- daemon: {Need("daemon")}";
+    var machine = await MachineAsync(load, wall.Elapsed) + $"\n- daemon: {Need("daemon")}"
+        + (Opt("baseline-daemon") is { } baseline ? $"\n- baseline daemon (the \"baseline\" column): {baseline}" : "");
     var text = new StringBuilder()
         .AppendLine(CultureInfo.InvariantCulture, $"rbd-plugin benchmark, {(plan.Quick ? "--quick" : "default")} run, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC")
         .AppendLine()
@@ -105,6 +113,31 @@ async Task<int> RunAsync()
     }
 
     return rows.Any(r => r.Failure is not null) ? 1 : 0;
+}
+
+// Both builds serve at once, each with its own socket, state dir, mount root and host id; see Compare.
+async Task<List<Row>> CompareAsync(string baselineBinary, string work, CephTarget ceph, ByHand hand, Plan plan, string prefix)
+{
+    await using var a = new Daemon(Need("daemon"), Path.Combine(work, "plugin"), ceph, "bench-" + Environment.MachineName);
+    await using var b = new Daemon(baselineBinary, Path.Combine(work, "baseline"), ceph, "bench-base-" + Environment.MachineName);
+    Console.Error.WriteLine("bench: starting both daemons (warm-up starts, not timed)");
+    await a.StartAsync();
+    await b.StartAsync();
+    using var clientA = new PluginClient(a.Socket);
+    using var clientB = new PluginClient(b.Socket);
+    var compare = new Compare(a, new Bench(a, clientA, ceph, hand, plan, prefix), clientA,
+        b, new Bench(b, clientB, ceph, hand, plan, prefix), clientB, plan, prefix);
+    try
+    {
+        await compare.RunAsync();
+    }
+    catch (Exception e)
+    {
+        Console.Error.WriteLine($"bench: compare failed: {e}");
+        compare.Rows.Where(r => r.Plugin.Count == 0 || r.Base.Count == 0).ToList().ForEach(r => r.Failure = e.Message);
+    }
+
+    return compare.Rows;
 }
 
 static async Task<string> MachineAsync(LoadSampler load, TimeSpan elapsed)

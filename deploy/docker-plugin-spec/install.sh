@@ -3,15 +3,15 @@
 #
 #   deploy/docker-plugin-spec/install.sh [--tls] [--no-build]
 #
-#   1. dotnet publish src/RbdPlugin: Release, framework-dependent, single file -> /usr/local/bin/rbd-plugin
-#      (replaced atomically, so a running daemon keeps its old copy until it restarts), and checks that the binary
-#      finds the .NET runtime with an empty environment, as systemd starts it (fixes /etc/dotnet/install_location).
+#   1. deploy/publish.sh: one Native AOT executable (no .NET runtime needed) -> /usr/local/bin/rbd-plugin
+#      (replaced atomically, so a running daemon keeps its old copy until it restarts), and checks that it runs
+#      with an empty environment, as systemd starts it.
 #   2. /etc/rbd-plugin/rbd-plugin.json from rbd-plugin.json.example, only if absent (see write-config.sh).
 #   3. The systemd unit rbd-plugin.service, enabled, if systemd is the init system (skipped elsewhere).
 #   --tls: HTTPS with mutual TLS instead of the unix socket: dev certificates in /etc/rbd-plugin/tls (kept if
 #      present; see make-dev-certs.sh), rbd.json -> /etc/docker/plugins/, and a new config listens on
 #      127.0.0.1:8443 with no unix socket (Docker would find the socket first and never read rbd.json).
-#   --no-build: install the binary from artifacts/publish as it is (e.g. built in CI).
+#   --no-build: install the binary from artifacts/publish as it is (e.g. built in CI by deploy/publish.sh).
 #
 # Idempotent: running it again changes only what differs and says what it did.
 set -euo pipefail
@@ -61,56 +61,23 @@ install_file() {
 }
 
 # ---- 1. the binary ------------------------------------------------------------------------------------------------
-find_dotnet() {
-  local d
-  for d in "$(command -v dotnet 2>/dev/null || true)" /usr/share/dotnet/dotnet /usr/lib/dotnet/dotnet; do
-    if [[ -n $d && -x $d ]]; then readlink -f -- "$d"; return 0; fi
-  done
-  return 1
-}
-
-rid() {
-  case "$(uname -m)" in
-    x86_64) echo linux-x64 ;;
-    aarch64) echo linux-arm64 ;;
-    *) die "unsupported architecture $(uname -m)" ;;
-  esac
-}
-
-dotnet=$(find_dotnet) || die "dotnet not found: install the .NET 10 SDK (or use --no-build with a published binary)"
-dotnet_root=$(dirname "$dotnet")
-
 if $build; then
-  log "publishing src/RbdPlugin (Release, $(rid), framework-dependent single file) to $publish_dir"
-  rm -rf -- "$publish_dir"
-  # No doc XML and no static-web-assets manifest (Web SDK) beside the binary: nothing reads them at run time.
-  DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 "$dotnet" publish "$repo/src/RbdPlugin" -c Release -r "$(rid)" \
-    --self-contained false -p:PublishSingleFile=true -p:PublishDocumentationFile=false \
-    -p:StaticWebAssetsEnabled=false -o "$publish_dir" -nologo -v quiet
+  "$repo/deploy/publish.sh" "$publish_dir" >/dev/null
 fi
 [[ -x $publish_dir/rbd-plugin ]] || die "$publish_dir/rbd-plugin missing (build failed, or --no-build without a build)"
-# A single-file app must not need anything beside it; a stray native library or config file would be lost.
-extra=$(find "$publish_dir" -mindepth 1 -maxdepth 1 ! -name rbd-plugin ! -name '*.pdb' -printf '%f ')
+# A native executable must not need anything beside it (rbd-plugin.dbg holds its symbols, for gdb only).
+extra=$(find "$publish_dir" -mindepth 1 -maxdepth 1 ! -name rbd-plugin ! -name '*.dbg' -printf '%f ')
 [[ -z $extra ]] || die "publish output has files besides the single binary: $extra"
 
 install_file "$publish_dir/rbd-plugin" "$BIN" 0755
 binary_changed=$changed
 
-# The apphost looks for the runtime in $DOTNET_ROOT, then /etc/dotnet/install_location, then /usr/share/dotnet (the
-# Microsoft packages' default; distro builds may use /usr/lib/dotnet). systemd passes no DOTNET_ROOT: try it bare.
-runs_bare() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$BIN" --help >/dev/null 2>&1; }
-if ! runs_bare; then
-  if [[ ! -e /etc/dotnet/install_location ]]; then
-    mkdir -p /etc/dotnet
-    printf '%s\n' "$dotnet_root" >/etc/dotnet/install_location
-    log "wrote /etc/dotnet/install_location ($dotnet_root) so the binary finds the .NET runtime"
-  fi
-  runs_bare || {
-    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$BIN" --help 2>&1 | tail -n 5 >&2 || true
-    die "$BIN --help fails in a clean environment: is the ASP.NET Core 10 runtime installed in $dotnet_root? ($("$dotnet" --list-runtimes | tr '\n' ';'))"
-  }
-fi
-log "$BIN --help runs (runtime from ${DOTNET_ROOT:-$(cat /etc/dotnet/install_location 2>/dev/null || echo "the default location")})"
+# systemd starts it with an empty environment: it must run that way (Native AOT needs no .NET runtime).
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$BIN" --help >/dev/null 2>&1 || {
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$BIN" --help 2>&1 | tail -n 5 >&2 || true
+  die "$BIN --help fails in a clean environment"
+}
+log "$BIN --help runs in a clean environment"
 
 # ---- 2. the config ------------------------------------------------------------------------------------------------
 mkdir -p "$CONF_DIR"

@@ -13,7 +13,7 @@ internal static class CliProcess
 
     public static async Task<Result> RunAsync(params string[] args)
     {
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "rbd-plugin"))
+        var start = new ProcessStartInfo(PluginProcess.Binary)
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,

@@ -3,7 +3,8 @@ using System.Diagnostics;
 namespace RbdPlugin.Tests.Infrastructure;
 
 /// <summary>
-/// The real daemon (the rbd-plugin executable next to the tests) as a child process, against the dev cluster, with
+/// The real daemon (the published Native AOT binary named by RBD_TEST_DAEMON, as deploy/test.sh sets it; else the
+/// rbd-plugin executable next to the tests) as a child process, against the dev cluster, with
 /// its own socket, state dir and mount root under a temp directory — one "host". Its log lines are kept for asserts.
 /// </summary>
 internal sealed class PluginProcess : IAsyncDisposable
@@ -45,11 +46,16 @@ internal sealed class PluginProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The executable the tests run: what ships (deploy/publish.sh) when RBD_TEST_DAEMON names it.</summary>
+    public static string Binary { get; } = Environment.GetEnvironmentVariable("RBD_TEST_DAEMON") is { Length: > 0 } published
+        ? published
+        : Path.Combine(AppContext.BaseDirectory, "rbd-plugin");
+
     public PluginClient Client() => new(Socket);
 
     public async Task StartAsync()
     {
-        IEnumerable<string> argv = [Path.Combine(AppContext.BaseDirectory, "rbd-plugin")];
+        IEnumerable<string> argv = [Binary];
         if (Namespace is not null)
         {
             argv = Namespace.Enter(argv);

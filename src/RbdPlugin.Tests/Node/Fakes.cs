@@ -86,4 +86,17 @@ internal sealed class FakeHostProbe : IHostProbe
     public byte[] ReadHead(string path, int count) => Heads.TryGetValue(path, out var head) ? head[..Math.Min(count, head.Length)] : [];
 
     public ulong BlockDeviceSize(string device) => DeviceSizes[device];
+
+    /// <summary>PID → how many more IsRunning checks it survives before it ends (absent: runs until removed).</summary>
+    public Dictionary<int, int> EndsAfterChecks { get; } = [];
+
+    public bool IsRunning(int pid)
+    {
+        if (EndsAfterChecks.TryGetValue(pid, out var left) && (EndsAfterChecks[pid] = left - 1) < 0)
+        {
+            Processes.Remove(pid);
+        }
+
+        return Processes.ContainsKey(pid);
+    }
 }

@@ -61,6 +61,28 @@ public sealed class FuseLoopMapperClusterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UnmapAsync_Returns_OnlyAfterRbdFuseEndedAndTheImageIsClosed()
+    {
+        // Arrange: a mapped image; its rbd-fuse process is found by its command line
+        var ct = CancellationToken.None;
+        var image = await _scope.CreateImageAsync("1G");
+        var device = await _scope.Mapper.MapAsync(image, ct);
+        var host = new HostProbe();
+        var dir = Assert.IsType<string>(device.Detail);
+        var servers = host.FindProcesses("rbd-fuse", dir);
+        Assert.Single(servers);
+        Assert.True(host.IsRunning(servers[0]));
+
+        // Act
+        await _scope.Mapper.UnmapAsync(device, ct);
+
+        // Assert: at once, no rbd-fuse for it and no watcher on the image (a Remove right now would not be refused)
+        Assert.False(host.IsRunning(servers[0]));
+        Assert.Empty(host.FindProcesses("rbd-fuse", dir));
+        Assert.Empty(Watchers(await _scope.Rbd.StatusJsonAsync(image)));
+    }
+
+    [Fact]
     public async Task MapAsync_ImageInANamespace_IsMappedInsideThatNamespace()
     {
         var ct = CancellationToken.None;

@@ -207,6 +207,42 @@ public sealed class FuseLoopMapperTests : IDisposable
     }
 
     [Fact]
+    public async Task UnmapAsync_RbdFuseStillRunningAfterUmount_ReturnsOnlyOnceItEnded()
+    {
+        // Arrange: rbd-fuse serves the dir and keeps running for 3 more checks after its umount (closing the image)
+        FuseMounted();
+        _host.Processes[4242] = ["rbd-fuse", "-c", "/etc/ceph/ceph.conf", "-p", "rbd", "-r", "vol1", _dir];
+        _host.Processes[4343] = ["rbd-fuse", "-c", "/etc/ceph/ceph.conf", "-p", "rbd", "-r", "vol2", _dir + "x"];
+        _host.EndsAfterChecks[4242] = 3;
+
+        // Act
+        await _mapper.UnmapAsync(new MappedDevice(Vol1, "", "fuse", _dir), CancellationToken.None);
+
+        // Assert: it waited for that process only (the other image's rbd-fuse still runs)
+        Assert.False(_host.Processes.ContainsKey(4242));
+        Assert.True(_host.Processes.ContainsKey(4343));
+        Assert.Equal([$"umount {_dir}"], _runner.CallsTo("umount").Select(a => $"umount {string.Join(' ', a)}"));
+    }
+
+    [Fact]
+    public async Task UnmapAsync_RbdFuseNeverEnds_GivesUpAfterTheBoundWithoutFailing()
+    {
+        var mapper = new FuseLoopMapper(_runner, Client, _mounts, _host, _stateDir)
+        {
+            FuseExitTimeout = TimeSpan.FromMilliseconds(50),
+            PollInterval = TimeSpan.FromMilliseconds(5),
+        };
+        FuseMounted();
+        _host.Processes[4242] = ["rbd-fuse", "-r", "vol1", _dir];
+
+        await mapper.UnmapAsync(new MappedDevice(Vol1, "", "fuse", _dir), CancellationToken.None);
+
+        Assert.True(_host.Processes.ContainsKey(4242));
+        Assert.Single(_runner.CallsTo("umount"));
+        Assert.Empty(_mounts.Entries);
+    }
+
+    [Fact]
     public async Task UnmapAsync_NothingLeft_IsSuccessWithoutCommands()
     {
         await _mapper.UnmapAsync(new MappedDevice(Vol1, "/dev/loop3", "fuse"), CancellationToken.None);

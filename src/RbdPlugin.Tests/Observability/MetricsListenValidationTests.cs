@@ -73,7 +73,7 @@ public sealed class MetricsListenValidationTests : IDisposable
     {
         // The real executable: nothing may bind, not even Docker's socket, and no cluster is needed to refuse.
         var socket = Path.Combine(_directory.FullName, "plugin.sock");
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "rbd-plugin")) { RedirectStandardError = true, RedirectStandardOutput = true };
+        var start = new ProcessStartInfo(Infrastructure.PluginProcess.Binary) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in new[]
                  {
                      "serve", "--socket", socket, "--state-dir", Path.Combine(_directory.FullName, "state"),

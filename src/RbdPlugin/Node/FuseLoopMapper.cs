@@ -45,6 +45,13 @@ internal sealed partial class FuseLoopMapper(
     /// <summary>How long an unmount may keep failing with "target is busy" (a loop device letting go of the file).</summary>
     public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long an unmap waits for the rbd-fuse process to end after its directory was unmounted. umount returns
+    /// while rbd-fuse still closes the image (1.3-1.5 s under load, measured), and until then the image's watch
+    /// is held: a Remove right after Unmount would see it and refuse "in use elsewhere".
+    /// </summary>
+    public TimeSpan FuseExitTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Delay between checks while waiting for a file to appear or a mount to let go.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(10);
 
@@ -272,17 +279,38 @@ internal sealed partial class FuseLoopMapper(
     private async Task UnmountFuseAsync(string dir, CancellationToken ct)
     {
         var deadline = _time.GetTimestamp() + (long)(BusyTimeout.TotalSeconds * _time.TimestampFrequency);
+        var servers = host.FindProcesses("rbd-fuse", dir);
         while (IsFuseMounted(dir))
         {
             // umount DIR
             var result = await runner.TryRunAsync("umount", [dir], ct);
             if (result.Succeeded || result.Stderr.Contains(NotMountedText, StringComparison.Ordinal))
             {
+                await WaitForExitAsync(servers, dir, ct);
                 return;
             }
             if (!result.Stderr.Contains(BusyText, StringComparison.Ordinal) || _time.GetTimestamp() >= deadline)
             {
                 throw HostCommandException.FromExit("umount", [dir], result);
+            }
+            await Task.Delay(PollInterval, _time, ct);
+        }
+    }
+
+    /// <summary>
+    /// Waits (bounded) until the rbd-fuse processes that served DIR have ended, so the image is closed and its
+    /// watch gone when the unmap returns. Past the bound it only logs: the unmount itself succeeded, and a Remove
+    /// that still sees the watch refuses with a message naming it.
+    /// </summary>
+    private async Task WaitForExitAsync(IReadOnlyList<int> pids, string dir, CancellationToken ct)
+    {
+        var deadline = _time.GetTimestamp() + (long)(FuseExitTimeout.TotalSeconds * _time.TimestampFrequency);
+        while (pids.Any(host.IsRunning))
+        {
+            if (_time.GetTimestamp() >= deadline)
+            {
+                LogFuseStillRunning(dir, string.Join(' ', pids.Where(host.IsRunning)), FuseExitTimeout.TotalSeconds);
+                return;
             }
             await Task.Delay(PollInterval, _time, ct);
         }
@@ -315,6 +343,9 @@ internal sealed partial class FuseLoopMapper(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Map failed ({Cause}) and unmounting its rbd-fuse mount {Dir} failed too: {Reason}")]
     private partial void LogUndoFailed(string dir, string cause, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "rbd-fuse (PID {Pids}) of {Dir} still runs {Seconds} s after its unmount; its image stays open until it ends")]
+    private partial void LogFuseStillRunning(string dir, string pids, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove {Dir}: {Reason}")]
     private partial void LogDirNotRemoved(string dir, string reason);

@@ -5,7 +5,9 @@ internal sealed class HostProbe : IHostProbe
 {
     public bool Exists(string path) => Path.Exists(path);
 
-    public string? ReadFile(string path)
+    public string? ReadFile(string path) => ReadFileOrNull(path);
+
+    private static string? ReadFileOrNull(string path)
     {
         try
         {
@@ -17,6 +19,13 @@ internal sealed class HostProbe : IHostProbe
             // Also a /proc entry of a process that exited meanwhile (ESRCH surfaces as an IOException).
             return null;
         }
+    }
+
+    public bool IsRunning(int pid)
+    {
+        // /proc/PID/stat: "PID (COMM) STATE ..."; COMM may hold spaces and parentheses, so read after the last ')'.
+        var stat = ReadFileOrNull($"/proc/{pid}/stat");
+        return stat is not null && stat[(stat.LastIndexOf(')') + 1)..].TrimStart() is [not 'Z' and not 'X', ..];
     }
 
     public bool HasProgram(string name) =>

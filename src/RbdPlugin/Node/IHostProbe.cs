@@ -20,4 +20,7 @@ internal interface IHostProbe
 
     /// <summary>A block device's size in bytes as the kernel sees it now (sysfs), following symlinks such as /dev/rbd/POOL/IMAGE.</summary>
     ulong BlockDeviceSize(string device);
+
+    /// <summary>True while the process runs (a zombie counts as ended).</summary>
+    bool IsRunning(int pid);
 }
