@@ -170,7 +170,7 @@ public sealed class SnapshotCliClusterTests : IAsyncLifetime
         await _client.UnmountAsync(_volume, "m1");
         await WaitUntilAsync(() => !IsMounted(mountpoint), "the volume is unmounted");
         await WaitUntilAsync(() => !IsMounted(cloneMount), "the clone is unmounted");
-        for (var deadline = DateTime.UtcNow.AddSeconds(20); ; await Task.Delay(200))
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(200))
         {
             var rollback = await CliAsync("snapshot", "rollback", _volume, "s1", "--json");
             if (rollback.ExitCode == 0)
@@ -179,7 +179,8 @@ public sealed class SnapshotCliClusterTests : IAsyncLifetime
             }
 
             // The lease goes a moment after the unmount.
-            Assert.True(rollback.ExitCode == 5 && DateTime.UtcNow < deadline, rollback.Stderr);
+            Assert.True(rollback.ExitCode == 5 && DateTime.UtcNow < deadline,
+                $"{rollback.Stderr}\ndaemon log (last 40 lines):\n{string.Join('\n', _daemon.Log.TakeLast(40))}");
         }
 
         Assert.Equal(atSnapshot, await RbdExport.ChecksumAsync($"{DevCluster.Pool}/{_volume}"));
