@@ -135,6 +135,13 @@ public sealed class FilesystemTests
     public void MountArgs_OptionsJoinedWithCommas(string[] options, string[] expected) =>
         Assert.Equal(expected, Filesystem.MountArgs("/dev/loop0", "/mnt/v", "ext4", options));
 
+    [Theory]
+    [InlineData(new string[0], "nouuid")]
+    [InlineData(new[] { "noatime" }, "noatime,nouuid")]
+    [InlineData(new[] { "nouuid", "noatime" }, "nouuid,noatime")]
+    public void MountArgs_Xfs_AlwaysNouuid_SoAClonesCopyOfItsSourcesUuidMountsBesideIt(string[] options, string expected) =>
+        Assert.Equal(["-t", "xfs", "-o", expected, "/dev/loop0", "/mnt/v"], Filesystem.MountArgs("/dev/loop0", "/mnt/v", "xfs", options));
+
     [Fact]
     public async Task MountAsync_SameDeviceAlreadyThere_IsSuccessWithoutMounting()
     {
@@ -167,7 +174,7 @@ public sealed class FilesystemTests
             Assert.True(Directory.Exists(mountpoint));
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
                 | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute, File.GetUnixFileMode(mountpoint));
-            Assert.Equal(["-t", "xfs", "-o", "noatime", "/dev/loop0", mountpoint], Assert.Single(_runner.CallsTo("mount")));
+            Assert.Equal(["-t", "xfs", "-o", "noatime,nouuid", "/dev/loop0", mountpoint], Assert.Single(_runner.CallsTo("mount")));
         }
         finally
         {

@@ -192,10 +192,22 @@ internal sealed partial class Filesystem(
             _ => throw new ArgumentException($"unsupported filesystem '{fsType}': use ext4 or xfs", nameof(fsType)),
         };
 
-    internal static IReadOnlyList<string> MountArgs(string device, string mountpoint, string fsType, IReadOnlyList<string> options) =>
-        options.Count == 0
+    /// <remarks>
+    /// xfs always gets <c>nouuid</c>: a clone (or a restored copy) carries its source's filesystem UUID, and xfs
+    /// refuses to mount a second filesystem with a UUID already mounted on the host — so a clone could not be
+    /// mounted while its source is. The check guards against mounting one device twice, which the plugin never does.
+    /// </remarks>
+    internal static IReadOnlyList<string> MountArgs(string device, string mountpoint, string fsType, IReadOnlyList<string> options)
+    {
+        if (fsType == "xfs" && !options.Contains("nouuid"))
+        {
+            options = [.. options, "nouuid"];
+        }
+
+        return options.Count == 0
             ? ["-t", fsType, device, mountpoint]
             : ["-t", fsType, "-o", string.Join(',', options), device, mountpoint];
+    }
 
     /// <summary>mke2fs prints "mke2fs 1.47.0 (5-Feb-2023)"; assume_storage_prezeroed arrived in 1.47.0.</summary>
     internal static bool SupportsAssumeZeroed(string versionOutput)
