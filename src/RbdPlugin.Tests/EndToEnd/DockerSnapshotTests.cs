@@ -45,7 +45,20 @@ public sealed class DockerSnapshotTests(DockerPluginFixture fixture) : IAsyncLif
 
         (await DockerCli.RunAsync("volume", "create", "-d", "rbd", "-o", $"from-snapshot={_volume}@s1", "-o", "size=640M", _clone)).EnsureSuccess();
 
-        var read = (await DockerCli.RunWithVolumeAsync($"{_clone}:/data", "cat /data/note; df -k /data | tail -1")).EnsureSuccess();
+        // The source stays mounted on this host meanwhile: the clone's xfs carries the source's UUID, which xfs
+        // refuses to mount twice unless told (nouuid).
+        var holder = $"{_volume}-holder";
+        (await DockerCli.RunAsync("run", "-d", "--name", holder, "--network", "none", "-v", $"{_volume}:/data", DockerCli.Image, "sleep", "300")).EnsureSuccess();
+        DockerCli.Result read;
+        try
+        {
+            read = (await DockerCli.RunWithVolumeAsync($"{_clone}:/data", "cat /data/note; df -k /data | tail -1")).EnsureSuccess();
+        }
+        finally
+        {
+            await DockerCli.RunAsync("rm", "-f", holder);
+        }
+
         Assert.StartsWith("before the snapshot", read.Output, StringComparison.Ordinal);
         // Grown at its first mount: more than the 320M source's filesystem holds.
         Assert.True(long.Parse(read.Output.Split('\n')[^1].Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) > 500_000,
