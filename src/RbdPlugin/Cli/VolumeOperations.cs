@@ -30,24 +30,11 @@ internal sealed class VolumeOperations(ICephCluster ceph, VolumeSettings setting
             var used = await ceph.UsedBytesAsync(record.Image, ct);
             items.Add(new VolumeListItem(record.Name, record.Spec.Pool, image.SizeBytes, ByteSize.Format(image.SizeBytes),
                 used, used is { } u ? ByteSize.Format(u) : null, record.Spec.FsType, lease.Host, lease.State,
-                await MountedWhereAsync(record.Name, lease, ct), record.CreatedAt));
+                lease is { State: "held", Mountpoint: { } mountpoint } ? $"{lease.Host}:{mountpoint}" : null, record.CreatedAt));
         }
 
         return (IReadOnlyList<VolumeListItem>)items;
     });
-
-    /// <summary>"HOST:MOUNTPOINT" from the owner record of a held lease (Since is set only when that record is the
-    /// holder's own); null otherwise, or for an owner whose record predates the mountpoint field.</summary>
-    private async Task<string?> MountedWhereAsync(string name, LeaseView lease, CancellationToken ct)
-    {
-        if (lease.State != "held" || lease.Since is null)
-        {
-            return null;
-        }
-
-        var json = await ceph.ReadOmapKeyAsync(settings.Pool, settings.Namespace, LeaseKeeper.ObjectOf(name), LeaseKeeper.OwnerKey, ct);
-        return LeaseRecord.FromJson(json) is { Mountpoint: { } mountpoint } owner ? $"{owner.Host}:{mountpoint}" : null;
-    }
 
     public Task<VolumeInspectResult> InspectAsync(string name, CancellationToken ct) => CephErrors.Guard($"inspect {name}", async () =>
     {

@@ -128,13 +128,15 @@ internal sealed partial class FuseLoopMapper(
     {
         var dir = FuseDir(device.Image);
         var file = Path.Combine(dir, device.Image.Name);
-        foreach (var pid in host.FindProcesses("rbd-fuse", dir))
+        var servers = host.FindProcesses("rbd-fuse", dir);
+        foreach (var pid in servers)
         {
             // kill -KILL PID
             await runner.TryRunAsync("kill", ["-KILL", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)], ct);
-            await WaitForExitAsync(pid, ct);
             LogKilledFuse(pid, dir);
         }
+
+        await WaitForExitAsync(servers, dir, ct);
 
         foreach (var loop in (await ListLoopsAsync(ct)).Where(l => l.BackingFile == file))
         {
@@ -233,16 +235,6 @@ internal sealed partial class FuseLoopMapper(
                     $"rbd-fuse did not show image {image} within {ImageVisibleTimeout.TotalSeconds:0.#} s: does the image exist, " +
                     $"and may client.{client.ClientId} read it?");
             }
-            await Task.Delay(PollInterval, _time, ct);
-        }
-    }
-
-    /// <summary>Until the process is gone or a zombie (its files, the fuse device among them, are closed then).</summary>
-    private async Task WaitForExitAsync(int pid, CancellationToken ct)
-    {
-        var deadline = _time.GetTimestamp() + (long)(BusyTimeout.TotalSeconds * _time.TimestampFrequency);
-        while (host.ReadFile($"/proc/{pid}/cmdline") is { Length: > 0 } && _time.GetTimestamp() < deadline)
-        {
             await Task.Delay(PollInterval, _time, ct);
         }
     }

@@ -11,7 +11,8 @@ internal sealed partial class LeaseKeeper
         var holder = await holdersTask is { Count: > 0 } found ? found[0] : null;
         if (holder is not null)
         {
-            return new LeaseView("held", HostOf(holder.Cookie), record?.Cookie == holder.Cookie ? record.Since : null);
+            var own = record?.Cookie == holder.Cookie ? record : null;
+            return new LeaseView("held", HostOf(holder.Cookie), own?.Since, own?.Mountpoint);
         }
 
         return record is null ? LeaseView.None : new LeaseView("expired", record.Host, record.Since);

@@ -37,8 +37,8 @@ internal sealed record LeaseRecord(string Host, string Cookie, string Address, D
 }
 
 /// <summary>What Get reports about a volume's lease: held (a live lock), expired (an owner that did not release, no
-/// live lock), or none.</summary>
-internal sealed record LeaseView(string State, string? Host, DateTimeOffset? Since)
+/// live lock), or none. <see cref="Mountpoint"/>: where the holder mounted it, when its own record says so.</summary>
+internal sealed record LeaseView(string State, string? Host, DateTimeOffset? Since, string? Mountpoint = null)
 {
     public static LeaseView None { get; } = new("none", null, null);
 }
