@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Text;
 using RbdPlugin.Ceph.Native;
 
 namespace RbdPlugin.Ceph;
@@ -101,22 +103,33 @@ internal sealed partial class CephCluster
         }
     }
 
-    private static unsafe string? ReadKey(SafeIoCtxHandle io, string pool, string ns, string objectName, string key)
+    private static string? ReadKey(SafeIoCtxHandle io, string pool, string ns, string objectName, string key) =>
+        ReadKeys(io, pool, ns, objectName, [key]) is { } values && values.TryGetValue(key, out var value)
+            ? Encoding.UTF8.GetString(value)
+            : null;
+
+    /// <summary>The raw values of the given omap keys (absent keys are left out); null when the object does not
+    /// exist. One round trip.</summary>
+    private static unsafe Dictionary<string, byte[]>? ReadKeys(SafeIoCtxHandle io, string pool, string ns, string objectName, IReadOnlyList<string> keys)
     {
         var operation = $"rados_read_op_operate {pool}/{ns}/{objectName}";
-        var keyBytes = NativeCall.Utf8Z(key);
+        var keyBytes = keys.Select(NativeCall.Utf8Z).ToArray();
+        var handles = keyBytes.Select(k => GCHandle.Alloc(k, GCHandleType.Pinned)).ToArray();
         var prval = 0;
         var op = Librados.rados_create_read_op();
         var iter = nint.Zero;
         try
         {
-            fixed (byte* k = keyBytes)
+            var pointers = stackalloc byte*[keys.Count];
+            var lengths = stackalloc nuint[keys.Count];
+            for (var i = 0; i < keys.Count; i++)
             {
-                var keys = stackalloc byte*[] { k };
-                var lengths = stackalloc nuint[] { (nuint)(keyBytes.Length - 1) };
-                Librados.rados_read_op_omap_get_vals_by_keys2(op, keys, 1, lengths, out iter, &prval);
+                pointers[i] = (byte*)handles[i].AddrOfPinnedObject();
+                lengths[i] = (nuint)(keyBytes[i].Length - 1);
             }
 
+            // by_keys2 copies the keys into the op, so the pins only need to outlive this call.
+            Librados.rados_read_op_omap_get_vals_by_keys2(op, pointers, (nuint)keys.Count, lengths, out iter, &prval);
             var rc = Librados.rados_read_op_operate(op, io, objectName, 0);
             if (rc == -Errno.ENOENT)
             {
@@ -125,12 +138,17 @@ internal sealed partial class CephCluster
 
             NativeCall.Check(rc, operation);
             NativeCall.Check(prval, operation);
-            var values = new Dictionary<string, string>(StringComparer.Ordinal);
-            Drain(iter, values);
-            return values.GetValueOrDefault(key);
+            var values = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            Drain(iter, values, static (value, length) => NativeCall.Bytes(value, length));
+            return values;
         }
         finally
         {
+            foreach (var handle in handles)
+            {
+                handle.Free();
+            }
+
             if (iter != nint.Zero)
             {
                 Librados.rados_omap_get_end(iter);
@@ -190,7 +208,9 @@ internal sealed partial class CephCluster
     }
 
     /// <summary>Copies every pair out of the iterator; returns the last key seen (null when none).</summary>
-    private static string? Drain(nint iter, Dictionary<string, string> into)
+    private static string? Drain(nint iter, Dictionary<string, string> into) => Drain(iter, into, NativeCall.Utf8);
+
+    private static string? Drain<T>(nint iter, Dictionary<string, T> into, Func<nint, nuint, T> decode)
     {
         string? last = null;
         while (true)
@@ -202,7 +222,7 @@ internal sealed partial class CephCluster
             }
 
             last = NativeCall.Utf8(key, keyLength);
-            into[last] = NativeCall.Utf8(value, valueLength);
+            into[last] = decode(value, valueLength);
         }
     }
 }

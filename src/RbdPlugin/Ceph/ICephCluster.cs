@@ -13,6 +13,10 @@ internal interface ICephCluster : IAsyncDisposable
     /// <summary>Size, features and the requested metadata keys (missing keys are left out); null when no such image.</summary>
     Task<ImageInfo?> StatImageAsync(ImageRef image, IReadOnlyCollection<string> metadataKeys, CancellationToken ct);
 
+    /// <summary>Size and features (no metadata) read from the image's header without opening it: the cheap answer to
+    /// "does it exist, how large is it" for Get and inspect. Null when no such image.</summary>
+    Task<ImageInfo?> PeekImageAsync(ImageRef image, CancellationToken ct);
+
     /// <summary>Sets one metadata key on an existing image.</summary>
     Task SetImageMetadataAsync(ImageRef image, string key, string value, CancellationToken ct);
 

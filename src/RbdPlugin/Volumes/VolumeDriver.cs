@@ -45,15 +45,18 @@ internal sealed partial class VolumeDriver(
             return null;
         }
 
-        // The stat keeps Get honest when the image was deleted behind our back: Docker then sends Create again.
-        var image = await GuardAsync($"get {name}", () => ceph.StatImageAsync(record.Image, [], ct));
+        // The peek keeps Get honest when the image was deleted behind our back (Docker then sends Create again) and
+        // shows its size now; the lease read does not depend on it, so both go out at once.
+        var imageRead = GuardAsync($"get {name}", () => ceph.PeekImageAsync(record.Image, ct));
+        var leaseRead = GuardAsync($"get {name}", () => leases.InspectAsync(name, ct));
+        await Task.WhenAll(imageRead, leaseRead);
+        var (image, lease) = (imageRead.Result, leaseRead.Result);
         if (image is null)
         {
             return null;
         }
 
         var entry = journal.Get(name);
-        var lease = await GuardAsync($"get {name}", () => leases.InspectAsync(name, ct));
         return new VolumeInfo(name, entry?.Mountpoint, record.CreatedAt, VolumeStatus.Of(record, image, entry, settings.HostId, lease));
     }
 

@@ -65,6 +65,12 @@ internal sealed partial class FakeCeph : ICephCluster
             : null);
     }
 
+    public Task<ImageInfo?> PeekImageAsync(ImageRef image, CancellationToken ct)
+    {
+        Call("PeekImage");
+        return Task.FromResult(Images.TryGetValue(image, out var info) ? info with { Metadata = new Dictionary<string, string>() } : null);
+    }
+
     public Task SetImageMetadataAsync(ImageRef image, string key, string value, CancellationToken ct)
     {
         Call("SetImageMetadata");

@@ -24,6 +24,10 @@ internal static class NativeCall
     public static unsafe string Utf8(nint pointer, nuint length) =>
         length == 0 ? "" : Encoding.UTF8.GetString((byte*)pointer, checked((int)length));
 
+    /// <summary>A copy of a buffer of known length owned by the library (omap values are binary).</summary>
+    public static unsafe byte[] Bytes(nint pointer, nuint length) =>
+        length == 0 ? [] : new ReadOnlySpan<byte>((byte*)pointer, checked((int)length)).ToArray();
+
     /// <summary>The text in a buffer librbd filled with a C string, up to its NUL.</summary>
     public static string FromBuffer(ReadOnlySpan<byte> buffer)
     {
