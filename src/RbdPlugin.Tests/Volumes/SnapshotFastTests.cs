@@ -109,6 +109,25 @@ public sealed class SnapshotFastTests : IDisposable
     }
 
     [Fact]
+    public async Task Flatten_AClone_OnceTrueThenFalse_UnknownVolumeNotFound()
+    {
+        await _h.Driver.CreateAsync("src", Opts(("size", "1G")), None);
+        var store = new VolumeStore(_h.Ceph, new VolumeCatalog(_h.Ceph, _h.Settings), _h.Settings, _h.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await _h.Ceph.CreateSnapshotAsync(new RbdPlugin.Ceph.ImageRef("rbd", "", "src"), "s1", None);
+        await _h.Driver.CreateAsync("c1", Opts(("from-snapshot", "src@s1")), None);
+
+        var (record, first) = await store.FlattenAsync("c1", None);
+        var (_, second) = await store.FlattenAsync("c1", None);
+        var (_, source) = await store.FlattenAsync("src", None);
+
+        Assert.Equal((true, false, false), (first, second, source));
+        Assert.Equal("src@s1", record.Spec.FromSnapshot);
+        var missing = await Assert.ThrowsAsync<VolumeException>(() => store.FlattenAsync("nope", None));
+        Assert.Equal(VolumeErrorKind.NotFound, missing.Kind);
+        Assert.Contains("volume ls", missing.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CreateFromSnapshot_IsAVolumeWithTheSourcesFilesystem_SmallerSizeRefused()
     {
         await _h.Driver.CreateAsync("src", Opts(("size", "1G"), ("fstype", "xfs")), None);
@@ -191,6 +210,7 @@ public sealed class SnapshotFastTests : IDisposable
         Assert.Equal(["name", "snapshot", "sizeBytes"], Fields(JsonSerializer.Serialize(new SnapshotRolledBack("v", "s", 1), SnapshotJsonContext.Default.SnapshotRolledBack)));
         Assert.Equal(["name", "source", "snapshot", "image", "sizeBytes", "fstype"],
             Fields(JsonSerializer.Serialize(new VolumeCloned("n", "v", "s", "rbd/n", 1, "ext4"), SnapshotJsonContext.Default.VolumeCloned)));
+        Assert.Equal(["name", "flattened", "from"], Fields(JsonSerializer.Serialize(new VolumeFlattened("c", true, "v@s"), SnapshotJsonContext.Default.VolumeFlattened)));
         Assert.Equal(["name", "previousSizeBytes", "sizeBytes", "filesystem", "host", "filesystemBytes"],
             Fields(JsonSerializer.Serialize(new VolumeResized("v", 1, 2, "grown", "h", 2), SnapshotJsonContext.Default.VolumeResized)));
         Assert.Equal(["snapshot"], Fields(JsonSerializer.Serialize(new SnapshotRequest("s"), VolumeAdminJsonContext.Default.SnapshotRequest)));

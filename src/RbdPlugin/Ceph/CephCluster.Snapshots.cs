@@ -112,6 +112,22 @@ internal sealed partial class CephCluster
         }, ct);
     }
 
+    public Task<bool> FlattenImageAsync(ImageRef image, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var operation = $"rbd_flatten {image}";
+        return RunAsync(operation, image.Pool, image.Namespace, io =>
+        {
+            using var img = Open(io, image, readOnly: false);
+            unsafe
+            {
+                // librbd answers EINVAL for an image without a parent: already independent, which is what was asked.
+                var rc = Librbd.rbd_flatten_with_progress(img, &Librbd.NoProgress, 0);
+                return rc != -Errno.EINVAL && NativeCall.Check(rc, operation) >= 0;
+            }
+        }, ct);
+    }
+
     private static unsafe List<SnapshotInfo> Snapshots(SafeRbdImageHandle img, ImageRef image)
     {
         var max = 8;

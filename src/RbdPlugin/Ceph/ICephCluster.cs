@@ -107,6 +107,10 @@ internal interface ICephCluster : IAsyncDisposable
     /// </summary>
     Task CloneImageAsync(ImageRef source, string snapshot, ImageCreateRequest clone, CancellationToken ct);
 
+    /// <summary>Copies the parent's data into a clone so it no longer depends on the snapshot (works while the clone
+    /// is in use: librbd asks the exclusive-lock holder to do it). False when the image has no parent.</summary>
+    Task<bool> FlattenImageAsync(ImageRef image, CancellationToken ct);
+
     /// <summary>Grows the image to <paramref name="sizeBytes"/>; a smaller size is refused (EINVAL), never applied.</summary>
     Task ResizeImageAsync(ImageRef image, ulong sizeBytes, CancellationToken ct);
 }

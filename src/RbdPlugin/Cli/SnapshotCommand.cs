@@ -13,6 +13,7 @@ namespace RbdPlugin.Cli;
 [JsonSerializable(typeof(SnapshotRolledBack))]
 [JsonSerializable(typeof(VolumeCloned))]
 [JsonSerializable(typeof(VolumeResized))]
+[JsonSerializable(typeof(VolumeFlattened))]
 internal sealed partial class SnapshotJsonContext : JsonSerializerContext;
 
 /// <summary>
@@ -61,7 +62,7 @@ internal static class SnapshotCommand
         return snapshot;
     }
 
-    /// <summary>Adds <c>clone</c> and <c>resize</c> to the <c>volume</c> command.</summary>
+    /// <summary>Adds <c>clone</c>, <c>flatten</c> and <c>resize</c> to the <c>volume</c> command.</summary>
     public static void AddVolumeCommands(Command volume)
     {
         var clone = Subcommand(volume, "clone", "Create a volume from a snapshot: rbd-plugin volume clone SOURCE@SNAP NEW", out var cloneFlags, out var cloneJson);
@@ -73,6 +74,15 @@ internal static class SnapshotCommand
             (session, c) => session.Snapshots.CloneAsync(parse.GetValue(source)!, parse.GetValue(cloneName)!, parse.GetValue(size), c),
             SnapshotJsonContext.Default.VolumeCloned,
             r => $"volume {r.Name} created from {r.Source}@{r.Snapshot}: image {r.Image}, {ByteSize.Format(r.SizeBytes)}, {r.Fstype}\n", ct));
+
+        var flatten = Subcommand(volume, "flatten", "Copy a clone's shared data so it no longer needs its snapshot (idempotent; works while mounted)", out var flattenFlags, out var flattenJson);
+        var flattenName = CliCommand.NameArgument(flatten);
+        flatten.SetAction((parse, ct) => CliCommand.RunAsync(parse, flattenFlags, flattenJson,
+            (session, c) => session.Snapshots.FlattenAsync(parse.GetValue(flattenName)!, c),
+            SnapshotJsonContext.Default.VolumeFlattened,
+            r => r.Flattened
+                ? $"volume {r.Name} flattened: it no longer depends on {r.From ?? "its parent snapshot"}\n"
+                : $"volume {r.Name} depends on no snapshot; nothing to do\n", ct));
 
         var resize = Subcommand(volume, "resize", "Grow a volume and its filesystem (online on the host that has it mounted); never shrinks", out var resizeFlags, out var resizeJson);
         var resizeName = CliCommand.NameArgument(resize);

@@ -68,6 +68,14 @@ internal sealed class SnapshotOperations(ICephCluster ceph, VolumeSettings setti
         return new VolumeCloned(name, request.Source, request.Snapshot, record.Image.ToString(), record.Spec.SizeBytes, record.Spec.FsType);
     }
 
+    /// <summary>Makes a clone independent of its snapshot, so the snapshot and its volume can be removed.</summary>
+    public Task<VolumeFlattened> FlattenAsync(string name, CancellationToken ct) => CephErrors.Guard($"flatten {name}", async () =>
+    {
+        VolumeName.Validate(name);
+        var (record, flattened) = await _store.FlattenAsync(name, ct);
+        return new VolumeFlattened(name, flattened, record.Spec.FromSnapshot);
+    });
+
     /// <summary>
     /// Grows the image and records the size; then the filesystem: online through this host's daemon when it has the
     /// volume mounted, otherwise at the volume's next mount (the owner, if another host, is named).

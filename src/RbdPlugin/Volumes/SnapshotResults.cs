@@ -20,6 +20,10 @@ internal sealed record SnapshotRolledBack(string Name, string Snapshot, ulong Si
 /// <summary>A volume made from a snapshot.</summary>
 internal sealed record VolumeCloned(string Name, string Source, string Snapshot, string Image, ulong SizeBytes, string Fstype);
 
+/// <summary>A clone made independent of its snapshot (<see cref="Flattened"/> false: it was not a clone, or was
+/// flattened already). <see cref="From"/> is the snapshot it was made from, as recorded at its creation.</summary>
+internal sealed record VolumeFlattened(string Name, bool Flattened, string? From);
+
 /// <summary>
 /// A volume resized. <see cref="Filesystem"/>: "grown" (grown online now, on this host), "at-next-mount" (not
 /// mounted here: it grows when it is next mounted, or run resize again on <see cref="Host"/>, which has it mounted).

@@ -142,7 +142,8 @@ internal sealed partial class VolumeStore(ICephCluster ceph, VolumeCatalog catal
         catch (CephException e) when (e.Errno == Errno.ENOTEMPTY)
         {
             throw new VolumeException(VolumeErrorKind.InUse,
-                $"volume {record.Name} has snapshots or clones; remove them first (`rbd snap ls {record.Image}`)", e);
+                $"volume {record.Name} has snapshots or clones: remove its snapshots (`rbd-plugin snapshot ls {record.Name}`, then `snapshot rm`) " +
+                $"and remove or flatten the volumes cloned from them (`rbd-plugin volume flatten CLONE`); `rbd snap ls --all {record.Image}` shows them all", e);
         }
     }
 

@@ -132,7 +132,7 @@ internal sealed class VolumeTrash(ICephCluster ceph, VolumeCatalog catalog, Volu
     private static string WhyNot(TrashRecord record, CephException e) => e.Errno switch
     {
         Errno.ENOTEMPTY => $"{record.Name} (image id {record.TrashId}) has snapshots: restore it (`rbd-plugin trash restore {record.TrashId} --as NEW`), remove its snapshots, then remove and purge it",
-        Errno.EBUSY => $"{record.Name} (image id {record.TrashId}) has clones or is open: flatten or remove its clones first",
+        Errno.EBUSY => $"{record.Name} (image id {record.TrashId}) has clones or is open: flatten its clones (`rbd-plugin volume flatten CLONE`) or remove them first",
         _ => $"{record.Name} (image id {record.TrashId}): {e.Message}",
     };
 

@@ -63,6 +63,16 @@ internal sealed partial class FakeCeph
         Call("CloneImage");
         var snap = SnapshotsOf(source).FirstOrDefault(s => s.Name == snapshot) ?? throw new CephException("rbd_clone3", Errno.ENOENT);
         await CreateImageAsync(clone with { SizeBytes = Math.Max(snap.SizeBytes, clone.SizeBytes) }, ct);
+        Clones.Add(clone.Image);
+    }
+
+    /// <summary>Clones made by <see cref="CloneImageAsync"/> that were not flattened since.</summary>
+    public HashSet<ImageRef> Clones { get; } = [];
+
+    public Task<bool> FlattenImageAsync(ImageRef image, CancellationToken ct)
+    {
+        Call("FlattenImage");
+        return Images.ContainsKey(image) ? Task.FromResult(Clones.Remove(image)) : throw new CephException("rbd_open", Errno.ENOENT);
     }
 
     public Task ResizeImageAsync(ImageRef image, ulong sizeBytes, CancellationToken ct)

@@ -48,6 +48,10 @@ internal static unsafe partial class Librbd
     public static partial int rbd_resize2(SafeRbdImageHandle image, ulong size, [MarshalAs(UnmanagedType.U1)] bool allowShrink,
         delegate* unmanaged<ulong, ulong, nint, int> progress, nint progressData);
 
+    // int rbd_flatten_with_progress(rbd_image_t image, librbd_progress_fn_t cb, void *cbdata);
+    [LibraryImport(Lib)]
+    public static partial int rbd_flatten_with_progress(SafeRbdImageHandle image, delegate* unmanaged<ulong, ulong, nint, int> progress, nint progressData);
+
     /// <summary>librbd_progress_fn_t that ignores progress (0 = carry on).</summary>
     [UnmanagedCallersOnly]
     public static int NoProgress(ulong offset, ulong total, nint data) => 0;
