@@ -67,6 +67,20 @@ public sealed class CephClusterOmapTests(CephClusterFixture fixture) : ClusterTe
     public async Task ReadOmap_MissingObject_IsEmpty()
     {
         Assert.Empty(await Cluster.ReadOmapAsync(DevCluster.Pool, "", DevCluster.NewName(), None));
+        Assert.Empty(await Cluster.ReadOmapKeysAsync(DevCluster.Pool, "", DevCluster.NewName(), None));
+    }
+
+    [Fact]
+    public async Task ReadOmapKeys_MoreKeysThanOnePage_EveryKeyOnceInOrder()
+    {
+        var obj = NewObject(DevCluster.Pool);
+        var expected = Enumerable.Range(0, 2100).Select(i => $"key-{i:D5}").ToList();
+        await Parallel.ForEachAsync(expected, new ParallelOptions { MaxDegreeOfParallelism = 16 },
+            async (key, ct) => await Cluster.SetOmapKeyAsync(DevCluster.Pool, "", obj, key, new string('v', 300), ct));
+
+        var keys = await Cluster.ReadOmapKeysAsync(DevCluster.Pool, "", obj, None);
+
+        Assert.Equal(expected, keys);
     }
 
     [Fact]

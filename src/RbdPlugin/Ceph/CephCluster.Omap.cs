@@ -14,7 +14,14 @@ internal sealed partial class CephCluster
     {
         CheckObject(pool, ns, objectName);
         return RunAsync<IReadOnlyDictionary<string, string>>(
-            $"rados_read_op_omap_get_vals2 {pool}/{ns}/{objectName}", pool, ns, io => ReadAll(io, pool, ns, objectName), ct);
+            $"rados_read_op_omap_get_vals2 {pool}/{ns}/{objectName}", pool, ns, io => ReadAll(io, pool, ns, objectName, keysOnly: false), ct);
+    }
+
+    public Task<IReadOnlyList<string>> ReadOmapKeysAsync(string pool, string ns, string objectName, CancellationToken ct)
+    {
+        CheckObject(pool, ns, objectName);
+        return RunAsync<IReadOnlyList<string>>($"rados_read_op_omap_get_keys2 {pool}/{ns}/{objectName}", pool, ns,
+            io => ReadAll(io, pool, ns, objectName, keysOnly: true).Keys.ToList(), ct);
     }
 
     public Task<string?> ReadOmapKeyAsync(string pool, string ns, string objectName, string key, CancellationToken ct)
@@ -60,7 +67,8 @@ internal sealed partial class CephCluster
         ArgumentException.ThrowIfNullOrEmpty(objectName);
     }
 
-    private static unsafe Dictionary<string, string> ReadAll(SafeIoCtxHandle io, string pool, string ns, string objectName)
+    /// <summary>Every pair, a page per round trip; with <paramref name="keysOnly"/> the values are not sent (all "").</summary>
+    private static unsafe Dictionary<string, string> ReadAll(SafeIoCtxHandle io, string pool, string ns, string objectName, bool keysOnly)
     {
         var operation = $"rados_read_op_operate {pool}/{ns}/{objectName}";
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -74,7 +82,15 @@ internal sealed partial class CephCluster
             var iter = nint.Zero;
             try
             {
-                Librados.rados_read_op_omap_get_vals2(op, startAfter, null, OmapPageSize, out iter, &more, &prval);
+                if (keysOnly)
+                {
+                    Librados.rados_read_op_omap_get_keys2(op, startAfter, OmapPageSize, out iter, &more, &prval);
+                }
+                else
+                {
+                    Librados.rados_read_op_omap_get_vals2(op, startAfter, null, OmapPageSize, out iter, &more, &prval);
+                }
+
                 var rc = Librados.rados_read_op_operate(op, io, objectName, 0);
                 if (rc == -Errno.ENOENT)
                 {

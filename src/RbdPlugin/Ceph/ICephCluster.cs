@@ -53,6 +53,9 @@ internal interface ICephCluster : IAsyncDisposable
     /// <summary>All omap key/value pairs of a RADOS object (empty when the object does not exist).</summary>
     Task<IReadOnlyDictionary<string, string>> ReadOmapAsync(string pool, string ns, string objectName, CancellationToken ct);
 
+    /// <summary>All omap keys of a RADOS object, without their values (empty when the object does not exist).</summary>
+    Task<IReadOnlyList<string>> ReadOmapKeysAsync(string pool, string ns, string objectName, CancellationToken ct);
+
     /// <summary>One omap value, or null when the key or the object does not exist.</summary>
     Task<string?> ReadOmapKeyAsync(string pool, string ns, string objectName, string key, CancellationToken ct);
 

@@ -23,6 +23,11 @@ internal sealed class VolumeCatalog(ICephCluster ceph, VolumeSettings settings)
         return all.Values.Select(VolumeRecord.FromJson).OfType<VolumeRecord>().ToList();
     }
 
+    /// <summary>The names alone: the index's keys without the records (List needs only names; 1,000 records are
+    /// ~300 KB to send and parse, 1,000 names ~15 KB).</summary>
+    public Task<IReadOnlyList<string>> ListNamesAsync(CancellationToken ct) =>
+        ceph.ReadOmapKeysAsync(settings.Pool, settings.Namespace, IndexObject, ct);
+
     public Task PutAsync(VolumeRecord record, CancellationToken ct) =>
         ceph.SetOmapKeyAsync(settings.Pool, settings.Namespace, IndexObject, record.Name, record.ToJson(), ct);
 

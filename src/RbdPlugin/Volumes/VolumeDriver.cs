@@ -63,9 +63,9 @@ internal sealed partial class VolumeDriver(
     /// <inheritdoc />
     public async Task<IReadOnlyList<VolumeSummary>> ListAsync(CancellationToken ct)
     {
-        var records = await GuardAsync("list volumes", () => catalog.ListAsync(ct));
-        return records.OrderBy(r => r.Name, StringComparer.Ordinal)
-            .Select(r => new VolumeSummary(r.Name, journal.Get(r.Name)?.Mountpoint))
+        var names = await GuardAsync("list volumes", () => catalog.ListNamesAsync(ct));
+        return names.Where(VolumeName.IsValid).Order(StringComparer.Ordinal)
+            .Select(name => new VolumeSummary(name, journal.Get(name)?.Mountpoint))
             .ToList();
     }
 

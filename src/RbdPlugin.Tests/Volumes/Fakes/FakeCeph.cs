@@ -169,6 +169,12 @@ internal sealed partial class FakeCeph : ICephCluster
             Objects.TryGetValue(Key(pool, ns, objectName), out var omap) ? omap.ToDictionary() : new Dictionary<string, string>());
     }
 
+    public Task<IReadOnlyList<string>> ReadOmapKeysAsync(string pool, string ns, string objectName, CancellationToken ct)
+    {
+        Call("ReadOmapKeys");
+        return Task.FromResult<IReadOnlyList<string>>(Objects.TryGetValue(Key(pool, ns, objectName), out var omap) ? omap.Keys.ToList() : []);
+    }
+
     public Task<string?> ReadOmapKeyAsync(string pool, string ns, string objectName, string key, CancellationToken ct)
     {
         Call("ReadOmapKey");

@@ -88,6 +88,12 @@ internal static unsafe partial class Librados
     public static partial void rados_read_op_omap_get_vals2(
         nint readOp, string? startAfter, string? filterPrefix, ulong maxReturn, out nint iter, byte* more, int* prval);
 
+    // void rados_read_op_omap_get_keys2(rados_read_op_t read_op, const char *start_after, uint64_t max_return,
+    //     rados_omap_iter_t *iter, unsigned char *pmore, int *prval);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial void rados_read_op_omap_get_keys2(
+        nint readOp, string? startAfter, ulong maxReturn, out nint iter, byte* more, int* prval);
+
     // void rados_read_op_omap_get_vals_by_keys2(rados_read_op_t read_op, char const* const* keys, size_t num_keys,
     //     const size_t* key_lens, rados_omap_iter_t *iter, int *prval);
     [LibraryImport(Lib)]
