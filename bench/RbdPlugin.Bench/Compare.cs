@@ -6,7 +6,7 @@ namespace RbdPlugin.Bench;
 /// Before/after in one run (BENCH_BASELINE_DAEMON): the build under test (A, "rbd-plugin" column) and a baseline
 /// build (B, "baseline" column, e.g. main's), both serving at once with their own socket, state dir and mount root,
 /// driven alternately A, B, A, B so the load of this shared machine falls on both alike. The rows are the ones a
-/// daemon change moves: start, idle RSS, Get, one container cycle alone (and Remove refused right after Unmount),
+/// daemon change moves: start, idle RSS, Get, List of the most volumes the plan lists, one container cycle alone (and Remove refused right after Unmount),
 /// and the concurrent storm (B's storm first, then A's, so A never gains from a quieter machine at the start).
 /// </summary>
 internal sealed class Compare(Daemon a, Bench benchA, PluginClient clientA, Daemon b, Bench benchB, PluginClient clientB,
@@ -20,6 +20,8 @@ internal sealed class Compare(Daemon a, Bench benchA, PluginClient clientA, Daem
         var start = Add(new Row("Daemon start → serving") { Baseline = Side, Target = "< 1 s", Check = Row.MedianBelow(1000) });
         var rss = Add(new Row("Daemon idle RSS (3 s after start)", "MiB") { Baseline = Side, Target = "< 80 MiB", Check = Row.MedianBelow(80) });
         var get = Add(new Row("Get") { Baseline = Side });
+        var listed = plan.ListSizes.Max();
+        var list = Add(new Row($"List, {listed:N0} volumes") { Baseline = Side, Target = "< 50 ms", Check = Row.MedianBelow(50) });
         var cycle = Add(new Row("One create→mount→write→unmount→remove cycle alone", "s") { Baseline = Side });
         var storm = Add(new Row($"{plan.Cycles} concurrent cycles (total)", "s") { Baseline = Side });
 
@@ -48,6 +50,19 @@ internal sealed class Compare(Daemon a, Bench benchA, PluginClient clientA, Daem
 
         await clientA.RemoveAsync(va);
         await clientB.RemoveAsync(vb);
+
+        // Both daemons read the same index (one pool), so both list the same volumes.
+        Console.Error.WriteLine($"bench: compare: List of {listed:N0} ...");
+        var names = Enumerable.Range(0, listed).Select(i => $"{prefix}l{i:D4}").ToList();
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = 4 };
+        await Parallel.ForEachAsync(names, parallel, async (name, ct) => await clientA.CreateAsync(name, "1G", ct));
+        for (var i = -1; i < plan.ListReps; i++)
+        {
+            Bench.Keep(list.Plugin, i, (await clientA.ListAsync()).Ms);
+            Bench.Keep(list.Base, i, (await clientB.ListAsync()).Ms);
+        }
+
+        await Parallel.ForEachAsync(names, parallel, async (name, ct) => await clientA.RemoveAsync(name, ct));
 
         // Each cycle ends with Remove sent right after Unmount: the row counts the refusals ("in use elsewhere"
         // while rbd-fuse still held the image's watch).
