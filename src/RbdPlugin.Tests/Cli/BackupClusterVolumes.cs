@@ -34,10 +34,5 @@ internal static class BackupClusterVolumes
     public static async Task<bool> ImageExistsAsync(string volume) =>
         (await CephCli.RunAsync("rbd", "info", $"{DevCluster.Pool}/{volume}")).ExitCode == 0;
 
-    public static async Task RemoveAsync(string volume)
-    {
-        await CephCli.RunAsync("rbd", "snap", "purge", "--no-progress", $"{DevCluster.Pool}/{volume}");
-        await CephCli.RunAsync("rbd", "rm", "--no-progress", $"{DevCluster.Pool}/{volume}");
-        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rmomapkey", "rbd-plugin.volumes", volume);
-    }
+    public static Task RemoveAsync(string volume) => VolumeLeftovers.RemoveAsync(volume);
 }

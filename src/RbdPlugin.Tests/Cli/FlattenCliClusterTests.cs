@@ -24,13 +24,7 @@ public sealed class FlattenCliClusterTests : IAsyncLifetime
             await HostCleanup.ReleaseUnderAsync(_root);
         }
 
-        foreach (var name in new[] { _clone, _source })
-        {
-            await CephCli.RunAsync("rbd", "snap", "purge", "--no-progress", $"{DevCluster.Pool}/{name}");
-            await CephCli.RunAsync("rbd", "rm", "--no-progress", $"{DevCluster.Pool}/{name}");
-            await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rmomapkey", "rbd-plugin.volumes", name);
-            await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{name}");
-        }
+        await VolumeLeftovers.RemoveAsync(_clone, _source);
 
         Directory.Delete(_root, recursive: true);
     }

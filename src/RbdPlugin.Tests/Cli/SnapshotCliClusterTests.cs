@@ -47,13 +47,7 @@ public sealed class SnapshotCliClusterTests : IAsyncLifetime
         _client.Dispose();
         await _daemon.DisposeAsync();
         await HostCleanup.ReleaseUnderAsync(_root);
-        foreach (var name in new[] { _clone, _volume })
-        {
-            await CephCli.RunAsync("rbd", "snap", "purge", "--no-progress", $"{DevCluster.Pool}/{name}");
-            await CephCli.RunAsync("rbd", "rm", "--no-progress", $"{DevCluster.Pool}/{name}");
-            await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rmomapkey", "rbd-plugin.volumes", name);
-            await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{name}");
-        }
+        await VolumeLeftovers.RemoveAsync(_clone, _volume);
 
         Directory.Delete(_root, recursive: true);
     }

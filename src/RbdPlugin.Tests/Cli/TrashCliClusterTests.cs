@@ -33,11 +33,7 @@ public sealed class TrashCliClusterTests : IAsyncLifetime
             await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rmomapkey", "rbd-plugin.trash", id);
         }
 
-        foreach (var name in new[] { _volume, _renamed })
-        {
-            await CephCli.RunAsync("rbd", "rm", "--no-progress", $"{DevCluster.Pool}/{name}");
-            await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rmomapkey", "rbd-plugin.volumes", name);
-        }
+        await VolumeLeftovers.RemoveAsync(_volume, _renamed);
 
         Directory.Delete(_root, recursive: true);
     }

@@ -41,9 +41,7 @@ public sealed partial class VolumeCliClusterTests : IAsyncLifetime
             await HostCleanup.ReleaseUnderAsync(_root);
         }
 
-        await CephCli.RunAsync("rbd", "rm", "--no-progress", $"{DevCluster.Pool}/{_volume}");
-        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rmomapkey", "rbd-plugin.volumes", _volume);
-        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{_volume}");
+        await VolumeLeftovers.RemoveAsync(_volume);
         foreach (var address in _fenced.Distinct())
         {
             await CephCli.RunAdminAsync("ceph", "osd", "blocklist", "rm", address);

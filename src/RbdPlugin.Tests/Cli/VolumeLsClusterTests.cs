@@ -33,9 +33,7 @@ public sealed class VolumeLsClusterTests : IAsyncLifetime
             await HostCleanup.ReleaseUnderAsync(_root);
         }
 
-        await CephCli.RunAsync("rbd", "rm", "--no-progress", $"{DevCluster.Pool}/{_volume}");
-        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rmomapkey", "rbd-plugin.volumes", _volume);
-        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{_volume}");
+        await VolumeLeftovers.RemoveAsync(_volume);
         Directory.Delete(_root, recursive: true);
     }
 

@@ -22,10 +22,7 @@ public sealed class DockerSnapshotTests(DockerPluginFixture fixture) : IAsyncLif
         foreach (var name in new[] { _clone, _volume })
         {
             await DockerCli.RunAsync("volume", "rm", "-f", name);
-            await CephCli.RunAsync("rbd", "snap", "purge", "--no-progress", $"{DevCluster.Pool}/{name}");
-            await CephCli.RunAsync("rbd", "rm", "--no-progress", $"{DevCluster.Pool}/{name}");
-            await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rmomapkey", "rbd-plugin.volumes", name);
-            await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{name}");
+            await VolumeLeftovers.RemoveAsync(name);
         }
     }
 

@@ -66,12 +66,7 @@ public sealed partial class FencingClusterTests(ITestOutputHelper output) : IAsy
         await _a.DisposeAsync();
         await _b.DisposeAsync();
         await HostCleanup.ReleaseUnderAsync(_root);
-        foreach (var volume in _volumes)
-        {
-            await CephCli.RunAsync("rbd", "rm", "--no-progress", $"{DevCluster.Pool}/{volume}");
-            await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rmomapkey", "rbd-plugin.volumes", volume);
-            await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{volume}");
-        }
+        await VolumeLeftovers.RemoveAsync([.. _volumes]);
 
         foreach (var address in _fenced.Distinct())
         {
