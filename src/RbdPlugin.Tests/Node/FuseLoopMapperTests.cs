@@ -57,6 +57,19 @@ public sealed class FuseLoopMapperTests : IDisposable
     }
 
     [Fact]
+    public async Task MapAsync_FuseStartedNow_AttachesANewLoop_EvenWhenADeadOneNamesTheSamePath()
+    {
+        ScriptWorkingRbdFuse();
+        Loops.Add(new LoopDevice("/dev/loop3", _file)); // left on an earlier mount of this directory that died
+        _runner.On("losetup", ["--find"], _ => Attach("/dev/loop7"));
+
+        var device = await _mapper.MapAsync(Vol1, CancellationToken.None);
+
+        Assert.Equal("/dev/loop7", device.DevicePath);
+        Assert.Empty(_runner.CallsTo("losetup", "--list"));
+    }
+
+    [Fact]
     public async Task MapAsync_AlreadyMapped_ReturnsTheSameLoopDeviceWithoutStartingAnything()
     {
         FuseMounted();

@@ -80,7 +80,9 @@ internal sealed partial class FuseLoopMapper(
         try
         {
             await WaitForImageFileAsync(image, file, ct);
-            var existing = (await ListLoopsAsync(ct)).FirstOrDefault(l => l.BackingFile == file);
+            // A fuse mount started just now has no loop device on it: one naming the same path belongs to an earlier,
+            // dead mount of that directory and must not be reused (and the listing costs a losetup per first mount).
+            var existing = startedFuse ? null : (await ListLoopsAsync(ct)).FirstOrDefault(l => l.BackingFile == file);
             var device = existing?.Device ?? await AttachLoopAsync(file, ct);
             return new MappedDevice(image, device, Name, dir);
         }
