@@ -20,9 +20,9 @@ public sealed class BackupCreatorTests : IDisposable
     {
         await _rbd.CreateVolumeAsync("db1");
 
-        var first = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, _ct);
+        var first = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, full: false, _ct);
         _rbd.Time.Advance(TimeSpan.FromMinutes(1));
-        var second = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, _ct);
+        var second = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, full: false, _ct);
 
         Assert.Equal(("full", null), (first.Manifest.Kind, first.Manifest.ParentId));
         Assert.Equal(("incremental", first.Manifest.Id), (second.Manifest.Kind, second.Manifest.ParentId));
@@ -34,14 +34,30 @@ public sealed class BackupCreatorTests : IDisposable
     }
 
     [Fact]
+    public async Task Create_Full_StartsANewChainThoughAnIncrementalIsPossible_ThePreviousSnapshotRemoved()
+    {
+        await _rbd.CreateVolumeAsync("db1");
+        var first = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, full: false, _ct);
+        _rbd.Time.Advance(TimeSpan.FromMinutes(1));
+
+        var second = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, full: true, _ct);
+
+        Assert.Equal(("full", null), (second.Manifest.Kind, second.Manifest.ParentId));
+        Assert.DoesNotContain("--from-snap", _rbd.Runner.CallsTo("rbd", "export-diff").Last());
+        Assert.Equal(first.Manifest.Snapshot, second.RemovedSnapshot);
+        Assert.Equal([second.Manifest.Snapshot], _rbd.SnapsOf("rbd/db1"));
+        Assert.All(await BackupVerifier.VerifyAsync(_rbd.Dir.Read("db1"), checksums: true, _ct), v => Assert.True(v.IsComplete, v.Problem));
+    }
+
+    [Fact]
     public async Task Create_LastBackupsSnapshotGone_StartsANewFullChain()
     {
         await _rbd.CreateVolumeAsync("db1");
-        var first = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, _ct);
+        var first = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, full: false, _ct);
         _rbd.SnapsOf("rbd/db1").Clear(); // e.g. removed by hand with rbd snap purge
         _rbd.Time.Advance(TimeSpan.FromMinutes(1));
 
-        var second = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, _ct);
+        var second = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, full: false, _ct);
 
         Assert.Equal("full", second.Manifest.Kind);
         Assert.NotEqual(first.Manifest.Id, second.Manifest.Id);
@@ -57,7 +73,7 @@ public sealed class BackupCreatorTests : IDisposable
             return FakeCommandRunner.Fail(5, "rbd: export-diff error: (5) Input/output error");
         });
 
-        var e = await Assert.ThrowsAsync<VolumeException>(() => _rbd.Creator().CreateAsync("db1", _rbd.Dir, _ct));
+        var e = await Assert.ThrowsAsync<VolumeException>(() => _rbd.Creator().CreateAsync("db1", _rbd.Dir, full: false, _ct));
 
         Assert.Equal(VolumeErrorKind.HostCommandFailed, e.Kind);
         Assert.Contains("Input/output error", e.Message, StringComparison.Ordinal);
@@ -74,7 +90,7 @@ public sealed class BackupCreatorTests : IDisposable
         File.WriteAllText(BackupFiles.DataPath(_rbd.Root, "db1", crashed) + BackupDirectory.TempSuffix, "rbd diff v1\n");
         _rbd.SnapsOf("rbd/db1").Add(BackupId.Snapshot(crashed));
 
-        var created = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, _ct);
+        var created = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, full: false, _ct);
 
         Assert.Equal("full", created.Manifest.Kind);
         Assert.DoesNotContain(FilesOf("db1"), f => f.StartsWith(crashed, StringComparison.Ordinal));
@@ -85,11 +101,11 @@ public sealed class BackupCreatorTests : IDisposable
     public async Task Create_DataFileWhoseManifestWasDeleted_KeptForTheOperator()
     {
         await _rbd.CreateVolumeAsync("db1");
-        var first = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, _ct);
+        var first = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, full: false, _ct);
         File.Delete(BackupFiles.ManifestPath(_rbd.Root, "db1", first.Manifest.Id));
         _rbd.Time.Advance(TimeSpan.FromMinutes(1));
 
-        var second = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, _ct);
+        var second = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, full: false, _ct);
 
         Assert.Equal("full", second.Manifest.Kind);
         Assert.Contains(first.Manifest.Id + ".rbddiff", FilesOf("db1"));
@@ -98,7 +114,7 @@ public sealed class BackupCreatorTests : IDisposable
     [Fact]
     public async Task Create_NotAPluginVolume_NotFoundAndNothingWritten()
     {
-        var e = await Assert.ThrowsAsync<VolumeException>(() => _rbd.Creator().CreateAsync("foreign", _rbd.Dir, _ct));
+        var e = await Assert.ThrowsAsync<VolumeException>(() => _rbd.Creator().CreateAsync("foreign", _rbd.Dir, full: false, _ct));
 
         Assert.Equal(VolumeErrorKind.NotFound, e.Kind);
         Assert.Contains("volume ls", e.Message, StringComparison.Ordinal);

@@ -67,6 +67,10 @@ internal static class BackupFiles
         return ids;
     }
 
+    /// <summary>The names of a volume's backup files, sorted (not the .lock a run leaves).</summary>
+    public static string[] Names(string root, string volume) =>
+        [.. Directory.EnumerateFiles(Path.Combine(root, volume)).Select(p => Path.GetFileName(p)).Where(f => !f.StartsWith('.')).Order(StringComparer.Ordinal)];
+
     public static string Id(int index) => $"20261127T10{index:00}00Z-00000{index % 10}";
 
     public static string DataPath(string root, string volume, string id) => Path.Combine(root, volume, id + BackupDirectory.DataSuffix);

@@ -5,7 +5,7 @@ using RbdPlugin.Tests.Backups;
 
 namespace RbdPlugin.Tests.Cli;
 
-/// <summary>The --json of <c>backup create|ls|restore</c> and the manifest format are contracts: these pin their field names (README, Backups).</summary>
+/// <summary>The --json of <c>backup create|ls|prune|restore</c> and the manifest format are contracts: these pin their field names (README, Backups).</summary>
 [Trait("Tier", "Fast")]
 public sealed class BackupCliJsonSchemaTests
 {
@@ -49,6 +49,18 @@ public sealed class BackupCliJsonSchemaTests
 
         Assert.Equal(["name", "image", "backupId", "chain", "sizeBytes", "fstype"], Fields(Parse(json)));
         Assert.Equal(JsonValueKind.Array, Parse(json).GetProperty("chain").ValueKind);
+    }
+
+    [Fact]
+    public void Prune_Json_HasTheDocumentedFields()
+    {
+        var json = JsonSerializer.Serialize(new BackupPruneResult("db1", "/b/db1", ["b", "a"], ["x"], [new("y", "no readable manifest")], true),
+            BackupCliJsonContext.Default.BackupPruneResult);
+
+        Assert.Equal(["volume", "directory", "kept", "deleted", "skipped", "dryRun"], Fields(Parse(json)));
+        Assert.Equal(["id", "problem"], Fields(Parse(json).GetProperty("skipped")[0]));
+        Assert.Equal(JsonValueKind.Array, Parse(json).GetProperty("deleted").ValueKind);
+        Assert.True(Parse(json).GetProperty("dryRun").GetBoolean());
     }
 
     [Fact]

@@ -9,14 +9,15 @@ internal sealed record BackupCreated(BackupManifest Manifest, string Directory, 
 
 /// <summary>
 /// <c>backup create</c>: snapshot the volume's image, export the changes since the last backup in the same
-/// directory (everything for the first, or when that backup's snapshot is gone or its chain broken), then seal:
-/// data fsynced and renamed, manifest written atomically, last. Only then the previous backup's snapshot is
+/// directory (everything, starting a new chain, for the first, on request, or when that backup's snapshot is gone
+/// or its chain broken), then seal: data fsynced and renamed, manifest written atomically, last. Only then the previous backup's snapshot is
 /// removed, so the image keeps exactly one backup snapshot per backup directory. A failure undoes its own snapshot
 /// and files; a crash leaves temp files the next run in the same directory removes.
 /// </summary>
 internal sealed class BackupCreator(ICephCluster ceph, VolumeSettings settings, IBackupSnapshots snapshots, RbdDiff diff, TimeProvider time)
 {
-    public async Task<BackupCreated> CreateAsync(string volume, BackupDirectory directory, CancellationToken ct)
+    /// <param name="full">Start a new chain even when an incremental is possible (so older chains can be pruned).</param>
+    public async Task<BackupCreated> CreateAsync(string volume, BackupDirectory directory, bool full, CancellationToken ct)
     {
         VolumeName.Validate(volume);
         var record = await RequireVolumeAsync(volume, ct);
@@ -34,7 +35,7 @@ internal sealed class BackupCreator(ICephCluster ceph, VolumeSettings settings, 
 
         var verified = await BackupVerifier.VerifyAsync([.. stored.Where(b => !b.Interrupted)], checksums: false, ct);
         var newestComplete = verified.Where(v => v.IsComplete).Select(v => v.Backup.Manifest!).MaxBy(m => m.CreatedAt);
-        var parent = newestComplete is not null &&
+        var parent = !full && newestComplete is not null &&
                      await HostErrors.Guard("look up the last backup's snapshot", () => snapshots.ExistsAsync(image, newestComplete.Snapshot, ct))
             ? newestComplete
             : null;

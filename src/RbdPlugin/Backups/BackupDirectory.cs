@@ -110,7 +110,11 @@ internal sealed class BackupDirectory
         }
     }
 
-    /// <summary>Deletes every file of a backup id (data, manifest, temp files). Idempotent.</summary>
+    /// <summary>
+    /// Deletes every file of a backup id (data, manifest, temp files), the manifest last: cut short, it leaves a
+    /// backup whose data is missing (which prune deletes), never data without a manifest (which nothing deletes by
+    /// itself). Idempotent.
+    /// </summary>
     public void Delete(string volume, string id)
     {
         if (!BackupId.IsValid(id) || !Directory.Exists(VolumeDirectory(volume)))
@@ -118,7 +122,7 @@ internal sealed class BackupDirectory
             return;
         }
 
-        foreach (var path in Directory.EnumerateFiles(VolumeDirectory(volume), id + ".*"))
+        foreach (var path in Directory.GetFiles(VolumeDirectory(volume), id + ".*").OrderBy(p => p.EndsWith(ManifestSuffix, StringComparison.Ordinal)))
         {
             File.Delete(path);
         }

@@ -7,9 +7,9 @@ using RbdPlugin.Volumes;
 namespace RbdPlugin.Cli;
 
 /// <summary>
-/// <c>rbd-plugin backup create|ls|restore</c>: incremental backups of volumes into a directory, as chains of
-/// <c>rbd export-diff</c> files with manifests (see Backups/). <c>ls</c> reads only the directory; create and
-/// restore talk to Ceph directly, like the volume commands.
+/// <c>rbd-plugin backup create|ls|prune|restore</c>: incremental backups of volumes into a directory, as chains of
+/// <c>rbd export-diff</c> files with manifests (see Backups/). <c>ls</c> and <c>prune</c> read only the directory;
+/// create and restore talk to Ceph directly, like the volume commands.
 /// </summary>
 internal static class BackupCommand
 {
@@ -21,9 +21,12 @@ internal static class BackupCommand
             SnapshotCommand.DaemonKeys);
         var createName = CliCommand.NameArgument(create);
         var createDir = CliCommand.Argument(create, "DIR", "Backup directory (must exist); the volume's backups go to DIR/NAME");
+        var full = new Option<bool>("--full") { Description = "Start a new chain with a full backup even when an incremental is possible" };
+        create.Options.Add(full);
         create.SetAction((parse, ct) => CliCommand.RunAsync(parse, createJson,
             c => WithCephAsync(parse, createFlags, (ceph, settings, snapshots, diff, ct2) =>
-                CreateAsync(new BackupCreator(ceph, settings, snapshots, diff, TimeProvider.System), parse.GetValue(createName)!, parse.GetValue(createDir)!, ct2), c),
+                CreateAsync(new BackupCreator(ceph, settings, snapshots, diff, TimeProvider.System), parse.GetValue(createName)!, parse.GetValue(createDir)!,
+                    parse.GetValue(full), ct2), c),
             BackupCliJsonContext.Default.BackupCreateResult, DescribeCreate, ct));
 
         var ls = CliCommand.Subcommand(backup, "ls", "List the backups in DIR with their chain and status (reads DIR only)", out _, out var lsJson);
@@ -32,6 +35,8 @@ internal static class BackupCommand
         ls.Options.Add(verify);
         ls.SetAction((parse, ct) => CliCommand.RunAsync(parse, lsJson, c => ListAsync(parse.GetValue(lsDir)!, parse.GetValue(verify), c),
             BackupCliJsonContext.Default.IReadOnlyListBackupListItem, BackupTable.Format, ct));
+
+        AddPrune(backup);
 
         var restore = CliCommand.Subcommand(backup, "restore", "Restore a backup chain from DIR into a new volume (verified first)", out var restoreFlags, out var restoreJson);
         var restoreDir = CliCommand.Argument(restore, "DIR", "Backup directory");
@@ -47,9 +52,39 @@ internal static class BackupCommand
         return backup;
     }
 
-    private static async Task<BackupCreateResult> CreateAsync(BackupCreator creator, string name, string dir, CancellationToken ct)
+    private static void AddPrune(Command backup)
     {
-        var created = await creator.CreateAsync(name, BackupDirectory.Open(dir), ct);
+        var prune = CliCommand.Subcommand(backup, "prune", "Delete all but the newest N complete backups of NAME in DIR and what they build on (reads DIR only)",
+            out _, out var json);
+        var name = CliCommand.NameArgument(prune);
+        var dir = CliCommand.Argument(prune, "DIR", "Backup directory");
+        var keep = new Option<int?>("--keep") { Description = "How many complete backups to keep, newest first (at least 1); their chains are kept whole" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Delete nothing; print what would be deleted" };
+        prune.Options.Add(keep);
+        prune.Options.Add(dryRun);
+        prune.SetAction((parse, ct) => CliCommand.RunAsync(parse, json,
+            c => PruneAsync(parse.GetValue(name)!, parse.GetValue(dir)!, parse.GetValue(keep), parse.GetValue(dryRun), c),
+            BackupCliJsonContext.Default.BackupPruneResult, DescribePrune, ct));
+    }
+
+    internal static async Task<BackupPruneResult> PruneAsync(string name, string dir, int? keep, bool dryRun, CancellationToken ct)
+    {
+        // --keep first: a refused prune must not depend on (or report about) what DIR holds.
+        var n = BackupRetention.RequireKeep(keep, name, Path.Combine(Path.GetFullPath(dir), name));
+        var pruned = await BackupPruner.PruneAsync(BackupDirectory.Open(dir), name, n, dryRun, ct);
+        var plan = pruned.Plan;
+        return new BackupPruneResult(name, pruned.Directory, plan.Kept, plan.Deleted, [.. plan.Skipped.Select(s => new BackupPruneSkipped(s.Id, s.Problem))], dryRun);
+    }
+
+    internal static string DescribePrune(BackupPruneResult r) =>
+        string.Concat(r.Deleted.Select(id => $"{(r.DryRun ? "would delete" : "deleted")} backup {id}\n")) +
+        string.Concat(r.Skipped.Select(s => $"skipped {s.Id}: {s.Problem}\n")) +
+        $"kept {r.Kept.Count} backup(s) of {r.Volume} in {r.Directory}, newest first: {string.Join(", ", r.Kept)}" +
+        (r.DryRun ? $" (dry run: {r.Deleted.Count} would be deleted, nothing was)\n" : $"; {r.Deleted.Count} deleted\n");
+
+    private static async Task<BackupCreateResult> CreateAsync(BackupCreator creator, string name, string dir, bool full, CancellationToken ct)
+    {
+        var created = await creator.CreateAsync(name, BackupDirectory.Open(dir), full, ct);
         var m = created.Manifest;
         var file = m.Files.Single();
         return new BackupCreateResult(m.Id, m.Volume, m.Kind, m.ParentId, m.CreatedAt, m.Snapshot, created.Directory, file.Name, file.Bytes, file.Sha256,

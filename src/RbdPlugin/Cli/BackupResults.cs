@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace RbdPlugin.Cli;
 
-// The JSON `backup create|ls|restore --json` print: camelCase, every field always present (null when unknown).
+// The JSON `backup create|ls|prune|restore --json` print: camelCase, every field always present (null when unknown).
 // README "Backups" documents them and BackupCliJsonSchemaTests pin them. Failures print CliError.
 
 /// <summary><c>backup create</c>: the backup written, and the superseded snapshot removed from the image.</summary>
@@ -18,6 +18,16 @@ internal sealed record BackupCreateResult(string Id, string Volume, string Kind,
 internal sealed record BackupListItem(string Id, string Volume, string? Kind, string? ParentId, DateTimeOffset? CreatedAt, ulong? ImageSizeBytes,
     long? Bytes, string Status, string? Problem);
 
+/// <summary><c>backup prune</c>: what was kept and deleted (would be, with <paramref name="DryRun"/>), ids newest first.</summary>
+/// <param name="Directory">The volume's backup directory, DIR/NAME.</param>
+/// <param name="Kept">The newest N complete backups and every backup they build on.</param>
+/// <param name="Skipped">Backups left alone although not kept: no readable manifest, or the newest backup being damaged.</param>
+internal sealed record BackupPruneResult(string Volume, string Directory, IReadOnlyList<string> Kept, IReadOnlyList<string> Deleted,
+    IReadOnlyList<BackupPruneSkipped> Skipped, bool DryRun);
+
+/// <summary>A backup <c>backup prune</c> did not touch, and why.</summary>
+internal sealed record BackupPruneSkipped(string Id, string Problem);
+
 /// <summary><c>backup restore</c>: the new volume and the backups applied, full backup first.</summary>
 internal sealed record BackupRestoreResult(string Name, string Image, string BackupId, IReadOnlyList<string> Chain, ulong SizeBytes, string Fstype);
 
@@ -25,4 +35,5 @@ internal sealed record BackupRestoreResult(string Name, string Image, string Bac
 [JsonSerializable(typeof(BackupCreateResult))]
 [JsonSerializable(typeof(IReadOnlyList<BackupListItem>))]
 [JsonSerializable(typeof(BackupRestoreResult))]
+[JsonSerializable(typeof(BackupPruneResult))]
 internal sealed partial class BackupCliJsonContext : JsonSerializerContext;
