@@ -47,10 +47,11 @@ internal static class BackupRetention
         var kept = new HashSet<string>(StringComparer.Ordinal);
         foreach (var point in withManifest.Where(b => b.IsComplete).Take(keep))
         {
-            // A complete backup's whole chain is here and complete; Add stops at a backup already kept by a newer point.
-            for (var at = point; at is not null && kept.Add(at.Backup.Id);
-                 at = at.Backup.Manifest!.ParentId is { } parent ? byId.GetValueOrDefault(parent) : null)
+            // A complete backup's whole chain is here and complete; the walk stops at a backup a newer point kept.
+            var at = point;
+            while (at is not null && kept.Add(at.Backup.Id))
             {
+                at = at.Backup.Manifest!.ParentId is { } parent ? byId.GetValueOrDefault(parent) : null;
             }
         }
 
