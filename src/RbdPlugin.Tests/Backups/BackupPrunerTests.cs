@@ -30,7 +30,7 @@ public sealed class BackupPrunerTests : IDisposable
     {
         var (a, b) = TwoChains();
 
-        var pruned = await BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: false, _ct);
+        var pruned = await BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: false, checksums: false, _ct);
 
         Assert.Equal([b[1], b[0]], pruned.Plan.Kept);
         Assert.Equal([a[1], a[0]], pruned.Plan.Deleted);
@@ -41,12 +41,32 @@ public sealed class BackupPrunerTests : IDisposable
     }
 
     [Fact]
+    public async Task Prune_Verify_ANewerChainWithChangedBytes_IsNoRestorePoint_TheOlderGoodChainIsKept()
+    {
+        var (a, b) = TwoChains();
+        var data = BackupFiles.DataPath(_root, Volume, b[0]);
+        var bytes = File.ReadAllBytes(data);
+        bytes[^1] ^= 0xff; // same length: only the checksum tells
+        File.WriteAllBytes(data, bytes);
+
+        var unverified = await BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: true, checksums: false, _ct);
+        var verified = await BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: false, checksums: true, _ct);
+
+        Assert.Equal([a[1], a[0]], unverified.Plan.Deleted); // without checksums the damaged chain looks best
+        Assert.Equal([a[1], a[0]], verified.Plan.Kept);
+        Assert.Equal([b[0]], verified.Plan.Deleted);
+        Assert.Equal([b[1]], verified.Plan.Skipped.Select(s => s.Id)); // the newest: its snapshot is still on the image
+        Assert.All(await BackupVerifier.VerifyAsync(Dir.Read(Volume).Where(x => a.Contains(x.Id)).ToList(), checksums: true, _ct),
+            v => Assert.True(v.IsComplete, v.Problem));
+    }
+
+    [Fact]
     public async Task Prune_DryRun_SamePlan_NothingDeleted()
     {
         var (a, _) = TwoChains();
         var before = Files();
 
-        var pruned = await BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: true, _ct);
+        var pruned = await BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: true, checksums: false, _ct);
 
         Assert.Equal([a[1], a[0]], pruned.Plan.Deleted);
         Assert.Equal(before, Files());
@@ -60,7 +80,7 @@ public sealed class BackupPrunerTests : IDisposable
         var crashed = BackupFiles.Id(9);
         File.WriteAllText(BackupFiles.DataPath(_root, Volume, crashed) + BackupDirectory.TempSuffix, "rbd diff v1\n");
 
-        var pruned = await BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: false, _ct);
+        var pruned = await BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: false, checksums: false, _ct);
 
         Assert.Equal([a[1]], pruned.Plan.Deleted);
         Assert.Equal([a[0], crashed], pruned.Plan.Skipped.Select(s => s.Id));
@@ -75,7 +95,7 @@ public sealed class BackupPrunerTests : IDisposable
         var before = Files();
         using var running = Dir.Lock(Volume);
 
-        var e = await Assert.ThrowsAsync<VolumeException>(() => BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: false, _ct));
+        var e = await Assert.ThrowsAsync<VolumeException>(() => BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: false, checksums: false, _ct));
 
         Assert.Equal(VolumeErrorKind.InUse, e.Kind);
         Assert.Equal(before, Files());
@@ -84,7 +104,7 @@ public sealed class BackupPrunerTests : IDisposable
     [Fact]
     public async Task Prune_NoDirectoryForTheVolume_NotFound_NothingCreated()
     {
-        var e = await Assert.ThrowsAsync<VolumeException>(() => BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: false, _ct));
+        var e = await Assert.ThrowsAsync<VolumeException>(() => BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: false, checksums: false, _ct));
 
         Assert.Equal(VolumeErrorKind.NotFound, e.Kind);
         Assert.Contains("backup ls", e.Message, StringComparison.Ordinal);
@@ -97,7 +117,7 @@ public sealed class BackupPrunerTests : IDisposable
         Directory.CreateDirectory(Path.Combine(_root, Volume));
         File.WriteAllText(BackupFiles.DataPath(_root, Volume, BackupFiles.Id(1)) + BackupDirectory.TempSuffix, "rbd diff v1\n");
 
-        var e = await Assert.ThrowsAsync<VolumeException>(() => BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: false, _ct));
+        var e = await Assert.ThrowsAsync<VolumeException>(() => BackupPruner.PruneAsync(Dir, Volume, keep: 1, dryRun: false, checksums: false, _ct));
 
         Assert.Equal(VolumeErrorKind.NotFound, e.Kind);
     }
@@ -105,5 +125,5 @@ public sealed class BackupPrunerTests : IDisposable
     [Fact]
     public async Task Prune_BadVolumeName_InvalidArgument() =>
         Assert.Equal(VolumeErrorKind.InvalidArgument,
-            (await Assert.ThrowsAsync<VolumeException>(() => BackupPruner.PruneAsync(Dir, "../etc", keep: 1, dryRun: false, _ct))).Kind);
+            (await Assert.ThrowsAsync<VolumeException>(() => BackupPruner.PruneAsync(Dir, "../etc", keep: 1, dryRun: false, checksums: false, _ct))).Kind);
 }

@@ -55,6 +55,24 @@ public sealed class BackupPruneCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Prune_Verify_KeepsTheOldChainWhenTheNewerFullsBytesChanged()
+    {
+        var old = BackupFiles.Chain(_root, Volume, 2);
+        var newer = BackupFiles.Write(_root, Volume, 2, null);
+        var data = BackupFiles.DataPath(_root, Volume, newer);
+        var bytes = File.ReadAllBytes(data);
+        bytes[^1] ^= 0xff;
+        File.WriteAllBytes(data, bytes);
+        var before = Files();
+
+        Assert.Equal(0, await PruneAsync("--keep", "1", "--verify"));
+        Assert.Equal(before, Files()); // the old chain is the restore point; the damaged newest is never deleted
+
+        Assert.Equal(0, await PruneAsync("--keep", "1"));
+        Assert.DoesNotContain(Files(), f => old.Any(id => f.StartsWith(id, StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Prune_NoBackupsOfThatVolume_Exits4() => Assert.Equal(4, await PruneAsync("--keep", "1"));
 
     [Fact]

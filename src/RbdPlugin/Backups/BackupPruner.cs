@@ -7,13 +7,15 @@ internal sealed record BackupPruned(string Directory, RetentionPlan Plan);
 
 /// <summary>
 /// <c>backup prune</c>: reads the volume's backup directory only (no Ceph), verifies lengths and headers as
-/// <c>backup create</c> does, and deletes what <see cref="BackupRetention"/> does not keep, newest first. The
+/// <c>backup create</c> does (and checksums with <c>--verify</c>), and deletes what <see cref="BackupRetention"/> does not keep, newest first. The
 /// volume's backup lock is held from reading to the last deletion, so a concurrent <c>backup create</c> either
 /// finishes before or starts after and never builds on a backup being deleted.
 /// </summary>
 internal static class BackupPruner
 {
-    public static async Task<BackupPruned> PruneAsync(BackupDirectory directory, string volume, int keep, bool dryRun, CancellationToken ct)
+    /// <param name="checksums">Also check every data file's SHA-256 (reads all the data): then a backup whose bytes
+    /// changed since it was written is not counted as a restore point, so an older good chain is kept instead.</param>
+    public static async Task<BackupPruned> PruneAsync(BackupDirectory directory, string volume, int keep, bool dryRun, bool checksums, CancellationToken ct)
     {
         VolumeName.Validate(volume);
         var dir = directory.VolumeDirectory(volume);
@@ -29,7 +31,7 @@ internal static class BackupPruner
             throw NoBackups(directory, volume);
         }
 
-        var plan = BackupRetention.Plan(await BackupVerifier.VerifyAsync(stored, checksums: false, ct), keep);
+        var plan = BackupRetention.Plan(await BackupVerifier.VerifyAsync(stored, checksums, ct), keep);
         if (!dryRun)
         {
             Delete(directory, volume, plan.Deleted);

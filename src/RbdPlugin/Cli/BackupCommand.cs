@@ -60,18 +60,20 @@ internal static class BackupCommand
         var dir = CliCommand.Argument(prune, "DIR", "Backup directory");
         var keep = new Option<int?>("--keep") { Description = "How many complete backups to keep, newest first (at least 1); their chains are kept whole" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Delete nothing; print what would be deleted" };
+        var verify = new Option<bool>("--verify") { Description = "Also check every data file's SHA-256 first: a damaged backup is not kept as a restore point" };
         prune.Options.Add(keep);
         prune.Options.Add(dryRun);
+        prune.Options.Add(verify);
         prune.SetAction((parse, ct) => CliCommand.RunAsync(parse, json,
-            c => PruneAsync(parse.GetValue(name)!, parse.GetValue(dir)!, parse.GetValue(keep), parse.GetValue(dryRun), c),
+            c => PruneAsync(parse.GetValue(name)!, parse.GetValue(dir)!, parse.GetValue(keep), parse.GetValue(dryRun), parse.GetValue(verify), c),
             BackupCliJsonContext.Default.BackupPruneResult, DescribePrune, ct));
     }
 
-    internal static async Task<BackupPruneResult> PruneAsync(string name, string dir, int? keep, bool dryRun, CancellationToken ct)
+    internal static async Task<BackupPruneResult> PruneAsync(string name, string dir, int? keep, bool dryRun, bool verify, CancellationToken ct)
     {
         // --keep first: a refused prune must not depend on (or report about) what DIR holds.
         var n = BackupRetention.RequireKeep(keep, name, Path.Combine(Path.GetFullPath(dir), name));
-        var pruned = await BackupPruner.PruneAsync(BackupDirectory.Open(dir), name, n, dryRun, ct);
+        var pruned = await BackupPruner.PruneAsync(BackupDirectory.Open(dir), name, n, dryRun, verify, ct);
         var plan = pruned.Plan;
         return new BackupPruneResult(name, pruned.Directory, plan.Kept, plan.Deleted, [.. plan.Skipped.Select(s => new BackupPruneSkipped(s.Id, s.Problem))], dryRun);
     }
