@@ -61,6 +61,9 @@ public sealed class FlattenCliClusterTests : IAsyncLifetime
         Assert.Equal($"{_source}@s1", flattened.Json.GetProperty("from").GetString());
         var info = (await CephCli.RunAsync("rbd", "info", "--format", "json", $"{DevCluster.Pool}/{_clone}")).EnsureSuccess("rbd info").Json;
         Assert.False(info.TryGetProperty("parent", out _), "the clone still has a parent after flatten");
+        var inspect = await CliProcess.RunAsync("volume", "inspect", _clone, "--json");
+        AssertOk(inspect);
+        Assert.Equal($"{_source}@s1", inspect.Json.GetProperty("status").GetProperty("createdFrom").GetString());
         AssertOk(await CliProcess.RunAsync("volume", "rm", _source, "--remove-action", "delete", "--json"));
         Assert.NotEqual(0, (await CephCli.RunAsync("rbd", "info", $"{DevCluster.Pool}/{_source}")).ExitCode);
 

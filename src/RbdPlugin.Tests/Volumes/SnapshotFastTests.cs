@@ -146,6 +146,8 @@ public sealed class SnapshotFastTests : IDisposable
 
         var record = (await new VolumeCatalog(_h.Ceph, _h.Settings).GetAsync("c1", None))!;
         Assert.Equal(("xfs", 2UL << 30, "src@s1"), (record.Spec.FsType, record.Spec.SizeBytes, record.Spec.FromSnapshot));
+        Assert.Equal("src@s1", (await _h.Driver.GetAsync("c1", None))!.Status["createdFrom"]);
+        Assert.False((await _h.Driver.GetAsync("src", None))!.Status.ContainsKey("createdFrom"));
         var (resized, before) = await store.ResizeAsync("c1", 3UL << 30, None);
         Assert.Equal((2UL << 30, 3UL << 30), (before, resized.ResizedTo!.Value));
         var shrink = await Assert.ThrowsAsync<VolumeException>(() => store.ResizeAsync("c1", 1UL << 30, None));

@@ -24,6 +24,11 @@ internal static class VolumeStatus
             status["namespace"] = record.Namespace;
         }
 
+        if (record.Spec.FromSnapshot is { } from)
+        {
+            status["createdFrom"] = from; // kept after a flatten: where its data came from
+        }
+
         status["lease"] = lease.State;
         if (lease.Host is not null)
         {
