@@ -98,7 +98,7 @@ public sealed class BackupCreatorTests : IDisposable
     }
 
     [Fact]
-    public async Task Create_DataFileWhoseManifestWasDeleted_KeptForTheOperator()
+    public async Task Create_DataFileWhoseManifestWasDeleted_KeptForTheOperator_ItsSnapshotRemoved()
     {
         await _rbd.CreateVolumeAsync("db1");
         var first = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, full: false, _ct);
@@ -109,6 +109,9 @@ public sealed class BackupCreatorTests : IDisposable
 
         Assert.Equal("full", second.Manifest.Kind);
         Assert.Contains(first.Manifest.Id + ".rbddiff", FilesOf("db1"));
+        // Nothing builds on the manifest-less backup any more: its snapshot would otherwise stay on the image for good.
+        Assert.Equal([second.Manifest.Snapshot], _rbd.SnapsOf("rbd/db1"));
+        Assert.Null(second.Warning);
     }
 
     [Fact]

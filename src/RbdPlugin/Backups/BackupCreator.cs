@@ -58,22 +58,30 @@ internal sealed class BackupCreator(ICephCluster ceph, VolumeSettings settings, 
             throw;
         }
 
-        if (previous is null)
+        // Superseded now that this backup holds: the previous backup's snapshot, and those of backups whose manifest is
+        // gone (deleted by hand, or a crash between sealing the data and writing the manifest), which nothing here can
+        // build on any more and which would otherwise stay on the image for good.
+        var strays = stored.Where(b => b.ManifestMissing).Select(b => BackupId.Snapshot(b.Id));
+        var warnings = consistency is null ? new List<string>() : [consistency];
+        string? removed = null;
+        foreach (var superseded in (previous is null ? strays : strays.Prepend(previous.Snapshot)).Distinct(StringComparer.Ordinal))
         {
-            return new BackupCreated(manifest, directory.VolumeDirectory(volume), null, consistency);
+            try
+            {
+                await snapshots.RemoveAsync(image, superseded, ct);
+                if (superseded == previous?.Snapshot)
+                {
+                    removed = superseded;
+                }
+            }
+            catch (HostCommandException e)
+            {
+                // The backup is complete and sealed; a leftover snapshot only costs space.
+                warnings.Add($"could not remove the superseded backup snapshot {image}@{superseded} ({e.Message}); remove it with `rbd snap rm {image}@{superseded}`");
+            }
         }
 
-        try
-        {
-            await snapshots.RemoveAsync(image, previous.Snapshot, ct);
-            return new BackupCreated(manifest, directory.VolumeDirectory(volume), previous.Snapshot, consistency);
-        }
-        catch (HostCommandException e)
-        {
-            // The backup is complete and sealed; a leftover snapshot only costs space.
-            return new BackupCreated(manifest, directory.VolumeDirectory(volume), null, (consistency is null ? "" : consistency + "; ") +
-                $"could not remove the previous backup's snapshot {image}@{previous.Snapshot} ({e.Message}); remove it with `rbd snap rm {image}@{previous.Snapshot}`");
-        }
+        return new BackupCreated(manifest, directory.VolumeDirectory(volume), removed, warnings.Count == 0 ? null : string.Join("; ", warnings));
     }
 
     private async Task<VolumeRecord> RequireVolumeAsync(string volume, CancellationToken ct)
