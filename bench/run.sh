@@ -47,11 +47,13 @@ deploy/ceph/dev-cluster.sh status >/dev/null 2>&1 \
 # shellcheck disable=SC1090 # the dev cluster prints plain export lines
 eval "$(deploy/ceph/dev-cluster.sh env)"
 
-# Builds PROJECT (Release) unless OUTPUT is newer than every source it is made from (a no-op `dotnet build` still
-# costs 20-40 s on a busy 2-core machine).
+# Builds PROJECT (Release) unless OUTPUT is newer than every source it is made from (its directory, the files it
+# links from elsewhere, given after OUTPUT, and the build settings; a no-op `dotnet build` still costs 20-40 s on a
+# busy 2-core machine).
 build() {
   local project=$1 output=$2
-  if [[ -x $output && -f $output.dll ]] && [[ -z $(find "$(dirname "$project")" Directory.Build.props Directory.Packages.props \
+  shift 2
+  if [[ -x $output && -f $output.dll ]] && [[ -z $(find "$(dirname "$project")" "$@" Directory.Build.props Directory.Packages.props \
       global.json \( -path '*/bin' -o -path '*/obj' \) -prune -o -type f -newer "$output.dll" -print -quit) ]]; then
     log "$(basename "$output") is up to date"
   else
@@ -75,7 +77,7 @@ fi
 baseline=()
 [[ -n ${BENCH_BASELINE_DAEMON:-} ]] && baseline=(--baseline-daemon "$(realpath "$BENCH_BASELINE_DAEMON")")
 harness=$PWD/bench/RbdPlugin.Bench/bin/Release/net10.0/rbd-plugin-bench
-build bench/RbdPlugin.Bench/RbdPlugin.Bench.csproj "$harness"
+build bench/RbdPlugin.Bench/RbdPlugin.Bench.csproj "$harness" src/RbdPlugin/Cli/UnixSocketHttpClient.cs
 [[ -x $daemon && -x $harness ]] || die "build outputs not found: $daemon, $harness"
 
 work=$(mktemp -d /tmp/rbd-plugin-bench.XXXXXX)

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using RbdPlugin.Cli;
 
 namespace RbdPlugin.Bench;
 
@@ -21,29 +21,7 @@ internal sealed class PluginClient : IDisposable
 
     private readonly HttpClient _http;
 
-    public PluginClient(string socketPath)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, ct) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
-            UseProxy = false,
-        };
-        _http = new HttpClient(handler) { BaseAddress = new Uri("http://plugin.moby.localhost"), Timeout = TimeSpan.FromMinutes(3) };
-    }
+    public PluginClient(string socketPath) => _http = UnixSocketHttpClient.Create(socketPath, TimeSpan.FromMinutes(3));
 
     /// <summary>Sends one request; connection failures throw (as they would for dockerd).</summary>
     public async Task<Reply> PostAsync(string route, string json, CancellationToken ct = default)

@@ -87,7 +87,7 @@ internal sealed class BackupCreator(ICephCluster ceph, VolumeSettings settings, 
     private async Task<VolumeRecord> RequireVolumeAsync(string volume, CancellationToken ct)
     {
         var record = await CephErrors.Guard($"look up volume {volume}", async () =>
-            await new VolumeCatalog(ceph, settings).GetAsync(volume, ct) is { } r && await ceph.StatImageAsync(r.Image, [], ct) is not null ? r : null);
+            (await new VolumeCatalog(ceph, settings).FindAsync(volume, ct))?.Record);
         return record ?? throw new VolumeException(VolumeErrorKind.NotFound,
             $"no such volume: {volume}; only volumes made by rbd-plugin can be backed up (`rbd-plugin volume ls` lists them)");
     }

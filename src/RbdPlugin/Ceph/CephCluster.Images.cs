@@ -24,11 +24,8 @@ internal sealed partial class CephCluster
         ArgumentNullException.ThrowIfNull(image);
         ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentNullException.ThrowIfNull(value);
-        return RunAsync($"rbd_metadata_set {image} {key}", image.Pool, image.Namespace, io =>
-        {
-            using var img = Open(io, image, readOnly: false);
-            return NativeCall.Check(Librbd.rbd_metadata_set(img, key, value), $"rbd_metadata_set {image} {key}");
-        }, ct);
+        var operation = $"rbd_metadata_set {image} {key}";
+        return RunOnImageAsync(operation, image, readOnly: false, img => NativeCall.Check(Librbd.rbd_metadata_set(img, key, value), operation), ct);
     }
 
     public Task<bool> RemoveImageAsync(ImageRef image, CancellationToken ct)

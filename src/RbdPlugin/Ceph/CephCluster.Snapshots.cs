@@ -10,21 +10,13 @@ internal sealed partial class CephCluster
         ArgumentNullException.ThrowIfNull(image);
         ArgumentException.ThrowIfNullOrEmpty(snapshot);
         var operation = $"rbd_snap_create {image}@{snapshot}";
-        return RunAsync(operation, image.Pool, image.Namespace, io =>
-        {
-            using var img = Open(io, image, readOnly: false);
-            return NativeCall.Check(Librbd.rbd_snap_create(img, snapshot), operation);
-        }, ct);
+        return RunOnImageAsync(operation, image, readOnly: false, img => NativeCall.Check(Librbd.rbd_snap_create(img, snapshot), operation), ct);
     }
 
     public Task<IReadOnlyList<SnapshotInfo>> ListSnapshotsAsync(ImageRef image, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(image);
-        return RunAsync<IReadOnlyList<SnapshotInfo>>($"rbd_snap_list {image}", image.Pool, image.Namespace, io =>
-        {
-            using var img = Open(io, image, readOnly: true);
-            return Snapshots(img, image);
-        }, ct);
+        return RunOnImageAsync<IReadOnlyList<SnapshotInfo>>($"rbd_snap_list {image}", image, readOnly: true, img => Snapshots(img, image), ct);
     }
 
     public Task<bool> RemoveSnapshotAsync(ImageRef image, string snapshot, CancellationToken ct)
@@ -32,9 +24,8 @@ internal sealed partial class CephCluster
         ArgumentNullException.ThrowIfNull(image);
         ArgumentException.ThrowIfNullOrEmpty(snapshot);
         var operation = $"rbd_snap_remove {image}@{snapshot}";
-        return RunAsync(operation, image.Pool, image.Namespace, io =>
+        return RunOnImageAsync(operation, image, readOnly: false, img =>
         {
-            using var img = Open(io, image, readOnly: false);
             var rc = Librbd.rbd_snap_remove(img, snapshot);
             return rc != -Errno.ENOENT && NativeCall.Check(rc, operation) >= 0;
         }, ct);
@@ -45,11 +36,7 @@ internal sealed partial class CephCluster
         ArgumentNullException.ThrowIfNull(image);
         ArgumentException.ThrowIfNullOrEmpty(snapshot);
         var operation = $"rbd_snap_rollback {image}@{snapshot}";
-        return RunAsync(operation, image.Pool, image.Namespace, io =>
-        {
-            using var img = Open(io, image, readOnly: false);
-            return NativeCall.Check(Librbd.rbd_snap_rollback(img, snapshot), operation);
-        }, ct);
+        return RunOnImageAsync(operation, image, readOnly: false, img => NativeCall.Check(Librbd.rbd_snap_rollback(img, snapshot), operation), ct);
     }
 
     /// <summary>
@@ -102,9 +89,8 @@ internal sealed partial class CephCluster
     {
         ArgumentNullException.ThrowIfNull(image);
         var operation = $"rbd_resize2 {image} {sizeBytes}";
-        return RunAsync(operation, image.Pool, image.Namespace, io =>
+        return RunOnImageAsync(operation, image, readOnly: false, img =>
         {
-            using var img = Open(io, image, readOnly: false);
             unsafe
             {
                 return NativeCall.Check(Librbd.rbd_resize2(img, sizeBytes, allowShrink: false, &Librbd.NoProgress, 0), operation);
@@ -116,9 +102,8 @@ internal sealed partial class CephCluster
     {
         ArgumentNullException.ThrowIfNull(image);
         var operation = $"rbd_flatten {image}";
-        return RunAsync(operation, image.Pool, image.Namespace, io =>
+        return RunOnImageAsync(operation, image, readOnly: false, img =>
         {
-            using var img = Open(io, image, readOnly: false);
             unsafe
             {
                 // librbd answers EINVAL for an image without a parent: already independent, which is what was asked.

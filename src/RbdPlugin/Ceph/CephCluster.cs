@@ -167,6 +167,14 @@ internal sealed partial class CephCluster : ICephCluster
     private Task<T> RunAsync<T>(string operation, string pool, string ns, Func<SafeIoCtxHandle, T> call, CancellationToken ct) =>
         _retry.ExecuteAsync(operation, () => call(IoCtx(pool, ns)), ct);
 
+    /// <summary>Runs one step on the image, opened for it and closed right after; ENOENT when there is no such image.</summary>
+    private Task<T> RunOnImageAsync<T>(string operation, ImageRef image, bool readOnly, Func<SafeRbdImageHandle, T> call, CancellationToken ct) =>
+        RunAsync(operation, image.Pool, image.Namespace, io =>
+        {
+            using var img = Open(io, image, readOnly);
+            return call(img);
+        }, ct);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Connected to Ceph as {Client} ({Conf}): instance {InstanceId} at {Address}")]
     private static partial void LogConnected(ILogger logger, string client, string conf, ulong instanceId, string address);
 

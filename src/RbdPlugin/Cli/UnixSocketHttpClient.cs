@@ -2,7 +2,8 @@ using System.Net.Sockets;
 
 namespace RbdPlugin.Cli;
 
-/// <summary>An HttpClient over a unix socket (Docker's plugin socket or the admin socket), with dockerd's Host plugin.moby.localhost.</summary>
+/// <summary>An HttpClient over a unix socket (Docker's plugin socket or the admin socket), with dockerd's Host
+/// plugin.moby.localhost. Also compiled into bench/ (linked), which talks to the plugin socket the same way.</summary>
 internal static class UnixSocketHttpClient
 {
     public static HttpClient Create(string socketPath, TimeSpan timeout)
@@ -23,6 +24,7 @@ internal static class UnixSocketHttpClient
                     throw;
                 }
             },
+            UseProxy = false, // every connection is the socket: an HTTP_PROXY in the environment has no say
         };
         return new HttpClient(handler) { BaseAddress = new Uri("http://plugin.moby.localhost"), Timeout = timeout };
     }

@@ -95,11 +95,8 @@ internal sealed class VolumeOperations(ICephCluster ceph, VolumeSettings setting
     private async Task<(VolumeRecord Record, ImageInfo Image)> RequireAsync(string name, CancellationToken ct)
     {
         VolumeName.Validate(name);
-        var record = await _catalog.GetAsync(name, ct);
-        var image = record is null ? null : await ceph.StatImageAsync(record.Image, [], ct);
-        return record is not null && image is not null
-            ? (record, image)
-            : throw new VolumeException(VolumeErrorKind.NotFound,
+        return await _catalog.FindAsync(name, ct)
+            ?? throw new VolumeException(VolumeErrorKind.NotFound,
                 $"no such volume: {name}; `rbd-plugin volume ls` lists them, `rbd-plugin volume create {name}` makes it");
     }
 }

@@ -17,6 +17,11 @@ internal sealed class VolumeCatalog(ICephCluster ceph, VolumeSettings settings)
         return json is null ? null : VolumeRecord.FromJson(json);
     }
 
+    /// <summary>A volume that really exists: its record and its image's size and features (read from the header,
+    /// without opening the image). Null when there is no record or its image was deleted outside the plugin.</summary>
+    public async Task<(VolumeRecord Record, ImageInfo Image)?> FindAsync(string name, CancellationToken ct) =>
+        await GetAsync(name, ct) is { } record && await ceph.PeekImageAsync(record.Image, ct) is { } image ? (record, image) : null;
+
     public async Task<IReadOnlyList<VolumeRecord>> ListAsync(CancellationToken ct)
     {
         var all = await ceph.ReadOmapAsync(settings.Pool, settings.Namespace, IndexObject, ct);

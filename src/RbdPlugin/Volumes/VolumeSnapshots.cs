@@ -16,10 +16,8 @@ internal sealed class VolumeSnapshots(ICephCluster ceph, VolumeCatalog catalog, 
     public async Task<VolumeRecord> RequireAsync(string name, CancellationToken ct)
     {
         VolumeName.Validate(name);
-        var record = await catalog.GetAsync(name, ct);
-        return record is not null && await ceph.StatImageAsync(record.Image, [], ct) is not null
-            ? record
-            : throw new VolumeException(VolumeErrorKind.NotFound, $"no such volume: {name}; `rbd-plugin volume ls` lists them");
+        return (await catalog.FindAsync(name, ct))?.Record
+            ?? throw new VolumeException(VolumeErrorKind.NotFound, $"no such volume: {name}; `rbd-plugin volume ls` lists them");
     }
 
     /// <summary>The snapshot, or null.</summary>

@@ -12,7 +12,7 @@ internal sealed partial class VolumeStore
     /// </summary>
     public async Task<VolumeRecord> CloneAsync(string name, CloneRequest request, CancellationToken ct)
     {
-        if (await catalog.GetAsync(name, ct) is { } existing && await ceph.StatImageAsync(existing.Image, [], ct) is not null)
+        if ((await catalog.FindAsync(name, ct))?.Record is { } existing)
         {
             if (existing.Spec.FromSnapshot == request.Spec && (request.SizeBytes is null || request.SizeBytes == existing.Spec.SizeBytes))
             {

@@ -11,12 +11,8 @@ internal sealed partial class VolumeStore
     /// <returns>The record and the image size before.</returns>
     public async Task<(VolumeRecord Record, ulong Before)> ResizeAsync(string name, ulong sizeBytes, CancellationToken ct)
     {
-        var record = await catalog.GetAsync(name, ct);
-        var image = record is null ? null : await ceph.StatImageAsync(record.Image, [], ct);
-        if (record is null || image is null)
-        {
-            throw new VolumeException(VolumeErrorKind.NotFound, $"no such volume: {name}; `rbd-plugin volume ls` lists them");
-        }
+        var (record, image) = await catalog.FindAsync(name, ct)
+            ?? throw new VolumeException(VolumeErrorKind.NotFound, $"no such volume: {name}; `rbd-plugin volume ls` lists them");
 
         var asked = ByteSize.Format(sizeBytes);
         if (sizeBytes < image.SizeBytes)

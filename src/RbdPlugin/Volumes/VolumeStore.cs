@@ -15,7 +15,7 @@ internal sealed partial class VolumeStore(ICephCluster ceph, VolumeCatalog catal
     {
         if (await catalog.GetAsync(name, ct) is { } existing)
         {
-            if (await ceph.StatImageAsync(existing.Image, [], ct) is not null)
+            if (await ceph.PeekImageAsync(existing.Image, ct) is not null)
             {
                 EnsureSameSpec(existing, spec);
                 return existing;

@@ -138,7 +138,7 @@ internal sealed class VolumeTrash(ICephCluster ceph, VolumeCatalog catalog, Volu
 
     private async Task MoveBackAsync(TrashRecord record, ImageRef image, string nameOrId, CancellationToken ct)
     {
-        if (await catalog.GetAsync(image.Name, ct) is { } existing && await ceph.StatImageAsync(existing.Image, [], ct) is not null)
+        if (await catalog.FindAsync(image.Name, ct) is not null)
         {
             throw new VolumeException(VolumeErrorKind.Conflict,
                 $"volume {image.Name} exists now; restore under another name: `rbd-plugin trash restore {nameOrId} --as NEW_NAME`");
