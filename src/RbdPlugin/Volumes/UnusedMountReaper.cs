@@ -51,7 +51,6 @@ internal sealed partial class UnusedMountReaper(
     /// <summary>One look; returns the volumes it released. Not reentrant: the background loop is its one caller.</summary>
     public async Task<IReadOnlyList<string>> CheckAsync(CancellationToken ct)
     {
-        var mounts = namespaces.ReadAll();
         var now = time.GetUtcNow();
         var entries = journal.All;
         var released = new List<string>();
@@ -59,6 +58,13 @@ internal sealed partial class UnusedMountReaper(
         {
             _unused.Remove(name);
         }
+
+        if (entries.Count == 0)
+        {
+            return released; // nothing mounted here: no need to read every process's mount table
+        }
+
+        var mounts = namespaces.ReadAll();
 
         foreach (var entry in entries)
         {
