@@ -77,7 +77,7 @@ fi
 baseline=()
 [[ -n ${BENCH_BASELINE_DAEMON:-} ]] && baseline=(--baseline-daemon "$(realpath "$BENCH_BASELINE_DAEMON")")
 harness=$PWD/bench/RbdPlugin.Bench/bin/Release/net10.0/rbd-plugin-bench
-build bench/RbdPlugin.Bench/RbdPlugin.Bench.csproj "$harness" src/RbdPlugin/Cli/UnixSocketHttpClient.cs
+build bench/RbdPlugin.Bench/RbdPlugin.Bench.csproj "$harness" src/RbdPlugin/Operations/Admin/UnixSocketHttpClient.cs
 [[ -x $daemon && -x $harness ]] || die "build outputs not found: $daemon, $harness"
 
 work=$(mktemp -d /tmp/rbd-plugin-bench.XXXXXX)

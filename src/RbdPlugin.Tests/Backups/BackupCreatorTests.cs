@@ -1,6 +1,6 @@
 using RbdPlugin.Backups;
-using RbdPlugin.Tests.Node;
 using RbdPlugin.Volumes;
+using RbdPlugin.Tests.Fakes;
 
 namespace RbdPlugin.Tests.Backups;
 
@@ -123,5 +123,6 @@ public sealed class BackupCreatorTests : IDisposable
         Assert.Contains("volume ls", e.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(_rbd.Root));
         Assert.Empty(_rbd.Runner.Calls);
+        Assert.DoesNotContain("CreateSnapshot", _rbd.Ceph.Calls);
     }
 }

@@ -1,6 +1,6 @@
 using RbdPlugin.Ceph;
-using RbdPlugin.Tests.Node;
 using RbdPlugin.Volumes;
+using RbdPlugin.Tests.Fakes;
 
 namespace RbdPlugin.Tests.Backups;
 
@@ -23,8 +23,8 @@ public sealed class BackupRestorerTests : IDisposable
         Assert.Equal(ids, restored.Chain.Select(b => b.Id));
         Assert.Equal(ids.Select(id => BackupFiles.DataPath(_rbd.Root, "db1", id)), _rbd.Runner.CallsTo("rbd", "import-diff").Select(a => a[^2]));
         Assert.Equal(BackupFiles.Spec, restored.Volume.Spec);
-        Assert.NotNull(await new VolumeCatalog(_rbd.Ceph, _rbd.Settings).GetAsync("db2", _ct));
-        Assert.Equal(3, _rbd.Runner.CallsTo("rbd", "snap", "rm").Count());
+        Assert.NotNull(await _rbd.Catalog.GetAsync("db2", _ct));
+        Assert.Equal(3, _rbd.SnapshotRemovals);
     }
 
     [Fact]
@@ -38,7 +38,7 @@ public sealed class BackupRestorerTests : IDisposable
         Assert.Contains("Input/output error", e.Message, StringComparison.Ordinal);
         Assert.Equal(2, _rbd.Runner.CallsTo("rbd", "import-diff").Count());
         Assert.DoesNotContain(new ImageRef("rbd", "", "db2"), _rbd.Ceph.Images.Keys);
-        Assert.Null(await new VolumeCatalog(_rbd.Ceph, _rbd.Settings).GetAsync("db2", _ct));
+        Assert.Null(await _rbd.Catalog.GetAsync("db2", _ct));
     }
 
     [Fact]

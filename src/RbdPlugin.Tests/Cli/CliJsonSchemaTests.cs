@@ -1,5 +1,7 @@
 using System.Text.Json;
 using RbdPlugin.Cli;
+using RbdPlugin.Hosting;
+using RbdPlugin.Operations;
 
 namespace RbdPlugin.Tests.Cli;
 

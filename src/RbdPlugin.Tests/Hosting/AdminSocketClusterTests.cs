@@ -1,5 +1,5 @@
 using System.Net;
-using RbdPlugin.Admin;
+using RbdPlugin.Operations;
 using RbdPlugin.Tests.Infrastructure;
 
 namespace RbdPlugin.Tests.Hosting;

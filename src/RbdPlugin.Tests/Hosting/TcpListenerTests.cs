@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using RbdPlugin.Hosting;
 using RbdPlugin.Protocol;
 using RbdPlugin.Tests.Protocol;
+using RbdPlugin.Tests.Fakes;
 
 namespace RbdPlugin.Tests.Hosting;
 

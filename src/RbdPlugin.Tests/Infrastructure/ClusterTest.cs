@@ -16,7 +16,7 @@ public abstract class ClusterTest : IAsyncLifetime
 
     protected ClusterTest(CephClusterFixture fixture) => Cluster = fixture.Cluster;
 
-    internal CephCluster Cluster { get; }
+    internal CephClient Cluster { get; }
 
     /// <summary>A fresh image name in the default (or given) pool, removed after the test.</summary>
     internal ImageRef NewImage(string? pool = null)
@@ -30,7 +30,7 @@ public abstract class ClusterTest : IAsyncLifetime
     internal async Task<ImageRef> CreateImageAsync(IReadOnlyDictionary<string, string>? metadata = null)
     {
         var image = NewImage();
-        await Cluster.CreateImageAsync(
+        await Cluster.Images.CreateImageAsync(
             new ImageCreateRequest(image, 16UL << 20, null, null, null, metadata ?? new Dictionary<string, string>()), CancellationToken.None);
         return image;
     }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using RbdPlugin.Ceph;
 
 namespace RbdPlugin.Tests.Infrastructure;
@@ -28,8 +27,7 @@ internal static class DevCluster
     public static CephConnectionOptions Options(TimeSpan? timeout = null) =>
         new(ConfPath, ClientId, KeyringPath, timeout ?? TimeSpan.FromSeconds(20));
 
-    public static Task<CephCluster> ConnectAsync(TimeSpan? timeout = null) =>
-        CephCluster.ConnectAsync(Options(timeout), NullLogger.Instance, CancellationToken.None);
+    public static Task<CephClient> ConnectAsync(TimeSpan? timeout = null) => CephClient.ConnectAsync(Options(timeout));
 
     /// <summary>A fresh image name: "t-" and 12 random hex digits.</summary>
     public static string NewName() => "t-" + Guid.NewGuid().ToString("N")[..12];
@@ -48,9 +46,9 @@ internal static class DevCluster
 /// <summary>One connection shared by the tests of a collection.</summary>
 public sealed class CephClusterFixture : IAsyncLifetime
 {
-    private CephCluster? _cluster;
+    private CephClient? _cluster;
 
-    internal CephCluster Cluster => _cluster ?? throw new InvalidOperationException("not connected");
+    internal CephClient Cluster => _cluster ?? throw new InvalidOperationException("not connected");
 
     public async Task InitializeAsync() => _cluster = await DevCluster.ConnectAsync();
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Diagnostics;
 using RbdPlugin.Node;
 
@@ -7,7 +8,7 @@ namespace RbdPlugin.Tests.Node;
 [Trait("Tier", "Fast")]
 public sealed class CommandRunnerTests
 {
-    private readonly CommandRunner _runner = new();
+    private readonly CommandRunner _runner = new(NullLogger<CommandRunner>.Instance);
 
     [Fact]
     public async Task RunAsync_ZeroExit_ReturnsOutput()
@@ -92,7 +93,7 @@ public sealed class CommandRunnerTests
     [Fact]
     public async Task RunAsync_DefaultTimeout_AppliesWhenTheCallGivesNone()
     {
-        var runner = new CommandRunner { DefaultTimeout = TimeSpan.FromMilliseconds(300) };
+        var runner = new CommandRunner(NullLogger<CommandRunner>.Instance) { DefaultTimeout = TimeSpan.FromMilliseconds(300) };
 
         var e = await Assert.ThrowsAsync<HostCommandException>(() => runner.RunAsync("sleep", ["30"], CancellationToken.None));
 

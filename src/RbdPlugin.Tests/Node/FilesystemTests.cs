@@ -1,6 +1,8 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Runtime.Versioning;
 using RbdPlugin.Node;
-using static RbdPlugin.Tests.Node.FakeCommandRunner;
+using static RbdPlugin.Tests.Fakes.FakeCommandRunner;
+using RbdPlugin.Tests.Fakes;
 
 namespace RbdPlugin.Tests.Node;
 
@@ -15,7 +17,7 @@ public sealed class FilesystemTests
 
     public FilesystemTests()
     {
-        _fs = new Filesystem(_runner, _mounts, _host);
+        _fs = new Filesystem(_runner, _mounts, _host, NullLogger<Filesystem>.Instance);
         _host.Paths.UnionWith(["/dev/loop0", "/dev/loop1"]);
     }
 

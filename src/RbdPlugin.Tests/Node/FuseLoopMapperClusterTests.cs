@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using System.Text.Json;
 using RbdPlugin.Ceph;
 using RbdPlugin.Node;
@@ -103,7 +104,8 @@ public sealed class FuseLoopMapperClusterTests : IAsyncLifetime
     public async Task MapAsync_ImageDoesNotExist_FailsAndLeavesNothingBehind()
     {
         var image = new ImageRef(_scope.Cluster.Pool, "", "node-test-missing-" + Guid.NewGuid().ToString("N")[..8]);
-        var mapper = new FuseLoopMapper(_scope.Runner, _scope.Cluster.Client, _scope.Mounts, new HostProbe(), _scope.StateDir)
+        var mapper = new FuseLoopMapper(_scope.Runner, _scope.Cluster.Client, _scope.Mounts, new HostProbe(), _scope.StateDir, TimeProvider.System,
+            NullLogger<FuseLoopMapper>.Instance)
         {
             ImageVisibleTimeout = TimeSpan.FromSeconds(1),
         };

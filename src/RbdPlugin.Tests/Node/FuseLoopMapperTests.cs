@@ -1,6 +1,8 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using RbdPlugin.Ceph;
 using RbdPlugin.Node;
-using static RbdPlugin.Tests.Node.FakeCommandRunner;
+using static RbdPlugin.Tests.Fakes.FakeCommandRunner;
+using RbdPlugin.Tests.Fakes;
 
 namespace RbdPlugin.Tests.Node;
 
@@ -21,7 +23,7 @@ public sealed class FuseLoopMapperTests : IDisposable
 
     public FuseLoopMapperTests()
     {
-        _mapper = new FuseLoopMapper(_runner, Client, _mounts, _host, _stateDir)
+        _mapper = new FuseLoopMapper(_runner, Client, _mounts, _host, _stateDir, TimeProvider.System, NullLogger<FuseLoopMapper>.Instance)
         {
             ImageVisibleTimeout = TimeSpan.FromMilliseconds(200),
             BusyTimeout = TimeSpan.FromMilliseconds(200),
@@ -240,7 +242,7 @@ public sealed class FuseLoopMapperTests : IDisposable
     [Fact]
     public async Task UnmapAsync_RbdFuseNeverEnds_GivesUpAfterTheBoundWithoutFailing()
     {
-        var mapper = new FuseLoopMapper(_runner, Client, _mounts, _host, _stateDir)
+        var mapper = new FuseLoopMapper(_runner, Client, _mounts, _host, _stateDir, TimeProvider.System, NullLogger<FuseLoopMapper>.Instance)
         {
             FuseExitTimeout = TimeSpan.FromMilliseconds(50),
             PollInterval = TimeSpan.FromMilliseconds(5),

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using RbdPlugin.Node;
+using RbdPlugin.Tests.Fakes;
 
 namespace RbdPlugin.Tests.Node;
 
@@ -74,7 +76,7 @@ public sealed class MapperSelectorTests
     public void Select_ExplicitSetting_BuildsThatMapper(string setting, Type expected)
     {
         var selector = new MapperSelector(new FakeCommandRunner(), new CephClientArgs("/c", "docker", "/k"),
-            Host(true, true, true, All), new FakeMountTable(), "/var/lib/rbd-plugin/state");
+            Host(true, true, true, All), new FakeMountTable(), "/var/lib/rbd-plugin/state", TimeProvider.System, NullLogger<FuseLoopMapper>.Instance);
 
         var mapper = selector.Select(setting);
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using RbdPlugin.Ceph;
 using RbdPlugin.Node;
 using RbdPlugin.Tests.Infrastructure;
@@ -19,10 +20,10 @@ internal sealed class NodeClusterScope : IAsyncLifetime
     {
         Cluster = DevClusterEnv.Require();
         Root = Directory.CreateTempSubdirectory("rbd-plugin-node-").FullName;
-        Runner = new CommandRunner();
+        Runner = new CommandRunner(NullLogger<CommandRunner>.Instance);
         Mounts = new MountInfoTable();
         Mapper = NewMapper();
-        Fs = new Filesystem(Runner, Mounts);
+        Fs = new Filesystem(Runner, Mounts, new HostProbe(), NullLogger<Filesystem>.Instance);
         Rbd = new RbdCli(Cluster, Runner);
     }
 
@@ -45,7 +46,7 @@ internal sealed class NodeClusterScope : IAsyncLifetime
     public RbdCli Rbd { get; }
 
     /// <summary>Another mapper over the same state dir, as a restarted daemon would build it.</summary>
-    public FuseLoopMapper NewMapper() => new(Runner, Cluster.Client, Mounts, new HostProbe(), StateDir);
+    public FuseLoopMapper NewMapper() => new(Runner, Cluster.Client, Mounts, new HostProbe(), StateDir, TimeProvider.System, NullLogger<FuseLoopMapper>.Instance);
 
     public async Task<ImageRef> CreateImageAsync(string size, string ns = "")
     {

@@ -1,6 +1,7 @@
 using RbdPlugin.Ceph;
 using RbdPlugin.Node;
-using static RbdPlugin.Tests.Node.FakeCommandRunner;
+using static RbdPlugin.Tests.Fakes.FakeCommandRunner;
+using RbdPlugin.Tests.Fakes;
 
 namespace RbdPlugin.Tests.Node;
 

@@ -3,15 +3,13 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using RbdPlugin.Admin;
 using RbdPlugin.Ceph;
 using RbdPlugin.Hosting;
 using RbdPlugin.Observability;
 using RbdPlugin.Protocol;
 using RbdPlugin.Tests.Infrastructure;
 using RbdPlugin.Tests.Protocol;
-using RbdPlugin.Tests.Volumes.Fakes;
+using RbdPlugin.Tests.Fakes;
 using RbdPlugin.Volumes;
 
 namespace RbdPlugin.Tests.Observability;
@@ -37,17 +35,10 @@ public sealed class ObservabilityServerTests : IAsyncLifetime
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.WebHost.UsePluginListeners(new PluginOptions { Socket = PluginSocket }, adminSocket);
-        var services = builder.Services;
-        services.AddSingleton<ICephCluster>(_h.Ceph);
-        services.AddSingleton(_h.Settings);
-        services.AddSingleton<TimeProvider>(_h.Time);
-        services.AddSingleton(_h.Journal);
-        services.AddSingleton(new MapperSet(_h.Host, [_h.Host]));
-        services.AddSingleton(_h.Leases);
-        services.AddSingleton<IVolumeDriver>(_h.Driver);
-        services.AddSingleton(new TrashPurger(_h.Ceph, _h.Settings, _h.Time, NullLogger<TrashPurger>.Instance));
-        services.AddObservability();
+        _h.AddTo(builder.Services);
+        builder.Services.AddObservability();
         _app = builder.Build();
+        _h.Use(_app.Services);
         _app.UseListenerScopes();
         _app.MapAdmin();
         _app.MapObservability();
@@ -141,9 +132,9 @@ public sealed class ObservabilityServerTests : IAsyncLifetime
         // Arrange: host-b held db1 and died (its lease lapsed without a release)
         await _h.Driver.CreateAsync("db1", null, CancellationToken.None);
         var hostB = new Locker("client.777", "host-b/feedfacecafe", "127.0.0.1:0/777");
-        _h.Ceph.HoldLock("rbd", "", LeaseKeeper.ObjectOf("db1"), LeaseKeeper.LockName, hostB, TimeSpan.FromSeconds(30));
+        _h.Ceph.HoldLock("rbd", "", LeaseObjects.ObjectNameOf("db1"), LeaseObjects.LockName, hostB, TimeSpan.FromSeconds(30));
         var record = new LeaseRecord("host-b", hostB.Cookie, hostB.Address, _h.Time.GetUtcNow());
-        await _h.Ceph.SetOmapKeyAsync("rbd", "", LeaseKeeper.ObjectOf("db1"), LeaseKeeper.OwnerKey, record.ToJson(), CancellationToken.None);
+        await _h.Ceph.SetOmapKeyAsync(new RadosObject("rbd", "", LeaseObjects.ObjectNameOf("db1")), LeaseObjects.OwnerKey, record.ToJson(), CancellationToken.None);
         _h.Time.Advance(TimeSpan.FromSeconds(31));
 
         // Act: through Docker's socket, a Mount that takes over, a Mount without an ID, an unknown endpoint
@@ -177,7 +168,7 @@ public sealed class ObservabilityServerTests : IAsyncLifetime
         await _h.Driver.CreateAsync("db1", null, CancellationToken.None);
         await _plugin.MountAsync("db1", IdA);
         Assert.Equal(1, (await ScrapeAsync()).Value("rbd_plugin_leases_held"));
-        _h.Ceph.HoldLock("rbd", "", LeaseKeeper.ObjectOf("db1"), LeaseKeeper.LockName, new Locker("client.777", "host-b/feedfacecafe", "127.0.0.1:0/777"), TimeSpan.FromSeconds(30));
+        _h.Ceph.HoldLock("rbd", "", LeaseObjects.ObjectNameOf("db1"), LeaseObjects.LockName, new Locker("client.777", "host-b/feedfacecafe", "127.0.0.1:0/777"), TimeSpan.FromSeconds(30));
 
         // Act: the next renewal finds it gone
         _h.Time.Advance(_h.Settings.LeaseDuration / 3);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using RbdPlugin.Protocol;
 using RbdPlugin.Volumes;
+using RbdPlugin.Tests.Fakes;
 
 namespace RbdPlugin.Tests.Protocol;
 

@@ -58,7 +58,7 @@ internal sealed class PluginServer : IAsyncDisposable
     }
 
     /// <summary>An HttpClient that reaches the unix socket the way dockerd does (Host plugin.moby.localhost).</summary>
-    public static HttpClient UnixClient(string socketPath) => RbdPlugin.Cli.UnixSocketHttpClient.Create(socketPath, TimeSpan.FromSeconds(30));
+    public static HttpClient UnixClient(string socketPath) => RbdPlugin.Operations.UnixSocketHttpClient.Create(socketPath, TimeSpan.FromSeconds(30));
 
     public async ValueTask DisposeAsync()
     {

@@ -1,4 +1,5 @@
 using RbdPlugin.Hosting;
+using RbdPlugin.Tests.Fakes;
 
 namespace RbdPlugin.Tests.Protocol;
 

@@ -1,6 +1,6 @@
 using RbdPlugin.Ceph;
 using RbdPlugin.Node;
-using RbdPlugin.Tests.Volumes.Fakes;
+using RbdPlugin.Tests.Fakes;
 using RbdPlugin.Volumes;
 
 namespace RbdPlugin.Tests.Volumes;
@@ -318,7 +318,7 @@ public sealed class VolumeDriverTests : IDisposable
         await _h.Driver.RemoveAsync("db1", _ct); // idempotent
 
         Assert.Single(_h.Ceph.Trash);
-        var purger = new TrashPurger(_h.Ceph, _h.Settings, _h.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<TrashPurger>.Instance);
+        var purger = _h.Get<TrashPurger>();
         Assert.Equal(0, await purger.PurgeExpiredAsync(_ct));
         _h.Time.Advance(_h.Settings.TrashExpiry + TimeSpan.FromMinutes(1));
         Assert.Equal(1, await purger.PurgeExpiredAsync(_ct));

@@ -1,5 +1,4 @@
 using RbdPlugin.Ceph;
-using RbdPlugin.Node;
 using RbdPlugin.Volumes;
 
 namespace RbdPlugin.Backups;
@@ -14,7 +13,7 @@ internal sealed record BackupCreated(BackupManifest Manifest, string Directory, 
 /// removed, so the image keeps exactly one backup snapshot per backup directory. A failure undoes its own snapshot
 /// and files; a crash leaves temp files the next run in the same directory removes.
 /// </summary>
-internal sealed class BackupCreator(ICephCluster ceph, VolumeSettings settings, IBackupSnapshots snapshots, RbdDiff diff, TimeProvider time)
+internal sealed class BackupCreator(VolumeCatalog catalog, IBackupSnapshots snapshots, RbdDiff diff, TimeProvider time)
 {
     /// <param name="full">Start a new chain even when an incremental is possible (so older chains can be pruned).</param>
     public async Task<BackupCreated> CreateAsync(string volume, BackupDirectory directory, bool full, CancellationToken ct)
@@ -28,7 +27,7 @@ internal sealed class BackupCreator(ICephCluster ceph, VolumeSettings settings, 
         foreach (var leftover in stored.Where(b => b.Interrupted))
         {
             // We hold the lock: nobody else is writing these. Their snapshots, if taken, are ours to drop.
-            await HostErrors.Guard($"remove the snapshot of interrupted backup {leftover.Id}",
+            await CephErrors.Guard($"remove the snapshot of interrupted backup {leftover.Id}",
                 () => snapshots.RemoveAsync(image, BackupId.Snapshot(leftover.Id), ct));
             directory.Delete(volume, leftover.Id);
         }
@@ -36,7 +35,7 @@ internal sealed class BackupCreator(ICephCluster ceph, VolumeSettings settings, 
         var verified = await BackupVerifier.VerifyAsync([.. stored.Where(b => !b.Interrupted)], checksums: false, ct);
         var newestComplete = verified.Where(v => v.IsComplete).Select(v => v.Backup.Manifest!).MaxBy(m => m.CreatedAt);
         var parent = !full && newestComplete is not null &&
-                     await HostErrors.Guard("look up the last backup's snapshot", () => snapshots.ExistsAsync(image, newestComplete.Snapshot, ct))
+                     await CephErrors.Guard("look up the last backup's snapshot", () => snapshots.ExistsAsync(image, newestComplete.Snapshot, ct))
             ? newestComplete
             : null;
         var previous = verified.Select(v => v.Backup.Manifest).OfType<BackupManifest>().MaxBy(m => m.CreatedAt);
@@ -44,7 +43,7 @@ internal sealed class BackupCreator(ICephCluster ceph, VolumeSettings settings, 
         var now = time.GetUtcNow();
         var id = BackupId.New(now);
         var snapshot = BackupId.Snapshot(id);
-        var consistency = await HostErrors.Guard($"snapshot {image}", () => snapshots.CreateAsync(volume, image, snapshot, ct));
+        var consistency = await CephErrors.Guard($"snapshot {image}", () => snapshots.CreateAsync(volume, image, snapshot, ct));
         BackupManifest manifest;
         try
         {
@@ -74,7 +73,7 @@ internal sealed class BackupCreator(ICephCluster ceph, VolumeSettings settings, 
                     removed = superseded;
                 }
             }
-            catch (HostCommandException e)
+            catch (CephException e)
             {
                 // The backup is complete and sealed; a leftover snapshot only costs space.
                 warnings.Add($"could not remove the superseded backup snapshot {image}@{superseded} ({e.Message}); remove it with `rbd snap rm {image}@{superseded}`");
@@ -87,7 +86,7 @@ internal sealed class BackupCreator(ICephCluster ceph, VolumeSettings settings, 
     private async Task<VolumeRecord> RequireVolumeAsync(string volume, CancellationToken ct)
     {
         var record = await CephErrors.Guard($"look up volume {volume}", async () =>
-            (await new VolumeCatalog(ceph, settings).FindAsync(volume, ct))?.Record);
+            (await catalog.FindAsync(volume, ct))?.Record);
         return record ?? throw new VolumeException(VolumeErrorKind.NotFound,
             $"no such volume: {volume}; only volumes made by rbd-plugin can be backed up (`rbd-plugin volume ls` lists them)");
     }

@@ -13,9 +13,15 @@ internal sealed record BackupRestored(VolumeRecord Volume, IReadOnlyList<BackupM
 /// options, hidden from the volume index while the diffs are imported in order, and listed only once the last one
 /// applied. If anything fails the half-restored image is deleted: a restore either yields a whole volume or none.
 /// </summary>
-internal sealed class BackupRestorer(ICephCluster ceph, VolumeSettings settings, IBackupSnapshots snapshots, RbdDiff diff, TimeProvider time)
+internal sealed class BackupRestorer(
+    VolumeCatalog catalog,
+    VolumeStore store,
+    ICephImages images,
+    IBackupSnapshots snapshots,
+    RbdDiff diff,
+    VolumeSettings settings,
+    TimeProvider time)
 {
-    private readonly VolumeCatalog _catalog = new(ceph, settings);
 
     public async Task<BackupRestored> RestoreAsync(BackupDirectory directory, string name, string? atId, CancellationToken ct)
     {
@@ -34,7 +40,6 @@ internal sealed class BackupRestorer(ICephCluster ceph, VolumeSettings settings,
         var record = await CephErrors.Guard($"create volume {name}", async () =>
         {
             await EnsureFreeAsync(name, new ImageRef(spec.Pool, settings.Namespace, name), ct);
-            var store = new VolumeStore(ceph, _catalog, settings, time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
             var created = await store.CreateAsync(name, spec, ct);
             // The store treats an identical existing volume as success; here it means someone created it meanwhile.
             return created.CreatedAt >= started ? created : throw Exists(name);
@@ -42,7 +47,7 @@ internal sealed class BackupRestorer(ICephCluster ceph, VolumeSettings settings,
 
         try
         {
-            await CephErrors.Guard($"hide {name} while it is restored", () => _catalog.RemoveAsync(name, ct));
+            await CephErrors.Guard($"hide {name} while it is restored", () => catalog.RemoveAsync(name, ct));
             foreach (var backup in chain)
             {
                 foreach (var file in backup.Files)
@@ -55,10 +60,10 @@ internal sealed class BackupRestorer(ICephCluster ceph, VolumeSettings settings,
             // import-diff left each backup's end snapshot on the new image; a restored volume starts without any.
             foreach (var backup in chain)
             {
-                await HostErrors.Guard($"remove snapshot {backup.Snapshot} from {record.Image}", () => snapshots.RemoveAsync(record.Image, backup.Snapshot, ct));
+                await CephErrors.Guard($"remove snapshot {backup.Snapshot} from {record.Image}", () => snapshots.RemoveAsync(record.Image, backup.Snapshot, ct));
             }
 
-            await CephErrors.Guard($"list volume {name}", () => _catalog.PutAsync(record, ct));
+            await CephErrors.Guard($"list volume {name}", () => catalog.PutAsync(record, ct));
             return new BackupRestored(record, chain);
         }
         catch (Exception e)
@@ -120,12 +125,12 @@ internal sealed class BackupRestorer(ICephCluster ceph, VolumeSettings settings,
 
     private async Task EnsureFreeAsync(string name, ImageRef image, CancellationToken ct)
     {
-        if (await _catalog.GetAsync(name, ct) is not null)
+        if (await catalog.GetAsync(name, ct) is not null)
         {
             throw Exists(name);
         }
 
-        if (await ceph.StatImageAsync(image, [], ct) is not null)
+        if (await images.StatImageAsync(image, [], ct) is not null)
         {
             throw new VolumeException(VolumeErrorKind.Conflict,
                 $"an RBD image {image} exists but is not a listed volume (an interrupted restore?); choose another name, or remove it with `rbd snap purge {image} && rbd rm {image}` if it is one");
@@ -143,13 +148,13 @@ internal sealed class BackupRestorer(ICephCluster ceph, VolumeSettings settings,
     {
         try
         {
-            await _catalog.RemoveAsync(record.Name, CancellationToken.None);
+            await catalog.RemoveAsync(record.Name, CancellationToken.None);
             foreach (var backup in chain)
             {
                 await snapshots.RemoveAsync(record.Image, backup.Snapshot, CancellationToken.None);
             }
 
-            await ceph.RemoveImageAsync(record.Image, CancellationToken.None);
+            await images.RemoveImageAsync(record.Image, CancellationToken.None);
             return null;
         }
         catch (Exception e) when (e is CephException or HostCommandException)

@@ -1,5 +1,5 @@
 using RbdPlugin.Ceph;
-using RbdPlugin.Cli;
+using RbdPlugin.Operations;
 using RbdPlugin.Volumes;
 
 namespace RbdPlugin.Backups;

@@ -4,7 +4,7 @@ namespace RbdPlugin.Backups;
 
 /// <summary>
 /// The image snapshots a backup reads from and keeps for the next incremental. Deliberately tiny:
-/// <see cref="FrozenBackupSnapshots"/> takes them filesystem-consistent, <see cref="RbdCliBackupSnapshots"/> plain.
+/// <see cref="FrozenBackupSnapshots"/> takes them filesystem-consistent, <see cref="PlainBackupSnapshots"/> plain.
 /// </summary>
 internal interface IBackupSnapshots
 {

@@ -6,7 +6,7 @@ namespace RbdPlugin.Ceph;
 /// <param name="Address">The holder's address, e.g. "127.0.0.1:0/3141592" (what a fence blocklists).</param>
 internal sealed record Locker(string Client, string Cookie, string Address);
 
-/// <summary>How <see cref="ICephCluster.LockExclusiveAsync"/> treats a lock that exists already.</summary>
+/// <summary>How <see cref="IRadosLocks.LockExclusiveAsync"/> treats a lock that exists already.</summary>
 internal enum LockMode
 {
     /// <summary>Take the lock if free or expired; held by this (client, cookie) counts as taken.</summary>

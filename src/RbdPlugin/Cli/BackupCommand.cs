@@ -1,7 +1,5 @@
 using System.CommandLine;
 using RbdPlugin.Backups;
-using RbdPlugin.Ceph;
-using RbdPlugin.Node;
 using RbdPlugin.Volumes;
 
 namespace RbdPlugin.Cli;
@@ -24,16 +22,15 @@ internal static class BackupCommand
         var full = new Option<bool>("--full") { Description = "Start a new chain with a full backup even when an incremental is possible" };
         create.Options.Add(full);
         create.SetAction((parse, ct) => CliCommand.RunAsync(parse, createJson,
-            c => WithCephAsync(parse, createFlags, (ceph, settings, snapshots, diff, ct2) =>
-                CreateAsync(new BackupCreator(ceph, settings, snapshots, diff, TimeProvider.System), parse.GetValue(createName)!, parse.GetValue(createDir)!,
-                    parse.GetValue(full), ct2), c),
+            c => CliCommand.WithSessionAsync(parse, createFlags, parse.GetValue(createJson), (session, c2) =>
+                session.Get<BackupOperations>().CreateAsync(parse.GetValue(createName)!, parse.GetValue(createDir)!, parse.GetValue(full), c2), c),
             BackupCliJsonContext.Default.BackupCreateResult, DescribeCreate, ct));
 
         var ls = CliCommand.Subcommand(backup, "ls", "List the backups in DIR with their chain and status (reads DIR only)", out _, out var lsJson);
         var lsDir = CliCommand.Argument(ls, "DIR", "Backup directory");
         var verify = new Option<bool>("--verify") { Description = "Also check every data file's SHA-256 (reads all the data)" };
         ls.Options.Add(verify);
-        ls.SetAction((parse, ct) => CliCommand.RunAsync(parse, lsJson, c => ListAsync(parse.GetValue(lsDir)!, parse.GetValue(verify), c),
+        ls.SetAction((parse, ct) => CliCommand.RunAsync(parse, lsJson, c => BackupOperations.ListAsync(parse.GetValue(lsDir)!, parse.GetValue(verify), c),
             BackupCliJsonContext.Default.IReadOnlyListBackupListItem, BackupTable.Format, ct));
 
         AddPrune(backup);
@@ -44,8 +41,8 @@ internal static class BackupCommand
         var at = new Option<string?>("--at") { Description = "Backup id to restore (default: the newest, when DIR holds one volume's backups)" };
         restore.Options.Add(at);
         restore.SetAction((parse, ct) => CliCommand.RunAsync(parse, restoreJson,
-            c => WithCephAsync(parse, restoreFlags, (ceph, settings, snapshots, diff, ct2) =>
-                RestoreAsync(new BackupRestorer(ceph, settings, snapshots, diff, TimeProvider.System), parse.GetValue(restoreDir)!, parse.GetValue(restoreName)!, parse.GetValue(at), ct2), c),
+            c => CliCommand.WithSessionAsync(parse, restoreFlags, parse.GetValue(restoreJson), (session, c2) =>
+                session.Get<BackupOperations>().RestoreAsync(parse.GetValue(restoreDir)!, parse.GetValue(restoreName)!, parse.GetValue(at), c2), c),
             BackupCliJsonContext.Default.BackupRestoreResult,
             r => $"volume {r.Name} restored from backup {r.BackupId} ({r.Chain.Count} backup(s) applied): {r.Image}, {ByteSize.Format(r.SizeBytes)}, {r.Fstype}\n", ct));
 
@@ -65,17 +62,8 @@ internal static class BackupCommand
         prune.Options.Add(dryRun);
         prune.Options.Add(verify);
         prune.SetAction((parse, ct) => CliCommand.RunAsync(parse, json,
-            c => PruneAsync(parse.GetValue(name)!, parse.GetValue(dir)!, parse.GetValue(keep), parse.GetValue(dryRun), parse.GetValue(verify), c),
+            c => BackupOperations.PruneAsync(parse.GetValue(name)!, parse.GetValue(dir)!, parse.GetValue(keep), parse.GetValue(dryRun), parse.GetValue(verify), c),
             BackupCliJsonContext.Default.BackupPruneResult, DescribePrune, ct));
-    }
-
-    internal static async Task<BackupPruneResult> PruneAsync(string name, string dir, int? keep, bool dryRun, bool verify, CancellationToken ct)
-    {
-        // --keep first: a refused prune must not depend on (or report about) what DIR holds.
-        var n = BackupRetention.RequireKeep(keep, name, Path.Combine(Path.GetFullPath(dir), name));
-        var pruned = await BackupPruner.PruneAsync(BackupDirectory.Open(dir), name, n, dryRun, verify, ct);
-        var plan = pruned.Plan;
-        return new BackupPruneResult(name, pruned.Directory, plan.Kept, plan.Deleted, [.. plan.Skipped.Select(s => new BackupPruneSkipped(s.Id, s.Problem))], dryRun);
     }
 
     internal static string DescribePrune(BackupPruneResult r) =>
@@ -84,54 +72,8 @@ internal static class BackupCommand
         $"kept {r.Kept.Count} backup(s) of {r.Volume} in {r.Directory}, newest first: {string.Join(", ", r.Kept)}" +
         (r.DryRun ? $" (dry run: {r.Deleted.Count} would be deleted, nothing was)\n" : $"; {r.Deleted.Count} deleted\n");
 
-    private static async Task<BackupCreateResult> CreateAsync(BackupCreator creator, string name, string dir, bool full, CancellationToken ct)
-    {
-        var created = await creator.CreateAsync(name, BackupDirectory.Open(dir), full, ct);
-        var m = created.Manifest;
-        var file = m.Files.Single();
-        return new BackupCreateResult(m.Id, m.Volume, m.Kind, m.ParentId, m.CreatedAt, m.Snapshot, created.Directory, file.Name, file.Bytes, file.Sha256,
-            m.ImageSizeBytes, created.RemovedSnapshot, created.Warning);
-    }
-
-    private static async Task<BackupRestoreResult> RestoreAsync(BackupRestorer restorer, string dir, string name, string? at, CancellationToken ct)
-    {
-        var restored = await restorer.RestoreAsync(BackupDirectory.Open(dir), name, at, ct);
-        var volume = restored.Volume;
-        return new BackupRestoreResult(volume.Name, volume.Image.ToString(), restored.Chain[^1].Id, [.. restored.Chain.Select(b => b.Id)],
-            volume.Spec.SizeBytes, volume.Spec.FsType);
-    }
-
-    internal static async Task<IReadOnlyList<BackupListItem>> ListAsync(string dir, bool checksums, CancellationToken ct)
-    {
-        var directory = BackupDirectory.Open(dir);
-        var items = new List<BackupListItem>();
-        foreach (var volume in directory.Volumes())
-        {
-            var verified = await BackupVerifier.VerifyAsync(directory.Read(volume), checksums, ct);
-            items.AddRange(verified.OrderBy(v => v.Backup.Manifest?.CreatedAt ?? DateTimeOffset.MaxValue).ThenBy(v => v.Backup.Id, StringComparer.Ordinal)
-                .Select(v => v.Backup.Manifest is { } m
-                    ? new BackupListItem(m.Id, volume, m.Kind, m.ParentId, m.CreatedAt, m.ImageSizeBytes, m.Bytes, v.Status, v.Problem)
-                    : new BackupListItem(v.Backup.Id, volume, null, null, null, null, null, v.Status, v.Problem)));
-        }
-
-        return items;
-    }
-
     private static string DescribeCreate(BackupCreateResult r) =>
         $"backup {r.Id} of {r.Volume}: {r.Kind}{(r.ParentId is null ? "" : $" on {r.ParentId}")}, {BackupTable.Approximate(r.Bytes)} in {Path.Combine(r.Directory, r.File)}; " +
         $"snapshot {r.Snapshot} kept for the next one{(r.RemovedSnapshot is null ? "" : $", {r.RemovedSnapshot} removed")}\n" +
         (r.Warning is null ? "" : $"warning: {r.Warning}\n");
-
-    /// <summary>Connects as the configured client and hands the Ceph-facing parts to <paramref name="operation"/>.</summary>
-    private static async Task<T> WithCephAsync<T>(ParseResult parse, SettingFlags flags,
-        Func<ICephCluster, VolumeSettings, IBackupSnapshots, RbdDiff, CancellationToken, Task<T>> operation, CancellationToken ct)
-    {
-        var options = flags.Load(parse);
-        var raw = options.Raw;
-        await using var session = await VolumeSession.OpenAsync(options, ct);
-        var runner = new CommandRunner();
-        var client = new CephClientArgs(raw.CephConf, raw.CephId, raw.Keyring);
-        var snapshots = new FrozenBackupSnapshots(session.Snapshots, new RbdCliBackupSnapshots(runner, client));
-        return await operation(session.Ceph, options.Volumes, snapshots, new RbdDiff(runner, client), ct);
-    }
 }

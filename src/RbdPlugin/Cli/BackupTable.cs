@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using RbdPlugin.Backups;
+using RbdPlugin.Volumes;
 
 namespace RbdPlugin.Cli;
 
@@ -13,20 +15,11 @@ internal static class BackupTable
             return "no backups\n";
         }
 
-        string[] header = ["VOLUME", "ID", "KIND", "PARENT", "CREATED", "SIZE", "STATUS"];
-        var rows = items.Select(i => new[]
+        var sb = new StringBuilder(TextTable.Render(["VOLUME", "ID", "KIND", "PARENT", "CREATED", "SIZE", "STATUS"], items.Select(i => new[]
         {
-            i.Volume, i.Id, i.Kind ?? "-", i.ParentId ?? "-",
-            i.CreatedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-",
+            i.Volume, i.Id, i.Kind ?? "-", i.ParentId ?? "-", i.CreatedAt is { } at ? Rfc3339.Format(at) : "-",
             i.Bytes is { } b ? Approximate(b) : "-", i.Status,
-        }).Prepend(header).ToList();
-        var widths = Enumerable.Range(0, header.Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
-        var sb = new StringBuilder();
-        foreach (var row in rows)
-        {
-            sb.AppendJoin("   ", row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]))).Append('\n');
-        }
-
+        })));
         foreach (var problem in items.Where(i => i.Problem is not null))
         {
             sb.Append(CultureInfo.InvariantCulture, $"{problem.Id}: {problem.Problem}\n");

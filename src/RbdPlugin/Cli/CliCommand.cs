@@ -7,7 +7,7 @@ namespace RbdPlugin.Cli;
 
 /// <summary>
 /// What every runbook command shares: a subcommand with <c>--json</c> and the Ceph setting flags, a NAME argument,
-/// and the run loop that opens a <see cref="VolumeSession"/>, prints text or JSON, and maps a failure to its message
+/// and the run loop that opens a <see cref="CommandSession"/>, prints text or JSON, and maps a failure to its message
 /// and exit code (<see cref="CliExit"/>). Command families (volume, snapshot, backup, trash…) each live in their own
 /// file and call these.
 /// </summary>
@@ -44,13 +44,19 @@ internal static class CliCommand
     /// returns its exit code.
     /// </summary>
     public static Task<int> RunAsync<T>(ParseResult parse, SettingFlags flags, Option<bool> jsonOption,
-        Func<VolumeSession, CancellationToken, Task<T>> operation, JsonTypeInfo<T> jsonType, Func<T, string> text, CancellationToken ct) =>
-        RunAsync(parse, jsonOption, async c =>
-        {
-            var options = flags.Load(parse);
-            await using var session = await VolumeSession.OpenAsync(options, c);
-            return await operation(session, c);
-        }, jsonType, text, ct);
+        Func<CommandSession, CancellationToken, Task<T>> operation, JsonTypeInfo<T> jsonType, Func<T, string> text, CancellationToken ct) =>
+        RunAsync(parse, jsonOption, c => WithSessionAsync(parse, flags, parse.GetValue(jsonOption), operation, c), jsonType, text, ct);
+
+    /// <summary>Loads the configuration and runs <paramref name="operation"/> on a session opened with it.</summary>
+    public static async Task<T> WithSessionAsync<T>(ParseResult parse, SettingFlags flags, bool json,
+        Func<CommandSession, CancellationToken, Task<T>> operation, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(flags);
+        ArgumentNullException.ThrowIfNull(operation);
+        var options = flags.Load(parse);
+        await using var session = await CommandSession.OpenAsync(options, logWarnings: !json, ct);
+        return await operation(session, ct);
+    }
 
     /// <summary>As above for a command that needs no Ceph session (or opens its own).</summary>
     public static async Task<int> RunAsync<T>(ParseResult parse, Option<bool> jsonOption,

@@ -1,20 +1,8 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text;
-using System.Text.Json.Serialization;
 using RbdPlugin.Volumes;
+using RbdPlugin.Operations;
 
 namespace RbdPlugin.Cli;
-
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never, WriteIndented = true)]
-[JsonSerializable(typeof(SnapshotTaken))]
-[JsonSerializable(typeof(IReadOnlyList<SnapshotListItem>))]
-[JsonSerializable(typeof(SnapshotRemoved))]
-[JsonSerializable(typeof(SnapshotRolledBack))]
-[JsonSerializable(typeof(VolumeCloned))]
-[JsonSerializable(typeof(VolumeResized))]
-[JsonSerializable(typeof(VolumeFlattened))]
-internal sealed partial class SnapshotJsonContext : JsonSerializerContext;
 
 /// <summary>
 /// <c>rbd-plugin snapshot create|ls|rm|rollback</c>, and <c>volume clone|resize</c> (added to the volume command by
@@ -23,7 +11,6 @@ internal sealed partial class SnapshotJsonContext : JsonSerializerContext;
 /// </summary>
 internal static class SnapshotCommand
 {
-    /// <summary>Settings beyond the Ceph ones: where this host's daemon answers.</summary>
     /// <summary>The settings that locate this host's daemon (its admin socket), for commands that may need it.</summary>
     public static readonly IReadOnlyList<string> DaemonKeys = ["StateDir", "AdminSocket"];
 
@@ -35,19 +22,19 @@ internal static class SnapshotCommand
         var createName = CliCommand.NameArgument(create);
         var createSnap = SnapArgument(create);
         create.SetAction((parse, ct) => CliCommand.RunAsync(parse, createFlags, createJson,
-            (session, c) => session.Snapshots.CreateAsync(parse.GetValue(createName)!, parse.GetValue(createSnap)!, c),
+            (session, c) => session.Get<SnapshotOperations>().CreateAsync(parse.GetValue(createName)!, parse.GetValue(createSnap)!, c),
             SnapshotJsonContext.Default.SnapshotTaken, DescribeTaken, ct));
 
         var ls = Subcommand(snapshot, "ls", "List a volume's snapshots: NAME SIZE CREATED", out var lsFlags, out var lsJson);
         var lsName = CliCommand.NameArgument(ls);
-        ls.SetAction((parse, ct) => CliCommand.RunAsync(parse, lsFlags, lsJson, (session, c) => session.Snapshots.ListAsync(parse.GetValue(lsName)!, c),
+        ls.SetAction((parse, ct) => CliCommand.RunAsync(parse, lsFlags, lsJson, (session, c) => session.Get<SnapshotOperations>().ListAsync(parse.GetValue(lsName)!, c),
             SnapshotJsonContext.Default.IReadOnlyListSnapshotListItem, Table, ct));
 
         var rm = Subcommand(snapshot, "rm", "Remove a snapshot (idempotent)", out var rmFlags, out var rmJson);
         var rmName = CliCommand.NameArgument(rm);
         var rmSnap = SnapArgument(rm);
         rm.SetAction((parse, ct) => CliCommand.RunAsync(parse, rmFlags, rmJson,
-            (session, c) => session.Snapshots.RemoveAsync(parse.GetValue(rmName)!, parse.GetValue(rmSnap)!, c),
+            (session, c) => session.Get<SnapshotOperations>().RemoveAsync(parse.GetValue(rmName)!, parse.GetValue(rmSnap)!, c),
             SnapshotJsonContext.Default.SnapshotRemoved,
             r => r.Removed ? $"snapshot {r.Name}@{r.Snapshot} removed\n" : $"snapshot {r.Name}@{r.Snapshot} did not exist; nothing to do\n", ct));
 
@@ -55,7 +42,7 @@ internal static class SnapshotCommand
         var rbName = CliCommand.NameArgument(rollback);
         var rbSnap = SnapArgument(rollback);
         rollback.SetAction((parse, ct) => CliCommand.RunAsync(parse, rbFlags, rbJson,
-            (session, c) => session.Snapshots.RollbackAsync(parse.GetValue(rbName)!, parse.GetValue(rbSnap)!, c),
+            (session, c) => session.Get<SnapshotOperations>().RollbackAsync(parse.GetValue(rbName)!, parse.GetValue(rbSnap)!, c),
             SnapshotJsonContext.Default.SnapshotRolledBack,
             r => $"volume {r.Name} rolled back to snapshot {r.Snapshot} ({ByteSize.Format(r.SizeBytes)})\n", ct));
 
@@ -71,14 +58,14 @@ internal static class SnapshotCommand
         var size = new Option<string?>("--size") { Description = "Size of the new volume; at least the snapshot's (default: the snapshot's)" };
         clone.Options.Add(size);
         clone.SetAction((parse, ct) => CliCommand.RunAsync(parse, cloneFlags, cloneJson,
-            (session, c) => session.Snapshots.CloneAsync(parse.GetValue(source)!, parse.GetValue(cloneName)!, parse.GetValue(size), c),
+            (session, c) => session.Get<CloneOperations>().CloneAsync(parse.GetValue(source)!, parse.GetValue(cloneName)!, parse.GetValue(size), c),
             SnapshotJsonContext.Default.VolumeCloned,
             r => $"volume {r.Name} created from {r.Source}@{r.Snapshot}: image {r.Image}, {ByteSize.Format(r.SizeBytes)}, {r.Fstype}\n", ct));
 
         var flatten = Subcommand(volume, "flatten", "Copy a clone's shared data so it no longer needs its snapshot (idempotent; works while mounted)", out var flattenFlags, out var flattenJson);
         var flattenName = CliCommand.NameArgument(flatten);
         flatten.SetAction((parse, ct) => CliCommand.RunAsync(parse, flattenFlags, flattenJson,
-            (session, c) => session.Snapshots.FlattenAsync(parse.GetValue(flattenName)!, c),
+            (session, c) => session.Get<CloneOperations>().FlattenAsync(parse.GetValue(flattenName)!, c),
             SnapshotJsonContext.Default.VolumeFlattened,
             r => r.Flattened
                 ? $"volume {r.Name} flattened: it no longer depends on {r.From ?? "its parent snapshot"}\n"
@@ -88,13 +75,13 @@ internal static class SnapshotCommand
         var resizeName = CliCommand.NameArgument(resize);
         var newSize = CliCommand.Argument(resize, "SIZE", "New size, e.g. 20G; larger than or equal to the current size");
         resize.SetAction((parse, ct) => CliCommand.RunAsync(parse, resizeFlags, resizeJson,
-            (session, c) => session.Snapshots.ResizeAsync(parse.GetValue(resizeName)!, parse.GetValue(newSize)!, c),
+            (session, c) => session.Get<ResizeOperations>().ResizeAsync(parse.GetValue(resizeName)!, parse.GetValue(newSize)!, c),
             SnapshotJsonContext.Default.VolumeResized, DescribeResized, ct));
     }
 
     public static string DescribeTaken(SnapshotTaken r) => r switch
     {
-        { Created: false } => $"snapshot {r.Name}@{r.Snapshot} already exists (taken {Time(r.CreatedAt)}); nothing done\n",
+        { Created: false } => $"snapshot {r.Name}@{r.Snapshot} already exists (taken {Rfc3339.Format(r.CreatedAt)}); nothing done\n",
         { Frozen: true } => $"snapshot {r.Name}@{r.Snapshot} taken; the filesystem was frozen on host {r.Host} for {r.FreezeMs} ms\n",
         _ => $"snapshot {r.Name}@{r.Snapshot} taken (volume not mounted)\n",
     };
@@ -112,20 +99,8 @@ internal static class SnapshotCommand
         };
     }
 
-    public static string Table(IReadOnlyList<SnapshotListItem> items)
-    {
-        var rows = items.Select(i => new[] { i.Name, i.Size, Time(i.CreatedAt) }).Prepend(["NAME", "SIZE", "CREATED"]).ToList();
-        var widths = Enumerable.Range(0, 3).Select(c => rows.Max(r => r[c].Length)).ToArray();
-        var sb = new StringBuilder();
-        foreach (var row in rows)
-        {
-            sb.AppendJoin("   ", row.Select((cell, c) => c == row.Length - 1 ? cell : cell.PadRight(widths[c]))).Append('\n');
-        }
-
-        return sb.ToString();
-    }
-
-    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    public static string Table(IReadOnlyList<SnapshotListItem> items) =>
+        TextTable.Render(["NAME", "SIZE", "CREATED"], items.Select(i => new[] { i.Name, i.Size, Rfc3339.Format(i.CreatedAt) }));
 
     private static Argument<string> SnapArgument(Command command) => CliCommand.Argument(command, "SNAPSHOT", "Snapshot name");
 

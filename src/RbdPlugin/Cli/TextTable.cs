@@ -1,9 +1,8 @@
-using System.Globalization;
 using System.Text;
 
 namespace RbdPlugin.Cli;
 
-/// <summary>The human form of a listing: a header and rows in aligned columns, times as UTC RFC 3339.</summary>
+/// <summary>The human form of a listing: a header and rows in aligned columns (times as <see cref="Volumes.Rfc3339"/>).</summary>
 internal static class TextTable
 {
     public static string Render(string[] header, IEnumerable<string[]> rows)
@@ -19,6 +18,4 @@ internal static class TextTable
 
         return sb.ToString();
     }
-
-    public static string Time(DateTimeOffset when) => when.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 }

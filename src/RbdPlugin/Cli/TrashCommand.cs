@@ -1,4 +1,6 @@
 using System.CommandLine;
+using RbdPlugin.Operations;
+using RbdPlugin.Volumes;
 
 namespace RbdPlugin.Cli;
 
@@ -13,7 +15,7 @@ internal static class TrashCommand
         var trash = new Command("trash", "Removed volumes waiting in Ceph's trash: list, restore, purge");
 
         var ls = CliCommand.Subcommand(trash, "ls", "List trashed volumes: NAME IMAGE-ID POOL SIZE REMOVED EXPIRES", out var lsFlags, out var lsJson);
-        ls.SetAction((parse, ct) => CliCommand.RunAsync(parse, lsFlags, lsJson, (session, c) => session.Trash.ListAsync(c),
+        ls.SetAction((parse, ct) => CliCommand.RunAsync(parse, lsFlags, lsJson, (session, c) => session.Get<TrashOperations>().ListAsync(c),
             TrashCliJsonContext.Default.IReadOnlyListTrashListItem, Table, ct));
 
         var restore = CliCommand.Subcommand(trash, "restore",
@@ -23,7 +25,7 @@ internal static class TrashCommand
         var asName = new Option<string?>("--as") { Description = "Restore under this volume name instead" };
         restore.Options.Add(asName);
         restore.SetAction((parse, ct) => CliCommand.RunAsync(parse, restoreFlags, restoreJson,
-            (session, c) => session.Trash.RestoreAsync(parse.GetValue(restoreName)!, parse.GetValue(asName), c),
+            (session, c) => session.Get<TrashOperations>().RestoreAsync(parse.GetValue(restoreName)!, parse.GetValue(asName), c),
             TrashCliJsonContext.Default.TrashRestoreResult,
             r => $"volume {r.RestoredAs} restored from the trash as image {r.Image} (id {r.ImageId})\n", ct));
 
@@ -36,7 +38,7 @@ internal static class TrashCommand
         purge.Options.Add(expired);
         purge.Options.Add(all);
         purge.SetAction((parse, ct) => CliCommand.RunAsync(parse, purgeFlags, purgeJson,
-            (session, c) => session.Trash.PurgeAsync(parse.GetValue(purgeName), parse.GetValue(expired), parse.GetValue(all), c),
+            (session, c) => session.Get<TrashOperations>().PurgeAsync(parse.GetValue(purgeName), parse.GetValue(expired), parse.GetValue(all), c),
             TrashCliJsonContext.Default.IReadOnlyListTrashPurgedItem,
             r => r.Count == 0 ? "nothing to purge\n" : string.Concat(r.Select(p => $"purged {p.Name} (image id {p.ImageId}, pool {p.Pool})\n")), ct));
 
@@ -45,5 +47,5 @@ internal static class TrashCommand
 
     public static string Table(IReadOnlyList<TrashListItem> items) => TextTable.Render(
         ["NAME", "IMAGE-ID", "POOL", "SIZE", "REMOVED", "EXPIRES"],
-        items.Select(i => new[] { i.Name, i.ImageId, i.Pool, i.Size ?? "-", TextTable.Time(i.RemovedAt), TextTable.Time(i.ExpiresAt) }));
+        items.Select(i => new[] { i.Name, i.ImageId, i.Pool, i.Size ?? "-", Rfc3339.Format(i.RemovedAt), Rfc3339.Format(i.ExpiresAt) }));
 }

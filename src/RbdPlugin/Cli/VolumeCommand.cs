@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using RbdPlugin.Operations;
 
 namespace RbdPlugin.Cli;
 
@@ -15,12 +16,12 @@ internal static class VolumeCommand
         var volume = new Command("volume", "Operate volumes directly on Ceph (runbook commands)");
 
         var ls = CliCommand.Subcommand(volume, "ls", "List volumes: NAME POOL SIZE USED FSTYPE OWNER MOUNTED CREATED", out var lsFlags, out var lsJson);
-        ls.SetAction((parse, ct) => CliCommand.RunAsync(parse, lsFlags, lsJson, (session, c) => session.Operations.ListAsync(c),
+        ls.SetAction((parse, ct) => CliCommand.RunAsync(parse, lsFlags, lsJson, (session, c) => session.Get<VolumeOperations>().ListAsync(c),
             CliJsonContext.Default.IReadOnlyListVolumeListItem, VolumeTable.Format, ct));
 
         var inspect = CliCommand.Subcommand(volume, "inspect", "Show a volume's status, lease owner and watchers", out var inspectFlags, out var inspectJson);
         var inspectName = CliCommand.NameArgument(inspect);
-        inspect.SetAction((parse, ct) => CliCommand.RunAsync(parse, inspectFlags, inspectJson, (session, c) => session.Operations.InspectAsync(parse.GetValue(inspectName)!, c),
+        inspect.SetAction((parse, ct) => CliCommand.RunAsync(parse, inspectFlags, inspectJson, (session, c) => session.Get<VolumeOperations>().InspectAsync(parse.GetValue(inspectName)!, c),
             CliJsonContext.Default.VolumeInspectResult, r => JsonSerializer.Serialize(r, CliJsonContext.Default.VolumeInspectResult) + "\n", ct));
 
         var create = CliCommand.Subcommand(volume, "create", "Create a volume (idempotent; the same -o options as docker volume create)", out var createFlags, out var createJson);
@@ -28,12 +29,12 @@ internal static class VolumeCommand
         var options = new Option<string[]>("-o", "--opt") { Description = "Option key=value (size, fstype, pool, features, ...); repeatable", AllowMultipleArgumentsPerToken = false };
         create.Options.Add(options);
         create.SetAction((parse, ct) => CliCommand.RunAsync(parse, createFlags, createJson,
-            (session, c) => session.Operations.CreateAsync(parse.GetValue(createName)!, CreateOptionPairs.Parse(parse.GetValue(options) ?? []), c),
+            (session, c) => session.Get<VolumeOperations>().CreateAsync(parse.GetValue(createName)!, CreateOptionPairs.Parse(parse.GetValue(options) ?? []), c),
             CliJsonContext.Default.VolumeCreateResult, r => $"volume {r.Name}: image {r.Image}, {Volumes.ByteSize.Format(r.SizeBytes)}, {r.Fstype}\n", ct));
 
         var rm = CliCommand.Subcommand(volume, "rm", "Remove a volume (refused while mounted on any host; idempotent)", out var rmFlags, out var rmJson);
         var rmName = CliCommand.NameArgument(rm);
-        rm.SetAction((parse, ct) => CliCommand.RunAsync(parse, rmFlags, rmJson, (session, c) => session.Operations.RemoveAsync(parse.GetValue(rmName)!, c),
+        rm.SetAction((parse, ct) => CliCommand.RunAsync(parse, rmFlags, rmJson, (session, c) => session.Get<VolumeOperations>().RemoveAsync(parse.GetValue(rmName)!, c),
             CliJsonContext.Default.VolumeRemoveResult,
             r => r.Removed ? $"volume {r.Name} removed ({r.Action})\n" : $"volume {r.Name} did not exist; nothing to do\n", ct));
 
@@ -42,7 +43,7 @@ internal static class VolumeCommand
         var force = new Option<bool>("--force") { Description = "Also take over a live lease: fence its holder (all its Ceph I/O) and break the lock" };
         takeover.Options.Add(force);
         takeover.SetAction((parse, ct) => CliCommand.RunAsync(parse, takeoverFlags, takeoverJson,
-            (session, c) => session.Operations.TakeOverAsync(parse.GetValue(takeoverName)!, parse.GetValue(force), c),
+            (session, c) => session.Get<VolumeOperations>().TakeOverAsync(parse.GetValue(takeoverName)!, parse.GetValue(force), c),
             CliJsonContext.Default.VolumeTakeoverResult, DescribeTakeover, ct));
 
         SnapshotCommand.AddVolumeCommands(volume);

@@ -1,3 +1,6 @@
+using RbdPlugin.Operations;
+using RbdPlugin.Volumes;
+
 namespace RbdPlugin.Cli;
 
 /// <summary>The human form of <c>volume ls</c>: aligned columns NAME POOL SIZE USED FSTYPE OWNER MOUNTED CREATED.</summary>
@@ -10,6 +13,6 @@ internal static class VolumeTable
             i.Name, i.Pool, i.Size, i.Used ?? "-", i.Fstype,
             i.Owner is null ? "-" : i.Lease == "expired" ? $"{i.Owner} (expired)" : i.Owner,
             i.MountedWhere ?? "-",
-            TextTable.Time(i.CreatedAt),
+            Rfc3339.Format(i.CreatedAt),
         }));
 }

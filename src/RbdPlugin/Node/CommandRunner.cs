@@ -2,7 +2,6 @@ using System.ComponentModel;
 using System.Diagnostics;
 using CliWrap;
 using CliWrap.Buffered;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace RbdPlugin.Node;
 
@@ -12,9 +11,9 @@ namespace RbdPlugin.Node;
 /// refuses), the locale is C (so the stderr texts callers name as constants are the English ones), and every
 /// command is killed after its timeout so nothing hangs past Docker's deadline.
 /// </summary>
-internal sealed partial class CommandRunner(ILogger<CommandRunner>? logger = null) : ICommandRunner
+internal sealed partial class CommandRunner(ILogger<CommandRunner> logger) : ICommandRunner
 {
-    private readonly ILogger _logger = logger ?? NullLogger<CommandRunner>.Instance;
+    private readonly ILogger _logger = logger;
 
     /// <summary>Timeout of a command that does not ask for its own. Default 60 s.</summary>
     public TimeSpan DefaultTimeout { get; init; } = TimeSpan.FromSeconds(60);

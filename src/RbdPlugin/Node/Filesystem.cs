@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-
 namespace RbdPlugin.Node;
 
 /// <summary>
@@ -12,8 +10,8 @@ namespace RbdPlugin.Node;
 internal sealed partial class Filesystem(
     ICommandRunner runner,
     IMountTable mounts,
-    IHostProbe? host = null,
-    ILogger<Filesystem>? logger = null) : IFilesystem
+    IHostProbe host,
+    ILogger<Filesystem> logger) : IFilesystem
 {
     /// <summary>blkid's exit code when the probe found no signature at all (and, silently, when the device is missing).</summary>
     public const int BlkidNothingFound = 2;
@@ -21,8 +19,8 @@ internal sealed partial class Filesystem(
     /// <summary>umount of a directory that is not a mount point: "umount: DIR: not mounted.".</summary>
     public const string NotMountedText = "not mounted";
 
-    private readonly ILogger _logger = logger ?? NullLogger<Filesystem>.Instance;
-    private readonly IHostProbe _host = host ?? new HostProbe();
+    private readonly ILogger _logger = logger;
+    private readonly IHostProbe _host = host;
     private bool? _mke2fsAssumesZeroed; // probed once; two racing first probes just agree on the same answer
 
     public async Task<string?> ProbeAsync(string device, CancellationToken ct)

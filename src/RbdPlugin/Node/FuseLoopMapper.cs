@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using RbdPlugin.Ceph;
 
 namespace RbdPlugin.Node;
@@ -17,8 +16,8 @@ internal sealed partial class FuseLoopMapper(
     IMountTable mounts,
     IHostProbe host,
     string stateDir,
-    TimeProvider? time = null,
-    ILogger<FuseLoopMapper>? logger = null) : IBlockMapper
+    TimeProvider time,
+    ILogger<FuseLoopMapper> logger) : IBlockMapper
 {
     /// <summary>losetup -d of a loop device that is not set up: "detach failed: No such device or address".</summary>
     public const string LoopNotAttachedText = "No such device or address";
@@ -29,8 +28,8 @@ internal sealed partial class FuseLoopMapper(
     /// <summary>umount while the loop device still holds the image file open: "umount: DIR: target is busy.".</summary>
     public const string BusyText = "target is busy";
 
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly ILogger _logger = logger ?? NullLogger<FuseLoopMapper>.Instance;
+    private readonly TimeProvider _time = time;
+    private readonly ILogger _logger = logger;
 
     public string Name => "fuse";
 

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-
 namespace RbdPlugin.Node;
 
 /// <summary>
@@ -13,18 +11,24 @@ internal sealed class MapperSelector(
     IHostProbe host,
     IMountTable mounts,
     string stateDir,
-    TimeProvider? time = null)
+    TimeProvider time,
+    ILogger<FuseLoopMapper> fuseLogger)
 {
     public const string RbdBusPath = "/sys/bus/rbd";
     public const string NbdModulePath = "/sys/module/nbd";
     public const string FuseDevicePath = "/dev/fuse";
 
     /// <summary>The mapper for the setting (auto|krbd|nbd|fuse); throws when it cannot work on this host.</summary>
-    public IBlockMapper Select(string mapper) => Choose(mapper, host) switch
+    public IBlockMapper Select(string mapper) => Create(Choose(mapper, host));
+
+    /// <summary>The mapper of that name ("krbd", "nbd" or "fuse"), whether or not it would work here now: journal
+    /// entries made with a mapper are released with it, even after the setting changed.</summary>
+    public IBlockMapper Create(string name) => name switch
     {
         "krbd" => new KrbdMapper(runner, client, host),
         "nbd" => new NbdMapper(runner, client),
-        _ => new FuseLoopMapper(runner, client, mounts, host, stateDir, time, NullLogger<FuseLoopMapper>.Instance),
+        "fuse" => new FuseLoopMapper(runner, client, mounts, host, stateDir, time, fuseLogger),
+        _ => throw new ArgumentException($"unknown mapper '{name}': use krbd, nbd or fuse", nameof(name)),
     };
 
     /// <summary>

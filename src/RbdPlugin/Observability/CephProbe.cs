@@ -9,7 +9,7 @@ namespace RbdPlugin.Observability;
 /// too). One probe at a time, its answer reused for a second, and nobody waits more than <see cref="Timeout"/>:
 /// a hung cluster must not pile up blocked native calls, one per scrape.
 /// </summary>
-internal sealed class CephProbe(ICephCluster ceph, VolumeSettings settings, TimeProvider time)
+internal sealed class CephProbe(IRadosOmap omap, VolumeSettings settings, TimeProvider time)
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
 
@@ -53,7 +53,7 @@ internal sealed class CephProbe(ICephCluster ceph, VolumeSettings settings, Time
         try
         {
             // Not cancelled by any one caller: the next ones share it.
-            await ceph.ReadOmapKeyAsync(settings.Pool, settings.Namespace, VolumeCatalog.IndexObject, ProbeKey, CancellationToken.None);
+            await omap.ReadOmapKeyAsync(VolumeCatalog.IndexOf(settings), ProbeKey, CancellationToken.None);
             return null;
         }
         catch (Exception e) when (e is CephException or ObjectDisposedException)

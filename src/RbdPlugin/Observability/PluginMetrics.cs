@@ -21,7 +21,7 @@ internal sealed partial class PluginMetrics : IRequestMetrics
     private readonly HashSet<string> _verbs = Routes.All.Select(Routes.MethodName).ToHashSet(StringComparer.Ordinal);
     private readonly MountJournal _journal;
     private readonly MapperSet _mappers;
-    private readonly LeaseKeeper _leases;
+    private readonly LeaseRenewer _leases;
     private readonly CephProbe _ceph;
     private readonly ILogger<PluginMetrics> _logger;
 
@@ -38,7 +38,7 @@ internal sealed partial class PluginMetrics : IRequestMetrics
     private readonly Counter _trashPurged;
     private readonly Gauge _trashLastPass;
 
-    public PluginMetrics(MountJournal journal, MapperSet mappers, LeaseKeeper leases, TrashPurger purger, CephProbe ceph,
+    public PluginMetrics(MountJournal journal, MapperSet mappers, LeaseRenewer leases, LeaseEvents leaseEvents, TrashPurger purger, CephProbe ceph,
         TimeProvider time, ILogger<PluginMetrics> logger)
     {
         _journal = journal;
@@ -90,7 +90,7 @@ internal sealed partial class PluginMetrics : IRequestMetrics
             _reconciled.WithLabels(outcome);
         }
 
-        leases.Changed += OnLeaseEvent;
+        leaseEvents.Changed += OnLeaseEvent;
         purger.Purged += purged =>
         {
             _trashPurged.Inc(purged);

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace RbdPlugin.Observability;
 
 /// <summary>/readyz's answer: ready, or each reason it is not.</summary>
@@ -32,3 +34,7 @@ internal sealed class Readiness(CephProbe ceph)
         return new ReadyResponse(notReady.Count == 0 ? "ready" : "not ready", cephProblem is null, reconciled, notReady);
     }
 }
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(ReadyResponse))]
+internal sealed partial class ObservabilityJsonContext : JsonSerializerContext;

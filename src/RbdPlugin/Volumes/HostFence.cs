@@ -8,7 +8,7 @@ namespace RbdPlugin.Volumes;
 /// once with what happened and what to do, instead of waiting on a volume lock held by the release of a volume
 /// whose mapping hangs, or on Ceph calls that can only fail. Only a restart (a new client) ends it.
 /// </summary>
-internal sealed partial class HostFence(VolumeSettings settings, TimeProvider time, ILogger logger) : IDisposable
+internal sealed partial class HostFence(VolumeSettings settings, TimeProvider time, ILogger<HostFence> logger) : IDisposable
 {
     private readonly CancellationTokenSource _fenced = new();
     private string? _message;

@@ -1,0 +1,147 @@
+using RbdPlugin.Ceph;
+using RbdPlugin.Node;
+
+namespace RbdPlugin.Tests.Fakes;
+
+/// <summary>
+/// This host as the driver sees it, in memory: a block mapper, the filesystem tools and the mount table, sharing
+/// one state so that "mounted" means the same to all three. Failures injectable per step.
+/// </summary>
+internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
+{
+    private int _next;
+
+    public string Name { get; init; } = "fake";
+    public ulong? SupportedFeatures { get; init; }
+    public Dictionary<ImageRef, MappedDevice> Mapped { get; } = [];
+    public Dictionary<string, string?> Signatures { get; } = [];
+    public Dictionary<string, (string Device, string FsType, IReadOnlyList<string> Options)> Mounts { get; } = [];
+    public List<string> Log { get; } = [];
+
+    /// <summary>Mountpoints frozen now (fsfreeze), and every device whose size was refreshed.</summary>
+    public HashSet<string> Frozen { get; } = [];
+
+    /// <summary>Device size minus filesystem size per device: what a grow would add.</summary>
+    public Dictionary<string, ulong> Room { get; } = [];
+
+    /// <summary>Return an exception to make a step ("map", "probe", "mkfs", "mount", "umount", "unmap") fail.</summary>
+    public Func<string, Exception?> FailOn { get; set; } = _ => null;
+
+    private void Step(string name)
+    {
+        lock (Log)
+        {
+            Log.Add(name);
+        }
+
+        if (FailOn(name) is { } e)
+        {
+            throw e;
+        }
+    }
+
+    public Task<MappedDevice> MapAsync(ImageRef image, CancellationToken ct)
+    {
+        Step("map");
+        lock (Mapped)
+        {
+            if (!Mapped.TryGetValue(image, out var device))
+            {
+                device = new MappedDevice(image, $"/dev/fake{_next++}", Name);
+                Mapped[image] = device;
+            }
+
+            return Task.FromResult(device);
+        }
+    }
+
+    public Task UnmapAsync(MappedDevice device, CancellationToken ct)
+    {
+        Step("unmap");
+        lock (Mapped)
+        {
+            Mapped.Remove(device.Image);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Ends the fenced client: the device stays listed until unmapped, as the loop device does.</summary>
+    public Task AbandonAsync(MappedDevice device, CancellationToken ct)
+    {
+        Step("abandon");
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct)
+    {
+        lock (Mapped)
+        {
+            return Task.FromResult<IReadOnlyList<MappedDevice>>(Mapped.Values.ToList());
+        }
+    }
+
+    public Task<string?> ProbeAsync(string device, CancellationToken ct)
+    {
+        Step("probe");
+        return Task.FromResult(Signatures.GetValueOrDefault(device));
+    }
+
+    public Task MakeAsync(string device, string fsType, IReadOnlyList<string> extraOptions, CancellationToken ct)
+    {
+        Step("mkfs");
+        Signatures[device] = fsType;
+        return Task.CompletedTask;
+    }
+
+    public Task MountAsync(string device, string mountpoint, string fsType, IReadOnlyList<string> options, CancellationToken ct)
+    {
+        Step("mount");
+        Mounts[mountpoint] = (device, fsType, options);
+        return Task.CompletedTask;
+    }
+
+    public Task UnmountAsync(string mountpoint, CancellationToken ct)
+    {
+        Step("umount");
+        Mounts.Remove(mountpoint);
+        return Task.CompletedTask;
+    }
+
+    public Task DetachAsync(string mountpoint, CancellationToken ct)
+    {
+        Step("umount-lazy");
+        Mounts.Remove(mountpoint);
+        return Task.CompletedTask;
+    }
+
+    public Task RefreshSizeAsync(MappedDevice device, CancellationToken ct)
+    {
+        Step("refresh");
+        return Task.CompletedTask;
+    }
+
+    public Task<(ulong Before, ulong After)> GrowToDeviceAsync(string device, string mountpoint, string fsType, ulong minimumGap, CancellationToken ct)
+    {
+        Step("grow");
+        var room = Room.GetValueOrDefault(device);
+        Room.Remove(device);
+        return Task.FromResult(room >= minimumGap ? (1000UL, 1000 + room) : (1000UL, 1000UL));
+    }
+
+    public Task FreezeAsync(string mountpoint, TimeSpan timeout, CancellationToken ct)
+    {
+        Step("freeze");
+        Frozen.Add(mountpoint);
+        return Task.CompletedTask;
+    }
+
+    public Task ThawAsync(string mountpoint, CancellationToken ct)
+    {
+        Step("thaw");
+        Frozen.Remove(mountpoint);
+        return Task.CompletedTask;
+    }
+
+    public IReadOnlyList<MountEntry> Read() => Mounts.Select(m => new MountEntry(m.Value.Device, m.Key, m.Value.FsType)).ToList();
+}

@@ -1,0 +1,102 @@
+using RbdPlugin.Node;
+
+namespace RbdPlugin.Tests.Fakes;
+
+/// <summary>
+/// Answers commands from a script: the first rule whose program matches and whose arguments start with the given
+/// prefix wins; a rule may answer differently on each call. Records every call. Unscripted commands fail the test.
+/// </summary>
+internal sealed class FakeCommandRunner : ICommandRunner
+{
+    private readonly List<(string Program, string[] Prefix, Func<IReadOnlyList<string>, CommandResult> Answer)> _rules = [];
+
+    public List<(string Program, IReadOnlyList<string> Args, IReadOnlyDictionary<string, string>? Env)> Calls { get; } = [];
+
+    public FakeCommandRunner On(string program, string[] argsPrefix, CommandResult result) =>
+        On(program, argsPrefix, _ => result);
+
+    public FakeCommandRunner On(string program, string[] argsPrefix, Func<IReadOnlyList<string>, CommandResult> answer)
+    {
+        _rules.Insert(0, (program, argsPrefix, answer)); // later rules override earlier ones
+        return this;
+    }
+
+    public FakeCommandRunner OnSequence(string program, string[] argsPrefix, params CommandResult[] results)
+    {
+        var i = 0;
+        return On(program, argsPrefix, _ => results[Math.Min(i++, results.Length - 1)]);
+    }
+
+    public IEnumerable<IReadOnlyList<string>> CallsTo(string program, params string[] argsPrefix) =>
+        Calls.Where(c => c.Program == program && c.Args.Take(argsPrefix.Length).SequenceEqual(argsPrefix)).Select(c => c.Args);
+
+    public async Task<CommandResult> RunAsync(string program, IReadOnlyList<string> args, CancellationToken ct,
+        IReadOnlyDictionary<string, string>? env = null, TimeSpan? timeout = null)
+    {
+        var result = await TryRunAsync(program, args, ct, env, timeout);
+        return result.Succeeded ? result : throw HostCommandException.FromExit(program, args, result);
+    }
+
+    public Task<CommandResult> TryRunAsync(string program, IReadOnlyList<string> args, CancellationToken ct,
+        IReadOnlyDictionary<string, string>? env = null, TimeSpan? timeout = null)
+    {
+        Calls.Add((program, args, env));
+        var rule = _rules.FirstOrDefault(r => r.Program == program && args.Take(r.Prefix.Length).SequenceEqual(r.Prefix));
+        return rule.Answer is null
+            ? throw new InvalidOperationException($"unscripted command: {program} {string.Join(' ', args)}")
+            : Task.FromResult(rule.Answer(args));
+    }
+
+    public static CommandResult Ok(string stdout = "") => new(0, stdout, "");
+
+    public static CommandResult Fail(int exitCode, string stderr) => new(exitCode, "", stderr);
+}
+
+internal sealed class FakeMountTable : IMountTable
+{
+    public List<MountEntry> Entries { get; } = [];
+
+    public IReadOnlyList<MountEntry> Read() => [.. Entries];
+}
+
+internal sealed class FakeHostProbe : IHostProbe
+{
+    public HashSet<string> Paths { get; } = new(StringComparer.Ordinal);
+
+    public HashSet<string> Programs { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, string> Files { get; } = new(StringComparer.Ordinal);
+
+    public bool Exists(string path) => Paths.Contains(path) || Files.ContainsKey(path);
+
+    public string? ReadFile(string path) => Files.GetValueOrDefault(path);
+
+    public bool HasProgram(string name) => Programs.Contains(name);
+
+    /// <summary>Running processes: pid and argv.</summary>
+    public Dictionary<int, string[]> Processes { get; } = [];
+
+    public IReadOnlyList<int> FindProcesses(string program, string argument) =>
+        [.. Processes.Where(p => Path.GetFileName(p.Value[0]) == program && p.Value.Contains(argument)).Select(p => p.Key)];
+
+    public Dictionary<string, byte[]> Heads { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, ulong> DeviceSizes { get; } = new(StringComparer.Ordinal);
+
+    public byte[] ReadHead(string path, int count) => Heads.TryGetValue(path, out var head) ? head[..Math.Min(count, head.Length)] : [];
+
+    public ulong BlockDeviceSize(string device) => DeviceSizes[device];
+
+    /// <summary>PID → how many more IsRunning checks it survives before it ends (absent: runs until removed).</summary>
+    public Dictionary<int, int> EndsAfterChecks { get; } = [];
+
+    public bool IsRunning(int pid)
+    {
+        if (EndsAfterChecks.TryGetValue(pid, out var left) && (EndsAfterChecks[pid] = left - 1) < 0)
+        {
+            Processes.Remove(pid);
+        }
+
+        return Processes.ContainsKey(pid);
+    }
+}

@@ -1,0 +1,86 @@
+using RbdPlugin.Node;
+
+namespace RbdPlugin.Hosting;
+
+/// <summary>The doctor's checks of this host's files and tools: keyring, ceph.conf, block-device mappers.</summary>
+internal static class DoctorHostChecks
+{
+    private const UnixFileMode GroupOrOthers = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+        | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    /// <summary>The key file must exist, be readable, belong to root and be closed to group and others.</summary>
+    public static DoctorCheck Keyring(PluginOptions o)
+    {
+        const string name = "keyring";
+        var path = o.Keyring;
+        var secure = $"chown root:root {path} && chmod 0600 {path}";
+        if (!File.Exists(path))
+        {
+            return DoctorCheck.Fail(name, $"Keyring={path}: file not found",
+                $"write it with `ceph auth get client.{o.CephId} -o {path}` on a monitor host, then `{secure}`; or set Keyring (--keyring, RBD_PLUGIN_KEYRING) to the right file");
+        }
+
+        if (!Readable(path))
+        {
+            return DoctorCheck.Fail(name, $"Keyring={path}: not readable by this user", $"run the plugin as root and `{secure}`");
+        }
+
+        var mode = OperatingSystem.IsWindows() ? UnixFileMode.None : File.GetUnixFileMode(path); // the plugin runs on Linux only
+        var octal = Convert.ToString((int)mode, 8).PadLeft(4, '0');
+        if (FileOwner.UidOf(path) is not 0 and var uid)
+        {
+            return DoctorCheck.Fail(name, $"Keyring={path}: owned by uid {uid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}, not root: its owner can read or replace the key",
+                $"`{secure}`");
+        }
+
+        return (mode & GroupOrOthers) != 0
+            ? DoctorCheck.Fail(name, $"Keyring={path}: mode {octal}: other users can read the Ceph key", $"`chmod 0600 {path}`")
+            : DoctorCheck.Pass(name, $"{path}: root-owned, mode {octal}");
+    }
+
+    public static DoctorCheck CephConf(PluginOptions o)
+    {
+        const string name = "ceph.conf";
+        if (!File.Exists(o.CephConf))
+        {
+            return DoctorCheck.Fail(name, $"CephConf={o.CephConf}: file not found",
+                $"copy the cluster's ceph.conf (at least `mon host`) to {o.CephConf}, or set CephConf (--ceph-conf, RBD_PLUGIN_CEPH_CONF)");
+        }
+
+        return Readable(o.CephConf)
+            ? DoctorCheck.Pass(name, $"{o.CephConf}: present")
+            : DoctorCheck.Fail(name, $"CephConf={o.CephConf}: not readable by this user", $"`chmod 0644 {o.CephConf}` and run the plugin as root");
+    }
+
+    /// <summary>Whether the configured mapper works here (as the daemon decides at start), and what each mapper lacks.</summary>
+    public static DoctorCheck Mapper(PluginOptions o, IHostProbe host)
+    {
+        const string name = "mapper";
+        var each = string.Join("; ", MapperSelector.Mappers.Select(m => MapperSelector.Missing(m, host) is { Count: > 0 } missing
+            ? $"{m}: needs {string.Join(", ", missing)}"
+            : $"{m}: ready"));
+        try
+        {
+            var chosen = MapperSelector.Choose(o.Mapper, host);
+            return DoctorCheck.Pass(name, $"Mapper={o.Mapper} uses {chosen} here ({each})");
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            return DoctorCheck.Fail(name, $"Mapper={o.Mapper} cannot work here ({each})",
+                $"{e.Message}; or set Mapper (--mapper) to one that is ready");
+        }
+    }
+
+    private static bool Readable(string path)
+    {
+        try
+        {
+            using var _ = File.OpenRead(path);
+            return true;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,16 @@
+namespace RbdPlugin.Operations;
+
+// What clone, flatten and resize report: the runbook CLI prints them as JSON (docs/runbook.md).
+
+/// <summary>A volume made from a snapshot.</summary>
+internal sealed record VolumeCloned(string Name, string Source, string Snapshot, string Image, ulong SizeBytes, string Fstype);
+
+/// <summary>A clone made independent of its snapshot (<see cref="Flattened"/> false: it was not a clone, or was
+/// flattened already). <see cref="From"/> is the snapshot it was made from, as recorded at its creation.</summary>
+internal sealed record VolumeFlattened(string Name, bool Flattened, string? From);
+
+/// <summary>
+/// A volume resized. <see cref="Filesystem"/>: "grown" (grown online now, on this host), "at-next-mount" (not
+/// mounted here: it grows when it is next mounted, or run resize again on <see cref="Host"/>, which has it mounted).
+/// </summary>
+internal sealed record VolumeResized(string Name, ulong PreviousSizeBytes, ulong SizeBytes, string Filesystem, string? Host, ulong? FilesystemBytes);

@@ -1,0 +1,133 @@
+using RbdPlugin.Node;
+
+namespace RbdPlugin.Volumes;
+
+/// <summary>What the start-up reconciliation found and did.</summary>
+internal sealed record ReconcileReport(int Kept, int Released, int Dropped, int OrphansCleaned, IReadOnlyList<string> Problems, int Lost = 0);
+
+/// <summary>
+/// Before the first request: make the journal, the mount table and the mapped devices agree again (invariant 4).
+/// A journal entry whose mount is still there is kept (containers run on it); one with no references left is
+/// released (its grace period was cut short); one whose mount vanished is dropped (host rebooted, or unmounted by
+/// hand) after unmapping what is left. Mounts under our mount root that the journal does not know are orphans of a
+/// crash between mount and journal write: unmounted and unmapped; so are our own mappings without a mount.
+/// A kept volume keeps running only if this host still owns it: its lease is taken back (a restart is not a
+/// failover); one another host took over meanwhile is released here and never re-acquired by itself.
+/// </summary>
+internal sealed partial class Reconciler(
+    MountJournal journal,
+    VolumeReleaser releaser,
+    LeaseAcquirer leases,
+    MapperSet mappers,
+    IFilesystem filesystem,
+    IMountTable mountTable,
+    VolumeSettings settings,
+    ILogger<Reconciler> logger)
+{
+    public async Task<ReconcileReport> RunAsync(CancellationToken ct)
+    {
+        var problems = journal.Load().ToList();
+        foreach (var problem in problems)
+        {
+            LogProblem(problem);
+        }
+
+        var mounts = mountTable.Read();
+        var mapped = await mappers.Active.ListMappedAsync(ct);
+        int kept = 0, released = 0, dropped = 0, lost = 0;
+        foreach (var entry in journal.All)
+        {
+            var isMounted = mounts.Any(m => m.MountPoint == entry.Mountpoint);
+            if (isMounted && entry.TotalRefs > 0)
+            {
+                var name = entry.Name;
+                var why = await CephErrors.Guard($"reclaim the lease of {name}",
+                    () => leases.ReclaimAsync(name, entry.LeaseSince is not null, loss => releaser.OnLeaseLostAsync(name, loss), ct));
+                if (why is not null)
+                {
+                    LogLost(name, why);
+                    await releaser.ReleaseLostAsync(entry, why);
+                    lost++;
+                    continue;
+                }
+
+                kept++;
+                LogKept(entry.Name, entry.Mountpoint, entry.TotalRefs);
+            }
+            else if (isMounted)
+            {
+                await releaser.ReleaseAsync(entry, ct);
+                released++;
+            }
+            else
+            {
+                var mapping = mapped.FirstOrDefault(d => d.Image == entry.Image && d.Mapper == entry.Mapper);
+                if (mapping is not null)
+                {
+                    await mappers.Get(entry.Mapper).UnmapAsync(mapping, ct);
+                }
+
+                journal.Delete(entry.Name);
+                await CephErrors.Guard($"release the lease of {entry.Name}", () => leases.ReleaseAsync(entry.Name, ct));
+                dropped++;
+                LogDropped(entry.Name, entry.Mountpoint);
+            }
+        }
+
+        var orphans = await CleanOrphansAsync(mounts, mapped, ct);
+        var report = new ReconcileReport(kept, released, dropped, orphans, problems, lost);
+        LogDone(kept, released, dropped, orphans, lost);
+        return report;
+    }
+
+    private async Task<int> CleanOrphansAsync(IReadOnlyList<MountEntry> mounts, IReadOnlyList<MappedDevice> mapped, CancellationToken ct)
+    {
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(settings.MountRoot)) + "/";
+        var known = journal.All.Select(e => e.Mountpoint).ToHashSet(StringComparer.Ordinal);
+        var cleaned = 0;
+        foreach (var mount in mounts.Where(m => m.MountPoint.StartsWith(root, StringComparison.Ordinal) && !known.Contains(m.MountPoint)))
+        {
+            await filesystem.UnmountAsync(mount.MountPoint, ct);
+            if (mapped.FirstOrDefault(d => d.DevicePath == mount.Source) is { } device)
+            {
+                await mappers.Get(device.Mapper).UnmapAsync(device, ct);
+            }
+
+            cleaned++;
+            LogOrphan(mount.MountPoint, mount.Source);
+        }
+
+        // Mappings without a mount: a crash between map and mount. Only those living in our own state dir (the
+        // fuse mapper's) are certainly ours; krbd/nbd mappings are host-wide and may belong to someone else.
+        var stateDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(settings.StateDir)) + "/";
+        var journaled = journal.All.Select(e => e.Image).ToHashSet();
+        var mountedDevices = mounts.Select(m => m.Source).ToHashSet(StringComparer.Ordinal);
+        foreach (var device in mapped.Where(d => d.Detail?.StartsWith(stateDir, StringComparison.Ordinal) == true
+                     && !journaled.Contains(d.Image) && !mountedDevices.Contains(d.DevicePath)))
+        {
+            await mappers.Get(device.Mapper).UnmapAsync(device, ct);
+            cleaned++;
+            LogOrphan(device.Detail!, device.DevicePath.Length > 0 ? device.DevicePath : "no loop device");
+        }
+
+        return cleaned;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Journal: {Problem}")]
+    private partial void LogProblem(string problem);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile: volume {Volume} still mounted at {Mountpoint} with {Refs} reference(s); kept")]
+    private partial void LogKept(string volume, string mountpoint, int refs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile: volume {Volume} was no longer mounted at {Mountpoint}; dropped from the journal")]
+    private partial void LogDropped(string volume, string mountpoint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile: unmounted orphan {Mountpoint} ({Device}) that the journal did not know")]
+    private partial void LogOrphan(string mountpoint, string device);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconcile done: {Kept} kept, {Released} released, {Dropped} dropped, {Orphans} orphan mount(s) cleaned, {Lost} lost to another host")]
+    private partial void LogDone(int kept, int released, int dropped, int orphans, int lost);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Reconcile: volume {Volume} is mounted here but this host no longer owns it: {Reason}. Releasing it; it will not be re-acquired automatically")]
+    private partial void LogLost(string volume, string reason);
+}

@@ -1,0 +1,195 @@
+using RbdPlugin.Node;
+
+namespace RbdPlugin.Volumes;
+
+/// <summary>
+/// This host's side of a volume, step by step: map → probe → mkfs (only over nothing) → mount → grow → journal for
+/// a Mount, and the reverse for a release. Knows nothing of leases or Docker's references: the caller holds the
+/// volume's lock and its lease.
+/// </summary>
+internal sealed partial class VolumeMounter(
+    MapperSet mappers,
+    IFilesystem filesystem,
+    MountJournal journal,
+    VolumeSettings settings,
+    TimeProvider time,
+    ILogger<VolumeMounter> logger)
+{
+    /// <summary>At mount, a device this much larger than its filesystem is grown into (smaller gaps are what mkfs leaves unused).</summary>
+    internal const ulong GrowAtMountGap = 16UL << 20;
+
+    private static readonly TimeSpan LostUnmountTimeout = TimeSpan.FromSeconds(10);
+
+    public string MountpointOf(string name) => Path.Combine(settings.MountRoot, name);
+
+    /// <summary>
+    /// Maps, makes the filesystem the first time, mounts, grows a filesystem whose image grew meanwhile, and
+    /// journals the mount with its first reference, durably, before returning. A failing step undoes the earlier
+    /// ones in reverse.
+    /// </summary>
+    public async Task<JournalEntry> MountAsync(VolumeRecord record, string mountId, DateTimeOffset leaseSince, CancellationToken ct)
+    {
+        var mapper = mappers.Active;
+        var undo = new UndoStack(logger);
+        try
+        {
+            var device = await mapper.MapAsync(record.Image, ct);
+            undo.Push($"map of {record.Image} at {device.DevicePath}", () => mapper.UnmapAsync(device, CancellationToken.None));
+
+            var (fsType, formatted) = await EnsureFilesystemAsync(record, device.DevicePath, ct);
+            var mountpoint = MountpointOf(record.Name);
+            var mountOptions = fsType == record.Spec.FsType ? SplitMountOptions(record.Spec.MountOptions) : [];
+            await filesystem.MountAsync(device.DevicePath, mountpoint, fsType, mountOptions, ct);
+            undo.Push($"mount at {mountpoint}", () => filesystem.UnmountAsync(mountpoint, CancellationToken.None));
+            if (!formatted)
+            {
+                await GrowAtMountAsync(record.Name, device.DevicePath, mountpoint, fsType, ct);
+            }
+
+            var entry = new JournalEntry(record.Name, record.Image, mapper.Name, device.DevicePath, device.Detail, mountpoint,
+                fsType, new Dictionary<string, int>(StringComparer.Ordinal) { [mountId] = 1 }, time.GetUtcNow(), leaseSince);
+            journal.Save(entry);
+            undo.Commit();
+            LogMounted(record.Name, entry.Device, entry.Mountpoint, entry.Mapper);
+            return entry;
+        }
+        catch
+        {
+            await undo.RollbackAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Unmounts and unmaps a volume nobody uses any more, then forgets it.</summary>
+    public async Task ReleaseAsync(JournalEntry entry, CancellationToken ct)
+    {
+        await filesystem.UnmountAsync(entry.Mountpoint, ct);
+        await mappers.Get(entry.Mapper).UnmapAsync(DeviceOf(entry), ct);
+        journal.Delete(entry.Name);
+        TryRemoveEmptyDirectory(entry.Mountpoint);
+        LogReleased(entry.Name, entry.Device);
+    }
+
+    /// <summary>Ends the Ceph client serving the mapping at once, without a flush (see <see cref="IBlockMapper.AbandonAsync"/>).</summary>
+    public Task AbandonAsync(JournalEntry entry, CancellationToken ct) => mappers.Get(entry.Mapper).AbandonAsync(DeviceOf(entry), ct);
+
+    /// <summary>
+    /// Releases a volume this host no longer owns: ends the mapping's Ceph client first (its writes must not land
+    /// any more, and a fenced client's I/O hangs forever, which would hang every step after it), then unmounts —
+    /// lazily if containers still use it — unmaps and forgets. Best effort: every step runs whatever the previous
+    /// one did.
+    /// </summary>
+    public async Task ReleaseLostAsync(JournalEntry entry)
+    {
+        var mapper = mappers.Get(entry.Mapper);
+        await TryStepAsync(entry.Name, "end the mapping's client", () => mapper.AbandonAsync(DeviceOf(entry), CancellationToken.None));
+        try
+        {
+            using var bounded = new CancellationTokenSource(LostUnmountTimeout);
+            await filesystem.UnmountAsync(entry.Mountpoint, bounded.Token);
+        }
+        catch (Exception e) when (e is HostCommandException or OperationCanceledException)
+        {
+            await TryStepAsync(entry.Name, "umount -l", () => filesystem.DetachAsync(entry.Mountpoint, CancellationToken.None));
+        }
+
+        await TryStepAsync(entry.Name, "unmap", () => mapper.UnmapAsync(DeviceOf(entry), CancellationToken.None));
+        journal.Delete(entry.Name);
+        TryRemoveEmptyDirectory(entry.Mountpoint);
+        LogReleasedLost(entry.Name);
+    }
+
+    /// <summary>Grows the mounted filesystem to its (already grown) image: the mapper shows the new size, then
+    /// resize2fs or xfs_growfs online.</summary>
+    public async Task<(ulong Before, ulong After)> GrowAsync(JournalEntry entry, CancellationToken ct)
+    {
+        await mappers.Get(entry.Mapper).RefreshSizeAsync(DeviceOf(entry), ct);
+        return await filesystem.GrowToDeviceAsync(entry.Device, entry.Mountpoint, entry.FsType, 1, ct);
+    }
+
+    /// <summary>
+    /// Makes a filesystem only when the probe finds no signature at all (invariant 2: never mkfs over data), and
+    /// refuses to mount what is neither of our filesystems (a partition table, LVM, a foreign filesystem).
+    /// </summary>
+    private async Task<(string FsType, bool Formatted)> EnsureFilesystemAsync(VolumeRecord record, string device, CancellationToken ct)
+    {
+        var found = await filesystem.ProbeAsync(device, ct);
+        if (found is null)
+        {
+            // Not cancellable: a half-made filesystem would carry a signature and block every later mount.
+            await filesystem.MakeAsync(device, record.Spec.FsType, SplitMkfsOptions(record.Spec.MkfsOptions), CancellationToken.None);
+            LogFormatted(record.Name, device, record.Spec.FsType);
+            return (record.Spec.FsType, true);
+        }
+
+        if (FsOptions.FsTypes.Contains(found))
+        {
+            return (found, false);
+        }
+
+        throw new VolumeException(VolumeErrorKind.Conflict,
+            $"volume {record.Name}: its device carries a '{found}' signature, which is not a filesystem this plugin mounts; refusing to format or mount it. Inspect the image {record.Image} by hand");
+    }
+
+    /// <summary>After a mount of an existing filesystem: grows it into a device that was enlarged while it was not mounted.
+    /// A failure is logged, not thrown: the volume is usable at its old size, and the next mount tries again.</summary>
+    private async Task GrowAtMountAsync(string name, string device, string mountpoint, string fsType, CancellationToken ct)
+    {
+        try
+        {
+            await filesystem.GrowToDeviceAsync(device, mountpoint, fsType, GrowAtMountGap, ct);
+        }
+        catch (Exception e) when (e is HostCommandException or IOException or UnauthorizedAccessException)
+        {
+            LogGrowAtMountFailed(e, name, mountpoint);
+        }
+    }
+
+    private async Task TryStepAsync(string name, string step, Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Exception e) when (e is HostCommandException or Ceph.CephException or IOException or InvalidOperationException)
+        {
+            LogLostStepFailed(e, name, step);
+        }
+    }
+
+    private static MappedDevice DeviceOf(JournalEntry entry) => new(entry.Image, entry.Device, entry.Mapper, entry.MapperDetail);
+
+    private static void TryRemoveEmptyDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Not empty or not there: leave it; it is only a mountpoint.
+        }
+    }
+
+    private static string[] SplitMkfsOptions(string options) => options.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    private static string[] SplitMountOptions(string options) => options.Split(',', StringSplitOptions.RemoveEmptyEntries);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mounted volume {Volume}: {Device} at {Mountpoint} ({Mapper})")]
+    private partial void LogMounted(string volume, string device, string mountpoint, string mapper);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Made {FsType} on {Device} for volume {Volume} (the device carried no signature)")]
+    private partial void LogFormatted(string volume, string device, string fsType);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Released volume {Volume}: unmounted and unmapped {Device}")]
+    private partial void LogReleased(string volume, string device);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Volume {Volume}: could not grow the filesystem at {Mountpoint} to its device; it keeps its old size until the next mount")]
+    private partial void LogGrowAtMountFailed(Exception e, string volume, string mountpoint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Released lost volume {Volume} here; it will not be re-acquired automatically")]
+    private partial void LogReleasedLost(string volume);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Releasing lost volume {Volume}: {Step} failed")]
+    private partial void LogLostStepFailed(Exception e, string volume, string step);
+}
