@@ -233,10 +233,12 @@ start_engine() {
   fi
   pid=$!
   log "started dockerd (pid $pid, log $logfile); waiting up to ${START_TIMEOUT}s for it to answer on $socket"
-  wait_until -p "$pid" "$START_TIMEOUT" engine_answers || case $? in
-    2) tail -n 20 "$logfile" >&2 || true; die "dockerd exited during start-up (see $logfile)" ;;
-    *) tail -n 20 "$logfile" >&2 || true; die "dockerd did not answer within ${START_TIMEOUT}s (left running as pid $pid; see $logfile)" ;;
-  esac
+  wait_until -p "$pid" "$START_TIMEOUT" engine_answers || {
+    local rc=$?
+    tail -n 20 "$logfile" >&2 || true
+    [[ $rc -ne 2 ]] || die "dockerd exited during start-up (see $logfile)"
+    die "dockerd did not answer within ${START_TIMEOUT}s (left running as pid $pid; see $logfile)"
+  }
 }
 
 cmd_up() {
