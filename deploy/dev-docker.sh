@@ -23,6 +23,9 @@
 #
 # Idempotent; safe after a crash (a stale pidfile or socket is detected and replaced). Needs root.
 set -euo pipefail
+LOG_PREFIX=dev-docker
+# shellcheck source=deploy/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly IMAGE=busybox:local
 # Applets linked into the image. Changing this list or IMAGE_REV changes the image's label, and `up` rebuilds it.
@@ -35,12 +38,9 @@ readonly START_TIMEOUT=30   # seconds to wait for `docker info` after starting d
 readonly STOP_TIMEOUT=40    # seconds to wait for dockerd to exit after SIGTERM (it stops containers first)
 
 usage() {
-  sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//' >&2
+  script_help "$0" >&2
   exit 2
 }
-
-log() { printf 'dev-docker: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 # ---- arguments --------------------------------------------------------------------------------------------------
 [[ $# -ge 1 ]] || usage
@@ -91,25 +91,13 @@ dk() { docker -H "$docker_host" "$@"; }
 
 engine_answers() { timeout 10 docker -H "$docker_host" info >/dev/null 2>&1; }
 
-# Whether pid $1 runs (a zombie does not: a killed dockerd may wait a while for its reaper).
-alive() {
-  local state
-  read -r _ _ state _ 2>/dev/null <"/proc/$1/stat" || return 1
-  [[ $state != Z && $state != X ]]
-}
-
 # The pid of the dockerd this script runs for this engine: the one in our pidfile if it is a live dockerd (a stale
 # pidfile after a crash or reboot may name an unrelated process), else a live dockerd using our data-root (the
 # pidfile was lost): never treat a running engine's mounts as leftovers.
+# (lib.sh's alive: a zombie does not count, a killed dockerd may wait a while for its reaper.)
 our_pid() {
   local pid cmdline
-  if [[ -r $pidfile ]]; then
-    pid=$(<"$pidfile")
-    if [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]] && alive "$pid"; then
-      printf '%s\n' "$pid"
-      return 0
-    fi
-  fi
+  if alive_pid "$pidfile" dockerd; then return 0; fi
   for pid in $(pgrep -x dockerd); do
     cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
     if [[ " $cmdline " == *" --data-root $data_root "* ]] && alive "$pid"; then
@@ -124,16 +112,18 @@ our_pid() {
 # sleep in our own namespace).
 ns_pid() {
   local pid
-  [[ -n $name && -r $nspidfile ]] || return 1
-  pid=$(<"$nspidfile")
-  [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null) == sleep ]] && alive "$pid" || return 1
+  [[ -n $name ]] || return 1
+  pid=$(alive_pid "$nspidfile" sleep) || return 1
   [[ $(readlink "/proc/$pid/ns/mnt") != "$(readlink /proc/self/ns/mnt)" ]] || return 1
   printf '%s\n' "$pid"
 }
 
 # A fresh mount namespace whose mounts never propagate back, with its own plugin dirs, held by a sleep.
+# Whether process $1's comm is $2.
+comm_is() { [[ $(cat "/proc/$1/comm" 2>/dev/null) == "$2" ]]; }
+
 start_namespace() {
-  local pid waited=0
+  local pid
   mkdir -p "$plugins_run_dir" "$plugins_etc_dir" /run/docker/plugins /etc/docker/plugins
   # shellcheck disable=SC2016 # $1.. are expanded by the inner shell
   setsid unshare -m --propagation private -- /bin/sh -c '
@@ -144,12 +134,10 @@ start_namespace() {
     exec sleep infinity' sh "$plugins_run_dir" "$plugins_etc_dir" </dev/null >>"$logfile" 2>&1 9>&- &
   pid=$!
   # Ready once the shell has become the sleep (its mounts are done).
-  until [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sleep ]]; do
-    alive "$pid" || die "could not make a mount namespace for $name (see $logfile)"
-    [[ $waited -lt 100 ]] || die "the mount namespace for $name was not ready within 10s"
-    sleep 0.1
-    waited=$((waited + 1))
-  done
+  wait_until -p "$pid" 10 comm_is "$pid" sleep || case $? in
+    2) die "could not make a mount namespace for $name (see $logfile)" ;;
+    *) die "the mount namespace for $name was not ready within 10s" ;;
+  esac
   printf '%s\n' "$pid" >"$nspidfile"
   log "mount namespace for $name held by pid $pid"
 }
@@ -221,19 +209,16 @@ dockerd_args() {
 
 start_engine() {
   local -a args
-  local pid waited=0
+  local pid
   command -v dockerd >/dev/null || die "dockerd not found: apt-get install docker.io"
   mapfile -d '' -t args < <(dockerd_args)
   rm -f -- "$pidfile"          # stale (checked by the caller): dockerd refuses to start over a pidfile
   # dockerd reuses the containerd named in this pidfile if kill(pid, 0) succeeds, which it also does for a zombie
   # not yet reaped after a crash: it then waits for a socket nobody serves and gives up ("timeout waiting for
   # containerd to start"). A live orphaned containerd is fine to reuse; anything else is stale.
-  local cpid cpidfile=$exec_root/containerd/containerd.pid
+  local cpidfile=$exec_root/containerd/containerd.pid
   if [[ -r $cpidfile ]]; then
-    cpid=$(<"$cpidfile")
-    if ! [[ $cpid =~ ^[0-9]+$ ]] || ! alive "$cpid" || [[ $(cat "/proc/$cpid/comm" 2>/dev/null) != containerd ]]; then
-      rm -f -- "$cpidfile"
-    fi
+    alive_pid "$cpidfile" containerd >/dev/null || rm -f -- "$cpidfile"
   fi
   clean_mounts
   mkdir -p "$data_root" "$exec_root" "$(dirname "$socket")" "$(dirname "$logfile")"
@@ -248,18 +233,12 @@ start_engine() {
   fi
   pid=$!
   log "started dockerd (pid $pid, log $logfile); waiting up to ${START_TIMEOUT}s for it to answer on $socket"
-  until engine_answers; do
-    if ! alive "$pid"; then
-      tail -n 20 "$logfile" >&2 || true
-      die "dockerd exited during start-up (see $logfile)"
-    fi
-    if [[ $waited -ge $((START_TIMEOUT * 5)) ]]; then
-      tail -n 20 "$logfile" >&2 || true
-      die "dockerd did not answer within ${START_TIMEOUT}s (left running as pid $pid; see $logfile)"
-    fi
-    sleep 0.2
-    waited=$((waited + 1))
-  done
+  wait_until -p "$pid" "$START_TIMEOUT" engine_answers || {
+    local rc=$?
+    tail -n 20 "$logfile" >&2 || true
+    [[ $rc -ne 2 ]] || die "dockerd exited during start-up (see $logfile)"
+    die "dockerd did not answer within ${START_TIMEOUT}s (left running as pid $pid; see $logfile)"
+  }
 }
 
 cmd_up() {
@@ -281,19 +260,14 @@ cmd_up() {
 
 # Signals dockerd $1 with $2 and waits for it to exit (SIGKILL after STOP_TIMEOUT: it stops containers first).
 stop_dockerd() {
-  local pid=$1 waited=0
+  local pid=$1
   log "stopping dockerd (pid $pid, SIG$2)"
   kill "-$2" "$pid" 2>/dev/null || true
-  while alive "$pid"; do
-    if [[ $waited -ge $((STOP_TIMEOUT * 5)) ]]; then
-      log "dockerd did not exit within ${STOP_TIMEOUT}s: sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.5
-      break
-    fi
-    sleep 0.2
-    waited=$((waited + 1))
-  done
+  if ! wait_until "$STOP_TIMEOUT" ! alive "$pid"; then
+    log "dockerd did not exit within ${STOP_TIMEOUT}s: sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 0.5
+  fi
   rm -f -- "$pidfile"
 }
 
@@ -381,10 +355,8 @@ cmd_exec() {
 
 case "$cmd" in
   up|down|restart)
-    [[ $EUID -eq 0 ]] || die "run as root"
-    mkdir -p "$(dirname "$lockfile")"
-    exec 9>"$lockfile"
-    flock -w 120 9 || die "another dev-docker.sh holds $lockfile"
+    require_root "dockerd, its mounts and namespaces need it"
+    take_lock "$lockfile" 120
     "cmd_$cmd"
     ;;
   status) cmd_status ;;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Everything on one machine, for trying rbd-plugin out (Debian 12 with the .NET 10 SDK; run as root / with sudo):
+# Everything on one machine, for trying rbd-plugin out (Debian 12 with the .NET 10 SDK; run as root):
 #
-#   sudo deploy/quickstart.sh [up]   packages, build + install, dev Ceph cluster, config, plugin daemon, Docker engine
-#   sudo deploy/quickstart.sh down   stop the plugin, engine and cluster that quickstart started (nothing else)
-#   sudo deploy/quickstart.sh status one line per component
+#   deploy/quickstart.sh [up]   packages (deploy/install-packages.sh), build + install, dev Ceph cluster, config,
+#                               plugin daemon, Docker engine
+#   deploy/quickstart.sh down   stop the plugin, engine and cluster that quickstart started (nothing else)
+#   deploy/quickstart.sh status one line per component
 #
 # Idempotent: each component already running is reported and left alone. The dev cluster keeps its data in
 # memory (memstore): volumes do not survive `down`.
@@ -11,8 +12,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
-readonly PACKAGES=(ceph-mon ceph-osd ceph-mgr ceph-common rbd-fuse rbd-nbd docker.io busybox-static xfsprogs
-  e2fsprogs fuse3 curl)
+LOG_PREFIX=quickstart
+# shellcheck source=deploy/lib.sh
+source "$here/lib.sh"
 readonly BIN=/usr/local/bin/rbd-plugin
 readonly CONF=/etc/rbd-plugin/rbd-plugin.json
 readonly PIDFILE=/run/rbd-plugin.pid
@@ -22,9 +24,6 @@ readonly PLUGIN_START_TIMEOUT=60
 readonly PLUGIN_STOP_TIMEOUT=30
 cluster=$repo/deploy/ceph/dev-cluster.sh
 dev_docker=$here/dev-docker.sh
-
-log() { printf '\033[1mquickstart:\033[0m %s\n' "$*"; }
-die() { printf 'quickstart: error: %s\n' "$*" >&2; exit 1; }
 
 # ---- helpers ----------------------------------------------------------------------------------------------------
 # The unix socket the config serves on (the template's default if there is no config yet).
@@ -47,16 +46,7 @@ plugin_answers() {
 }
 
 # The pid in our pidfile if it is a live rbd-plugin (not a zombie, not a recycled pid).
-plugin_pid() {
-  local pid state
-  [[ -r $PIDFILE ]] || return 1
-  pid=$(<"$PIDFILE")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  [[ $(cat "/proc/$pid/comm" 2>/dev/null) == rbd-plugin ]] || return 1
-  read -r _ _ state _ 2>/dev/null <"/proc/$pid/stat" || return 1
-  [[ $state != Z ]] || return 1
-  printf '%s\n' "$pid"
-}
+plugin_pid() { alive_pid "$PIDFILE" rbd-plugin; }
 
 cluster_running() { [[ -x $cluster ]] && "$cluster" status >/dev/null 2>&1; }
 
@@ -75,42 +65,26 @@ pascal() {
   printf '%s\n' "$out"
 }
 
-# Config overrides (Key=Value lines) from `dev-cluster.sh env`, which prints lines like
-#   export RBD_PLUGIN_CEPH_CONF=/path RBD_PLUGIN_POOL=rbd ...
-# Parsed, never evaluated: only RBD_PLUGIN_* names that are keys of the config template, plain or quoted values.
+# Config overrides (Key=Value lines) from `dev-cluster.sh env`, read by lib.sh's read_env (never evaluated), as
+# test.sh reads it: its RBD_PLUGIN_* names that are keys of the config template.
 cluster_overrides() {
-  local env_out line token name value key template=$here/docker-plugin-spec/rbd-plugin.json.example
-  local -a tokens
-  env_out=$("$cluster" env)
-  while IFS= read -r line; do
-    line=${line#"${line%%[![:space:]]*}"}
-    line=${line#export }
-    read -r -a tokens <<<"$line"
-    for token in "${tokens[@]}"; do
-      [[ $token =~ ^RBD_PLUGIN_([A-Z_]+)=(.*)$ ]] || continue
-      name=${BASH_REMATCH[1]}
-      value=${BASH_REMATCH[2]}
-      if [[ $value =~ ^\'(.*)\'$ || $value =~ ^\"(.*)\"$ ]]; then value=${BASH_REMATCH[1]}; fi
-      [[ $value != *[\\\$\`\'\"]* ]] || die "cannot use RBD_PLUGIN_$name=$value from dev-cluster.sh env (quoting)"
-      key=$(pascal "$name")
-      if grep -q "^  \"$key\": " "$template"; then printf '%s=%s\n' "$key" "$value"; fi
-    done
-  done <<<"$env_out"
+  local env_out pairs pair name key template=$here/docker-plugin-spec/rbd-plugin.json.example
+  # Called inside $(...), where bash turns set -e off: every failure exits explicitly.
+  env_out=$("$cluster" env) || die "$cluster env failed"
+  pairs=$(read_env <<<"$env_out") || exit 1
+  while IFS= read -r pair; do
+    name=${pair%%=*}
+    [[ $name == RBD_PLUGIN_* ]] || continue
+    key=$(pascal "${name#RBD_PLUGIN_}")
+    if grep -q "^  \"$key\": " "$template"; then printf '%s=%s\n' "$key" "${pair#*=}"; fi
+  done <<<"$pairs"
 }
 
 # ---- up -----------------------------------------------------------------------------------------------------------
+# The one package list is install-packages.sh's (the tests use it too): clang for the Native AOT build included.
 ensure_packages() {
-  local pkg missing=()
-  for pkg in "${PACKAGES[@]}"; do
-    if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != "install ok installed" ]]; then missing+=("$pkg"); fi
-  done
-  if [[ ${#missing[@]} -eq 0 ]]; then
-    log "packages: all installed"
-    return 0
-  fi
-  log "packages: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  log "packages: deploy/install-packages.sh"
+  "$here/install-packages.sh"
 }
 
 start_cluster() {
@@ -134,8 +108,11 @@ write_config() {
   "$here/docker-plugin-spec/write-config.sh" "$CONF" "${overrides[@]}"
 }
 
+# During start-up: done waiting once the plugin answers, or once its process is gone.
+plugin_answers_or_exited() { plugin_answers || ! plugin_pid >/dev/null; }
+
 start_plugin() {
-  local pid sock waited=0
+  local pid sock
   sock=$(plugin_socket)
   [[ -n $sock ]] || die "$CONF sets no unix Socket (TLS mode?): quickstart drives the plugin over its unix socket"
   if plugin_answers; then
@@ -164,18 +141,14 @@ start_plugin() {
     mark plugin
     log "plugin: started (pid $pid, log $LOGFILE); waiting up to ${PLUGIN_START_TIMEOUT}s for $sock"
   fi
-  until plugin_answers; do
-    if ! plugin_pid >/dev/null; then
-      tail -n 20 "$LOGFILE" >&2 || true
-      die "rbd-plugin exited during start-up (log: $LOGFILE)"
-    fi
-    if [[ $waited -ge $((PLUGIN_START_TIMEOUT * 2)) ]]; then
-      tail -n 20 "$LOGFILE" >&2 || true
-      die "rbd-plugin did not answer on $sock within ${PLUGIN_START_TIMEOUT}s (still running as pid $pid)"
-    fi
-    sleep 0.5
-    waited=$((waited + 1))
-  done
+  if ! wait_until "$PLUGIN_START_TIMEOUT" plugin_answers_or_exited; then
+    tail -n 20 "$LOGFILE" >&2 || true
+    die "rbd-plugin did not answer on $sock within ${PLUGIN_START_TIMEOUT}s (still running as pid $pid)"
+  fi
+  if ! plugin_answers; then
+    tail -n 20 "$LOGFILE" >&2 || true
+    die "rbd-plugin exited during start-up (log: $LOGFILE)"
+  fi
   log "plugin: answering on $sock"
 }
 
@@ -210,13 +183,13 @@ Everything is up. Try:
   docker volume ls
   docker volume rm db1
 
-Plugin log: $LOGFILE    config: $CONF    status: sudo $0 status    stop: sudo $0 down
+Plugin log: $LOGFILE    config: $CONF    status: $0 status    stop: $0 down
 EOF
 }
 
 # ---- down ---------------------------------------------------------------------------------------------------------
 stop_plugin() {
-  local pid waited=0
+  local pid
   if ! pid=$(plugin_pid); then
     rm -f -- "$PIDFILE"
     if plugin_answers; then
@@ -228,15 +201,10 @@ stop_plugin() {
   fi
   log "plugin: stopping pid $pid"
   kill -TERM "$pid" 2>/dev/null || true
-  while plugin_pid >/dev/null; do
-    if [[ $waited -ge $((PLUGIN_STOP_TIMEOUT * 5)) ]]; then
-      log "plugin: still running after ${PLUGIN_STOP_TIMEOUT}s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.2
-    waited=$((waited + 1))
-  done
+  if ! wait_until "$PLUGIN_STOP_TIMEOUT" ! plugin_pid; then
+    log "plugin: still running after ${PLUGIN_STOP_TIMEOUT}s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
   rm -f -- "$PIDFILE" "$MARKERS/plugin"
   log "plugin: stopped"
 }
@@ -261,23 +229,24 @@ cmd_down() {
   fi
 }
 
+# The report goes to stdout (it is what `status` prints), the progress of up and down to stderr.
 cmd_status() {
   local pid
-  if cluster_running; then log "ceph: running"; else log "ceph: not running"; fi
+  if cluster_running; then echo "ceph: running"; else echo "ceph: not running"; fi
   if plugin_answers; then
-    if pid=$(plugin_pid); then log "plugin: running (pid $pid)"; else log "plugin: answering (not started by quickstart)"; fi
+    if pid=$(plugin_pid); then echo "plugin: running (pid $pid)"; else echo "plugin: answering (not started by quickstart)"; fi
   else
-    log "plugin: not answering on $(plugin_socket)"
+    echo "plugin: not answering on $(plugin_socket)"
   fi
-  if "$dev_docker" status >/dev/null 2>&1; then log "docker: running"; else log "docker: not running"; fi
+  if "$dev_docker" status >/dev/null 2>&1; then echo "docker: running"; else echo "docker: not running"; fi
 }
 
 case "${1:-up}" in
   up|down)
-    [[ $EUID -eq 0 ]] || die "run as root: sudo $0 ${1:-up}"
+    require_root "packages, mounts, loop devices and dockerd need it"
     "cmd_${1:-up}"
     ;;
   status) cmd_status ;;
-  -h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//' ;;
+  -h|--help|help) script_help "$0" ;;
   *) die "usage: $0 [up|down|status]" ;;
 esac

@@ -3,18 +3,21 @@
 # Brings up what the tiers need — the dev Ceph cluster and a dev Docker engine — and stops again whatever it
 # started itself (set KEEP_RUNNING=1 to leave them up for the next run). Exits non-zero on any failure.
 #
-#   sudo deploy/test.sh              all tiers
-#   sudo deploy/test.sh Fast         one tier (Fast, Cluster or Docker); no cluster or engine is started for Fast
+#   deploy/test.sh              all tiers (as root)
+#   deploy/test.sh Fast         one tier (Fast, Cluster or Docker); no cluster or engine is started for Fast
 set -euo pipefail
 cd "$(dirname "$0")/.."
+LOG_PREFIX='test'
+# shellcheck source=deploy/lib.sh
+source deploy/lib.sh
 
 tier=${1:-}
-log() { printf 'test: %s\n' "$*" >&2; }
 
-[[ $(id -u) -eq 0 ]] || { log "run as root (mounts, loop devices and dockerd need it): sudo $0 $*"; exit 2; }
+require_root -c 2 "mounts, loop devices and dockerd need it"
 deploy/install-packages.sh
 
 started=()
+# shellcheck disable=SC2317 # reached through the trap
 cleanup() {
   local rc=$?
   if [[ ${KEEP_RUNNING:-0} != 1 ]]; then
@@ -31,12 +34,12 @@ trap cleanup EXIT
 
 if [[ $tier != Fast ]]; then
   deploy/ceph/dev-cluster.sh status >/dev/null 2>&1 || { deploy/ceph/dev-cluster.sh up; started+=(cluster); }
-  # shellcheck disable=SC1090 # the dev cluster prints plain export lines
-  eval "$(deploy/ceph/dev-cluster.sh env)"
+  # Read, never evaluated (lib.sh's read_env), the same way quickstart.sh reads it.
+  import_env deploy/ceph/dev-cluster.sh env
 fi
 if [[ -z $tier || $tier == Docker ]]; then
   deploy/dev-docker.sh status >/dev/null 2>&1 || { deploy/dev-docker.sh up; started+=(docker); }
-  eval "$(deploy/dev-docker.sh env)"
+  import_env deploy/dev-docker.sh env
 fi
 
 # The daemon the tests start is the one that ships: the Native AOT binary (PluginProcess reads RBD_TEST_DAEMON).

@@ -8,6 +8,9 @@
 #              RBD_DEV_CEPH_TIMEOUT (seconds `up` may take, default 60),
 #              RBD_DEV_CEPH_PORT (mon port on 127.0.0.1, default 6789; for a second cluster beside the usual one).
 set -euo pipefail
+LOG_PREFIX=dev-cluster
+# shellcheck source=deploy/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 readonly DIR="${RBD_DEV_CEPH_DIR:-/var/lib/rbd-plugin-dev/ceph}"
 readonly TIMEOUT="${RBD_DEV_CEPH_TIMEOUT:-60}"
@@ -38,9 +41,6 @@ readonly OSD_PIDFILE="$RUN_DIR/osd.$OSD_ID.pid"
 # the admin commands below: they always name their conf and identity explicitly.
 unset CEPH_ARGS CEPH_CONF
 
-log() { printf 'dev-cluster: %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
 check_dir() {
   # ceph.conf expands `$name`-style metavariables and `down` runs rm -rf: accept only plain absolute paths.
   [[ "$DIR" =~ ^/[A-Za-z0-9._/+-]+$ ]] || die "RBD_DEV_CEPH_DIR must be an absolute path of [A-Za-z0-9._/+-]: '$DIR'"
@@ -53,13 +53,8 @@ check_dir() {
 
 # Serialise concurrent invocations (parallel test runs calling `up`). The lock file sits beside the state dir so
 # `down` can remove the dir while holding it.
-take_lock() {
-  local lock="${DIR%/}.lock"
-  mkdir -p "$(dirname "$lock")"
-  # Daemons are started with `9>&-`: a daemon inheriting this fd would hold the lock for its whole life.
-  exec 9>"$lock"
-  flock -w "$TIMEOUT" 9 || die "another dev-cluster.sh holds $lock for more than ${TIMEOUT}s"
-}
+# Daemons are started with `9>&-`: a daemon inheriting the lock's fd would hold the lock for its whole life.
+lock_state() { take_lock "${DIR%/}.lock" "$TIMEOUT"; }
 
 # Every cluster call is bounded: a hung daemon must make `up` fail or re-bootstrap, never hang it.
 # CALL_TIMEOUT is dynamically scoped: `healthy` lowers it with `local`.
@@ -72,9 +67,7 @@ rbd_docker() { timeout "$CALL_TIMEOUT" rbd -c "$CONF" --id docker "$@"; }
 # whose argv is `<exe> -c <our conf> ...`. A stale or recycled pid prints nothing.
 daemon_pid() {
   local exe="$1" pidfile="$2" pid
-  [[ -r "$pidfile" ]] || return 0
-  pid="$(<"$pidfile")"
-  if [[ "$pid" =~ ^[0-9]+$ ]] && is_ours "$pid" "$exe"; then printf '%s\n' "$pid"; fi
+  if pid="$(alive_pid "$pidfile")" && is_ours "$pid" "$exe"; then printf '%s\n' "$pid"; fi
   return 0
 }
 
@@ -99,31 +92,25 @@ our_pids() {
   return 0
 }
 
-# A zombie counts as gone: it holds no sockets or files, and pid 1 here may take a while to reap it.
-alive() {
-  local stat
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  [[ "${stat##*) }" != Z* ]]
+# Prints those of the given pids that are alive (lib.sh's alive: a zombie counts as gone, it holds no sockets or
+# files, and pid 1 here may take a while to reap it); fails when none is.
+alive_of() {
+  local pid any=1
+  for pid in "$@"; do if alive "$pid"; then printf '%s\n' "$pid"; any=0; fi; done
+  return "$any"
 }
 
 stop_daemons() {
-  local pids=() pid waited=0
+  local pids=() left=()
   mapfile -t pids < <(our_pids ceph-osd "$OSD_PIDFILE"; our_pids ceph-mon "$MON_PIDFILE")
   ((${#pids[@]})) || return 0
   log "stopping pids ${pids[*]}"
   kill -TERM "${pids[@]}" 2>/dev/null || true
-  while :; do
-    local left=()
-    for pid in "${pids[@]}"; do if alive "$pid"; then left+=("$pid"); fi; done
-    ((${#left[@]})) || return 0
-    if ((waited == 100)); then
-      log "still alive after 10s, SIGKILL ${left[*]}"
-      kill -KILL "${left[@]}" 2>/dev/null || true
-    fi
-    ((waited < 200)) || die "pids ${left[*]} survive SIGKILL"
-    sleep 0.1
-    waited=$((waited + 1))
-  done
+  wait_until 10 ! alive_of "${pids[@]}" && return 0
+  mapfile -t left < <(alive_of "${pids[@]}")
+  log "still alive after 10s, SIGKILL ${left[*]}"
+  kill -KILL "${left[@]}" 2>/dev/null || true
+  wait_until 10 ! alive_of "${left[@]}" || die "pids $(alive_of "${left[@]}" | tr '\n' ' ')survive SIGKILL"
 }
 
 remove_state() {
@@ -146,17 +133,15 @@ healthy() {
   for pool in "${POOLS[@]}"; do rbd_docker ls "$pool" >/dev/null 2>&1 || return 1; done
 }
 
-# wait_for DEADLINE DESCRIPTION COMMAND...: retry COMMAND until it succeeds or the deadline (epoch s) passes.
+# Seconds until DEADLINE ($SECONDS-based, as `up` keeps it), at least 1.
+left() { local n=$(($1 - SECONDS)); echo $((n > 1 ? n : 1)); }
+
+# wait_for DEADLINE DESCRIPTION COMMAND...: retry COMMAND until it succeeds or the deadline passes.
 wait_for() {
   local deadline="$1" what="$2"
   shift 2
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || die "timed out waiting for $what (logs: $LOG_DIR)"
-    sleep 0.2
-  done
+  wait_until "$(left "$deadline")" "$@" || die "timed out waiting for $what (logs: $LOG_DIR)"
 }
-
-left() { local n=$(($1 - SECONDS)); echo $((n > 1 ? n : 1)); }
 osd_up() { [[ "$(ceph_admin osd stat -f json 2>/dev/null)" == *'"num_up_osds":1,'* ]]; }
 docker_can_list() { local pool; for pool in "${POOLS[@]}"; do rbd_docker ls "$pool" || return 1; done; }
 
@@ -277,7 +262,7 @@ bootstrap() {
 
 cmd_up() {
   local start=$SECONDS
-  take_lock
+  lock_state
   if healthy; then
     log "already running ($CONF)"
     return 0
@@ -292,7 +277,7 @@ cmd_up() {
 }
 
 cmd_down() {
-  take_lock
+  lock_state
   stop_daemons
   remove_state
   log "down; $DIR removed"
@@ -317,6 +302,8 @@ cmd_status() {
   return "$rc"
 }
 
+# One `export NAME=VALUE` a line, VALUE plain or in single quotes: what lib.sh's read_env reads (quickstart.sh,
+# test.sh) and what a shell may eval. check_dir keeps the paths free of characters that would need quoting.
 cmd_env() {
   [[ -r "$CONF" ]] || log "warning: $CONF does not exist yet; run: $0 up"
   printf 'export CEPH_CONF=%q\n' "$CONF"

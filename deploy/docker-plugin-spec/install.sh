@@ -18,6 +18,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+LOG_PREFIX=install
+# shellcheck source=deploy/lib.sh
+source "$repo/deploy/lib.sh"
 readonly BIN=/usr/local/bin/rbd-plugin
 readonly CONF_DIR=/etc/rbd-plugin
 readonly CONF=$CONF_DIR/rbd-plugin.json
@@ -26,20 +29,17 @@ readonly UNIT=/etc/systemd/system/rbd-plugin.service
 readonly DOCKER_PLUGIN_DIR=/etc/docker/plugins
 publish_dir=$repo/artifacts/publish
 
-log() { printf 'install: %s\n' "$*"; }
-die() { printf 'install: error: %s\n' "$*" >&2; exit 1; }
-
 tls=false
 build=true
 for arg in "$@"; do
   case "$arg" in
     --tls) tls=true ;;
     --no-build) build=false ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) script_help "$0"; exit 0 ;;
     *) die "unknown argument '$arg' (see --help)" ;;
   esac
 done
-[[ $EUID -eq 0 ]] || die "run as root (it writes $BIN, $CONF_DIR and maybe $UNIT)"
+require_root "it writes $BIN, $CONF_DIR and maybe $UNIT"
 
 # install_file SRC DEST MODE: copy unless identical; atomic rename, so readers (or a running binary) never see a
 # half-written file. Sets changed=true|false. (Not called in a condition: set -e must stay in force inside.)

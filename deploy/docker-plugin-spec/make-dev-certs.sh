@@ -13,20 +13,21 @@
 # certificates, since the old ones would not chain to it). --force regenerates everything. For development only:
 # production uses certificates from the site's own CA, in the same file names.
 set -euo pipefail
+LOG_PREFIX=make-dev-certs
+# shellcheck source=deploy/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 force=false
 dir=/etc/rbd-plugin/tls
 for arg in "$@"; do
   case "$arg" in
     --force) force=true ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'; exit 0 ;;
-    -*) printf 'make-dev-certs: unknown option %s\n' "$arg" >&2; exit 2 ;;
+    -h|--help) script_help "$0"; exit 0 ;;
+    -*) die -c 2 "unknown option $arg" ;;
     *) dir=$arg ;;
   esac
 done
 
-log() { printf 'make-dev-certs: %s\n' "$*"; }
-die() { printf 'make-dev-certs: error: %s\n' "$*" >&2; exit 1; }
 command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
 
 readonly CA_DAYS=3650 LEAF_DAYS=825   # 825 days: the longest leaf lifetime some TLS clients still accept

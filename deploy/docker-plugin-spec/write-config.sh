@@ -11,8 +11,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 template=$here/rbd-plugin.json.example
-
-die() { printf 'write-config: error: %s\n' "$*" >&2; exit 1; }
+LOG_PREFIX=write-config
+# shellcheck source=deploy/lib.sh
+source "$here/../lib.sh"
 
 [[ $# -ge 1 ]] || die "usage: $0 FILE [Key=Value ...]"
 file=$1
@@ -67,11 +68,11 @@ done <"$template" >"$tmp"
 
 if [[ -e $file ]]; then
   if cmp -s "$file" "$tmp"; then
-    printf 'write-config: %s is up to date\n' "$file"
+    log "$file is up to date"
     exit 0
   fi
   if ! cmp -s "$file" "$template"; then
-    printf 'write-config: kept %s (it exists; edit it by hand to change settings)\n' "$file"
+    log "kept $file (it exists; edit it by hand to change settings)"
     exit 0
   fi
 fi
@@ -79,7 +80,7 @@ chmod 0640 "$tmp"
 mv -f -- "$tmp" "$file"
 trap - EXIT
 if [[ $# -gt 0 ]]; then
-  printf 'write-config: wrote %s (template with %s)\n' "$file" "${!overrides[*]}"
+  log "wrote $file (template with ${!overrides[*]})"
 else
-  printf 'write-config: wrote %s (template defaults)\n' "$file"
+  log "wrote $file (template defaults)"
 fi
