@@ -2,8 +2,8 @@
 # Benchmarks rbd-plugin side by side with the raw Ceph and kernel operations it wraps, on the dev cluster, and
 # prints a markdown table (docs/benchmarks.md explains every row). Not part of the test run.
 #
-#   sudo bench/run.sh            ~5-7 min on this project's 2-core machines (under ~15 min at any load seen)
-#   sudo bench/run.sh --quick    ~2 min: fewer repetitions, no 1,000-volume List, no 50-cycle row
+#   bench/run.sh                 ~5-7 min on this project's 2-core machines (under ~15 min at any load seen)
+#   bench/run.sh --quick         ~2 min: fewer repetitions, no 1,000-volume List, no 50-cycle row
 #
 # Needs: root, the dev cluster running (deploy/ceph/dev-cluster.sh up, or deploy/quickstart.sh), the .NET SDK,
 # rbd, rbd-fuse, losetup, mkfs.ext4; fio for the data-path rows (installed with apt-get if missing, unless
@@ -21,21 +21,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() { log "$*"; exit 2; }
+LOG_PREFIX='bench'
+# shellcheck source=deploy/lib.sh
+source deploy/lib.sh
 
 quick=()
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=(--quick) ;;
     -h | --help) sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$arg' (use --quick or nothing)" ;;
+    *) die -c 2 "unknown argument '$arg' (use --quick or nothing)" ;;
   esac
 done
 
-[[ $(id -u) -eq 0 ]] || die "run as root (mounts and loop devices need it): sudo $0 $*"
+require_root -c 2 "mounts and loop devices need it"
 for tool in dotnet rbd rbd-fuse ceph losetup mkfs.ext4 mount umount; do
-  command -v "$tool" >/dev/null || die "$tool not found (deploy/install-packages.sh installs the tools)"
+  command -v "$tool" >/dev/null || die -c 2 "$tool not found (deploy/install-packages.sh installs the tools)"
 done
 if ! command -v fio >/dev/null && [[ ${BENCH_NO_INSTALL:-0} != 1 ]]; then
   log "installing fio (apt-get install fio) for the data-path rows"
@@ -43,9 +44,9 @@ if ! command -v fio >/dev/null && [[ ${BENCH_NO_INSTALL:-0} != 1 ]]; then
 fi
 
 deploy/ceph/dev-cluster.sh status >/dev/null 2>&1 \
-  || die "the dev cluster is not running: start it with deploy/ceph/dev-cluster.sh up (or deploy/quickstart.sh)"
-# shellcheck disable=SC1090 # the dev cluster prints plain export lines
-eval "$(deploy/ceph/dev-cluster.sh env)"
+  || die -c 2 "the dev cluster is not running: start it with deploy/ceph/dev-cluster.sh up (or deploy/quickstart.sh)"
+# Read, never evaluated (lib.sh's read_env), as test.sh and quickstart.sh read it.
+import_env deploy/ceph/dev-cluster.sh env
 
 # Builds PROJECT (Release) unless OUTPUT is newer than every source it is made from (its directory, the files it
 # links from elsewhere, given after OUTPUT, and the build settings; a no-op `dotnet build` still costs 20-40 s on a
@@ -77,8 +78,9 @@ fi
 baseline=()
 [[ -n ${BENCH_BASELINE_DAEMON:-} ]] && baseline=(--baseline-daemon "$(realpath "$BENCH_BASELINE_DAEMON")")
 harness=$PWD/bench/RbdPlugin.Bench/bin/Release/net10.0/rbd-plugin-bench
-build bench/RbdPlugin.Bench/RbdPlugin.Bench.csproj "$harness" src/RbdPlugin/Operations/Admin/UnixSocketHttpClient.cs
-[[ -x $daemon && -x $harness ]] || die "build outputs not found: $daemon, $harness"
+build bench/RbdPlugin.Bench/RbdPlugin.Bench.csproj "$harness" src/RbdPlugin/Operations/Admin/UnixSocketHttpClient.cs \
+  src/RbdPlugin.Tests/Infrastructure/PluginClient.cs
+[[ -x $daemon && -x $harness ]] || die -c 2 "build outputs not found: $daemon, $harness"
 
 work=$(mktemp -d /tmp/rbd-plugin-bench.XXXXXX)
 out=${BENCH_OUT:-/tmp/rbd-plugin-bench-$(date +%Y%m%d-%H%M%S).md}

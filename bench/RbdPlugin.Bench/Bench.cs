@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Reply = RbdPlugin.Tests.Infrastructure.PluginReply;
 
 namespace RbdPlugin.Bench;
 
@@ -20,7 +21,7 @@ internal sealed record Plan(
 /// The rows. Each compares the plugin at its socket (A) with its baseline (B), interleaved A, B, A, B after one
 /// untimed warm-up pair, so that the noise of this shared machine falls on both sides alike.
 /// </summary>
-internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph, ByHand hand, Plan plan, string prefix,
+internal sealed class Bench(Daemon daemon, TimedPlugin plugin, CephTarget ceph, ByHand hand, Plan plan, string prefix,
     IReadOnlySet<string>? only = null)
 {
     private const long GiB = 1L << 30;
@@ -228,7 +229,7 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
             {
                 var name = $"{prefix}m{sizeArg.ToLowerInvariant()}{i + 1:D2}";
                 var created = await plugin.CreateAsync(name, sizeArg);
-                var id = PluginClient.NewMountId();
+                var id = TimedPlugin.NewMountId();
                 var mounted = await plugin.MountAsync(name, id);
                 Keep(first.Plugin, i, mounted.Ms);
                 if (createMount is not null)
@@ -240,7 +241,7 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
                 Keep(unmountReply?.Plugin, i, reply);
                 Keep(unmountDone?.Plugin, i, done);
 
-                id = PluginClient.NewMountId();
+                id = TimedPlugin.NewMountId();
                 Keep(remount?.Plugin, i, (await plugin.MountAsync(name, id)).Ms);
                 (reply, done) = await UnmountUntilReleasedAsync(name, id);
                 Keep(unmountReply?.Plugin, i, reply);
@@ -325,7 +326,7 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
         var twin = prefix + "iotwin";
         var handImage = prefix + "iohand";
         await plugin.CreateAsync(volume, "10G");
-        var id = PluginClient.NewMountId();
+        var id = TimedPlugin.NewMountId();
         var mountpoint = (await plugin.MountAsync(volume, id)).Body.GetProperty("Mountpoint").GetString()!;
         await Rbd("create", "--size", $"{mib}M", Spec(twin));
         await Rbd("create", "--size", "10G", Spec(handImage));
@@ -498,7 +499,7 @@ internal sealed class Bench(Daemon daemon, PluginClient plugin, CephTarget ceph,
         Verb("Get", await plugin.GetAsync(name));
         Verb("Create", await plugin.CreateAsync(name, "10G"));
         await plugin.GetAsync(name);
-        var id = PluginClient.NewMountId();
+        var id = TimedPlugin.NewMountId();
         var mounted = Verb("Mount", await plugin.MountAsync(name, id));
         var mountpoint = mounted.Body.GetProperty("Mountpoint").GetString()!;
         var data = new byte[4 << 20];

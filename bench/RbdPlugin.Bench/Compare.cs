@@ -9,7 +9,7 @@ namespace RbdPlugin.Bench;
 /// daemon change moves: start, idle RSS, Get, List of the most volumes the plan lists, one container cycle alone (and Remove refused right after Unmount),
 /// and the concurrent storm (B's storm first, then A's, so A never gains from a quieter machine at the start).
 /// </summary>
-internal sealed class Compare(Daemon a, Bench benchA, PluginClient clientA, Daemon b, Bench benchB, PluginClient clientB,
+internal sealed class Compare(Daemon a, Bench benchA, TimedPlugin clientA, Daemon b, Bench benchB, TimedPlugin clientB,
     Plan plan, string prefix)
 {
     public List<Row> Rows { get; } = [];

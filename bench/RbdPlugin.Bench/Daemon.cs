@@ -80,7 +80,7 @@ internal sealed class Daemon : IAsyncDisposable
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
 
-        using var probe = new PluginClient(Socket);
+        using var probe = new TimedPlugin(Socket);
         var deadline = TimeSpan.FromSeconds(60);
         while (true)
         {

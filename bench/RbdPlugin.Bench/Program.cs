@@ -81,7 +81,7 @@ async Task<int> RunAsync()
         {
             Console.Error.WriteLine("bench: starting the daemon (warm-up start, not timed)");
             await daemon.StartAsync();
-            using var client = new PluginClient(daemon.Socket);
+            using var client = new TimedPlugin(daemon.Socket);
             var only = Opt("only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
             var bench = new Bench(daemon, client, ceph, hand, plan, prefix, only);
             try
@@ -123,8 +123,8 @@ async Task<List<Row>> CompareAsync(string baselineBinary, string work, CephTarge
     Console.Error.WriteLine("bench: starting both daemons (warm-up starts, not timed)");
     await a.StartAsync();
     await b.StartAsync();
-    using var clientA = new PluginClient(a.Socket);
-    using var clientB = new PluginClient(b.Socket);
+    using var clientA = new TimedPlugin(a.Socket);
+    using var clientB = new TimedPlugin(b.Socket);
     var compare = new Compare(a, new Bench(a, clientA, ceph, hand, plan, prefix), clientA,
         b, new Bench(b, clientB, ceph, hand, plan, prefix), clientB, plan, prefix);
     try

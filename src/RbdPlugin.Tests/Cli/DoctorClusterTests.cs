@@ -31,7 +31,7 @@ public sealed class DoctorClusterTests : IAsyncLifetime
         Directory.Delete(_root, recursive: true);
     }
 
-    private Task<CliProcess.Result> DoctorAsync(string socket, params string[] args) =>
+    private Task<ToolResult> DoctorAsync(string socket, params string[] args) =>
         CliProcess.RunAsync(["doctor", "--json", "--socket", socket, "--docker-plugin-dir", PluginDir, "--mapper", "fuse", .. args]);
 
     private async Task<string> StartDaemonAsync()
@@ -41,7 +41,7 @@ public sealed class DoctorClusterTests : IAsyncLifetime
         return _daemon.Socket;
     }
 
-    private static JsonElement Check(CliProcess.Result result, string name) =>
+    private static JsonElement Check(ToolResult result, string name) =>
         result.Json.EnumerateArray().Single(c => c.GetProperty("name").GetString() == name);
 
     [Fact]

@@ -101,5 +101,5 @@ public sealed class FlattenCliClusterTests : IAsyncLifetime
         }
     }
 
-    private static void AssertOk(CliProcess.Result result) => Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
+    private static void AssertOk(ToolResult result) => Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
 }

@@ -53,10 +53,10 @@ public sealed class SnapshotCliClusterTests : IAsyncLifetime
     }
 
     /// <summary>The CLI as run on host-a, finding host-a's daemon through its state dir.</summary>
-    private Task<CliProcess.Result> CliAsync(params string[] args) =>
+    private Task<ToolResult> CliAsync(params string[] args) =>
         CliProcess.RunAsync([.. args, "--host-id", Host, "--state-dir", _daemon.StateDir]);
 
-    private static void AssertOk(CliProcess.Result result) => Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
+    private static void AssertOk(ToolResult result) => Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
     {

@@ -119,7 +119,7 @@ public sealed class TrashCliClusterTests : IAsyncLifetime
         Assert.Equal($"{DevCluster.Pool}/{_renamed}", inspect.Json.GetProperty("status").GetProperty("image").GetString());
     }
 
-    private static CliProcess.Result Ok(CliProcess.Result result)
+    private static ToolResult Ok(ToolResult result)
     {
         Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Stderr}");
         return result;

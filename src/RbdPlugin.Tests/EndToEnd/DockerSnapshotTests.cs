@@ -27,7 +27,7 @@ public sealed class DockerSnapshotTests(DockerPluginFixture fixture) : IAsyncLif
     }
 
     /// <summary>The runbook CLI on the same host as the fixture's daemon.</summary>
-    private Task<CliProcess.Result> CliAsync(params string[] args) =>
+    private Task<ToolResult> CliAsync(params string[] args) =>
         CliProcess.RunAsync([.. args, "--host-id", fixture.Plugin.HostId, "--state-dir", fixture.Plugin.StateDir]);
 
     [Fact]
@@ -46,7 +46,7 @@ public sealed class DockerSnapshotTests(DockerPluginFixture fixture) : IAsyncLif
         // refuses to mount twice unless told (nouuid).
         var holder = $"{_volume}-holder";
         (await DockerCli.RunAsync("run", "-d", "--name", holder, "--network", "none", "-v", $"{_volume}:/data", DockerCli.Image, "sleep", "300")).EnsureSuccess();
-        DockerCli.Result read;
+        ToolResult read;
         try
         {
             read = (await DockerCli.RunWithVolumeAsync($"{_clone}:/data", "cat /data/note; df -k /data | tail -1")).EnsureSuccess();

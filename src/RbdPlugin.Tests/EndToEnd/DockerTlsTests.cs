@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -104,20 +103,6 @@ public sealed class DockerTlsTests : IAsyncLifetime
         throw new InvalidOperationException("cannot find the repository root above " + AppContext.BaseDirectory);
     }
 
-    private static async Task RunAsync(string program, params string[] args)
-    {
-        var info = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} exited {process.ExitCode}: {await stderr}");
-        }
-    }
+    private static async Task RunAsync(string program, params string[] args) =>
+        (await Infrastructure.ToolProcess.RunAsync(program, args)).EnsureSuccess(program);
 }

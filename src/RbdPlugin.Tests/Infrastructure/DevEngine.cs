@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace RbdPlugin.Tests.Infrastructure;
 
@@ -47,7 +46,7 @@ internal sealed class DevEngine : IAsyncDisposable
     }
 
     /// <summary>docker -H ENGINE ARGS.</summary>
-    public Task<DockerCli.Result> DockerAsync(params string[] args) => DockerCli.RunAsync(["-H", Host, .. args]);
+    public Task<ToolResult> DockerAsync(params string[] args) => DockerCli.RunAsync(["-H", Host, .. args]);
 
     /// <summary>dockerd stops (SIGTERM) or dies (SIGKILL) and starts again in the same namespace.</summary>
     public async Task RestartAsync(bool kill)
@@ -97,22 +96,8 @@ internal sealed class DevEngine : IAsyncDisposable
         }
     }
 
-    private static async Task<DockerCli.Result> ScriptAsync(params string[] args)
+    private static async Task<ToolResult> ScriptAsync(params string[] args)
     {
-        var info = new ProcessStartInfo(Path.Combine(EndToEnd.DockerTlsTests.RepoRoot(), "deploy", "dev-docker.sh"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
-        return new DockerCli.Result(process.ExitCode, await stdout, await stderr);
+        return await ToolProcess.RunAsync(Path.Combine(EndToEnd.DockerTlsTests.RepoRoot(), "deploy", "dev-docker.sh"), args);
     }
 }

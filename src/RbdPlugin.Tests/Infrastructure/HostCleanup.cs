@@ -94,17 +94,7 @@ internal static class HostCleanup
             .Select(p => p.Pid)
             .ToList();
 
-    private static Task RunAsync(string program, params string[] args) => RunAsync([program, .. args]);
+    private static Task<ToolResult> RunAsync(string program, params string[] args) => RunAsync([program, .. args]);
 
-    private static async Task RunAsync(IReadOnlyList<string> argv)
-    {
-        var info = new ProcessStartInfo(argv[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in argv.Skip(1))
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        await process.WaitForExitAsync();
-    }
+    private static Task<ToolResult> RunAsync(IReadOnlyList<string> argv) => ToolProcess.RunAsync(argv[0], argv.Skip(1));
 }

@@ -28,13 +28,7 @@ internal sealed class HostNamespace : IAsyncDisposable
 
     public static async Task<HostNamespace> CreateAsync()
     {
-        var info = new ProcessStartInfo("unshare") { RedirectStandardError = true };
-        foreach (var arg in new[] { "--mount", "--propagation", "private", "--", "sleep", "infinity" })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        var anchor = Process.Start(info)!;
+        var anchor = ToolProcess.Start("unshare", ["--mount", "--propagation", "private", "--", "sleep", "infinity"]);
         var ours = NamespaceOf(Environment.ProcessId);
         // unshare execs sleep once the namespace exists: until then the pid still shows ours.
         for (var deadline = DateTime.UtcNow.AddSeconds(10); NamespaceOf(anchor.Id) == ours; await Task.Delay(20))

@@ -61,23 +61,15 @@ internal sealed class PluginProcess : IAsyncDisposable
             argv = Namespace.Enter(argv);
         }
 
-        var start = new ProcessStartInfo(argv.First())
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        foreach (var arg in argv.Skip(1).Concat(
-                 [
-                     "serve", "--socket", Socket, "--state-dir", StateDir, "--mount-root", MountRoot, "--host-id", HostId,
-                     "--ceph-conf", DevCluster.ConfPath, "--ceph-id", DevCluster.ClientId, "--keyring", DevCluster.KeyringPath,
-                     "--pool", DevCluster.Pool, "--allowed-pools", $"{DevCluster.Pool},{DevCluster.ExtraPool}", "--mapper", "fuse", "--log-format", LogFormat,
-                     "--remove-action", "delete",
-                 ]).Concat(ExtraArgs))
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var args = argv.Skip(1).Concat(
+        [
+            "serve", "--socket", Socket, "--state-dir", StateDir, "--mount-root", MountRoot, "--host-id", HostId,
+            "--ceph-conf", DevCluster.ConfPath, "--ceph-id", DevCluster.ClientId, "--keyring", DevCluster.KeyringPath,
+            "--pool", DevCluster.Pool, "--allowed-pools", $"{DevCluster.Pool},{DevCluster.ExtraPool}", "--mapper", "fuse", "--log-format", LogFormat,
+            "--remove-action", "delete",
+        ]).Concat(ExtraArgs);
 
-        _process = Process.Start(start)!;
+        _process = ToolProcess.Start(argv.First(), args);
         _process.ErrorDataReceived += (_, e) => Keep(e.Data);
         _process.OutputDataReceived += (_, e) => Keep(e.Data);
         _process.BeginErrorReadLine();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 
@@ -25,26 +24,13 @@ internal static class PrometheusText
 
     public static async Task<IReadOnlyList<Sample>> ParseAsync(string exposition)
     {
-        var start = new ProcessStartInfo(Python)
+        var parsed = await ToolProcess.RunAsync(Python, ["-c", Script], TimeSpan.FromSeconds(60), stdin: exposition);
+        if (parsed.ExitCode != 0)
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(Script);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync(exposition);
-        process.StandardInput.Close();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"the Prometheus parser refused the exposition: {await stderr}\n{exposition}");
+            throw new InvalidOperationException($"the Prometheus parser refused the exposition: {parsed.Stderr}\n{exposition}");
         }
 
-        using var json = JsonDocument.Parse(await stdout);
+        using var json = JsonDocument.Parse(parsed.Stdout);
         return json.RootElement.EnumerateArray().Select(s => new Sample(
             s.GetProperty("family").GetString()!,
             s.GetProperty("type").GetString()!,

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 
 namespace RbdPlugin.Tests.Infrastructure;
@@ -8,14 +7,9 @@ internal static class RbdImageHash
 {
     public static async Task<string> Sha256Async(string imageSpec)
     {
-        var info = new ProcessStartInfo("rbd") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.Environment.Remove("CEPH_ARGS"); // see CephCli: it would override --id
-        foreach (var arg in new[] { "-c", DevCluster.ConfPath, "--id", DevCluster.ClientId, "--keyring", DevCluster.KeyringPath, "export", "--no-progress", imageSpec, "-" })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
+        using var process = ToolProcess.Start("rbd",
+            ["-c", DevCluster.ConfPath, "--id", DevCluster.ClientId, "--keyring", DevCluster.KeyringPath, "export", "--no-progress", imageSpec, "-"],
+            withoutCephArgs: true);
         var stderr = process.StandardError.ReadToEndAsync();
         var hash = await SHA256.HashDataAsync(process.StandardOutput.BaseStream);
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using RbdPlugin.Hosting;
 
@@ -73,23 +72,14 @@ public sealed class MetricsListenValidationTests : IDisposable
     {
         // The real executable: nothing may bind, not even Docker's socket, and no cluster is needed to refuse.
         var socket = Path.Combine(_directory.FullName, "plugin.sock");
-        var start = new ProcessStartInfo(Infrastructure.PluginProcess.Binary) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[]
-                 {
-                     "serve", "--socket", socket, "--state-dir", Path.Combine(_directory.FullName, "state"),
-                     "--ceph-conf", Touch("ceph.conf"), "--keyring", Touch("keyring"), "--metrics-listen", "0.0.0.0:9283",
-                 })
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var result = await Infrastructure.ToolProcess.RunAsync(Infrastructure.PluginProcess.Binary,
+        [
+            "serve", "--socket", socket, "--state-dir", Path.Combine(_directory.FullName, "state"),
+            "--ceph-conf", Touch("ceph.conf"), "--keyring", Touch("keyring"), "--metrics-listen", "0.0.0.0:9283",
+        ], TimeSpan.FromSeconds(60));
 
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-
-        Assert.Equal(ExitCodes.InvalidConfiguration, process.ExitCode);
-        Assert.Contains("MetricsListen=0.0.0.0:9283 is not a loopback address", await stderr + await stdout, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.InvalidConfiguration, result.ExitCode);
+        Assert.Contains("MetricsListen=0.0.0.0:9283 is not a loopback address", result.Stderr + result.Stdout, StringComparison.Ordinal);
         Assert.False(File.Exists(socket));
     }
 

@@ -7,20 +7,12 @@ namespace RbdPlugin.Tests.Protocol;
 /// <summary>Requests shaped exactly as dockerd sends them, and their answers.</summary>
 internal static class DockerWire
 {
-    public const string Accept = "application/vnd.docker.plugins.v1.2+json";
+    public const string Accept = Infrastructure.PluginClient.Accept;
 
     internal sealed record Answer(HttpStatusCode Status, string Body, string? ContentType, HttpResponseMessage Response);
 
     /// <summary>POST with no Content-Type, Docker's Accept header, and the body as Go's json.Encoder writes it (with "\n").</summary>
-    public static HttpRequestMessage Post(string route, string? json)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, route)
-        {
-            Content = new ByteArrayContent(json is null ? [] : Encoding.UTF8.GetBytes(json + "\n")),
-        };
-        request.Headers.TryAddWithoutValidation("Accept", Accept);
-        return request;
-    }
+    public static HttpRequestMessage Post(string route, string? json) => Infrastructure.PluginClient.DockerRequest(route, json);
 
     public static async Task<Answer> SendAsync(this HttpClient client, string route, string? json) =>
         await client.SendRawAsync(Post(route, json));

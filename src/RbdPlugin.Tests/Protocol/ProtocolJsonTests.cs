@@ -60,6 +60,6 @@ public sealed class ProtocolJsonTests
     [InlineData("line one\nline two", "line one line two")]
     public void Redact_Message_MasksCredentialsKeepsTheRest(string message, string expected)
     {
-        Assert.Equal(expected, Failure.Redact(message));
+        Assert.Equal(expected, SecretRedactor.Message(message));
     }
 }

@@ -380,18 +380,12 @@ public sealed partial class FencingClusterTests(ITestOutputHelper output) : IAsy
 
         public static Writer StartIn(string directory)
         {
-            var start = new ProcessStartInfo("sh") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var arg in new[]
-                     {
-                         "-c",
-                         "i=0; while :; do i=$((i+1)); if printf '%08d\\n' $i | dd of=seq bs=9 count=1 conv=notrunc,fsync 2>/dev/null; " +
-                         "then echo ok $i; else echo fail $i; fi; sleep 0.2; done",
-                     })
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            return new Writer(Process.Start(start)!);
+            return new Writer(ToolProcess.Start("sh",
+            [
+                "-c",
+                "i=0; while :; do i=$((i+1)); if printf '%08d\\n' $i | dd of=seq bs=9 count=1 conv=notrunc,fsync 2>/dev/null; " +
+                "then echo ok $i; else echo fail $i; fi; sleep 0.2; done",
+            ], workingDirectory: directory));
         }
 
         public async Task WaitForAsync(string line)

@@ -246,15 +246,7 @@ public sealed partial class MultiHostClusterTests(ITestOutputHelper output) : IA
 
     private static async Task<(int ExitCode, string Stderr)> RunAsync(string program, params string[] args)
     {
-        var info = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (process.ExitCode, await stderr);
+        var result = await ToolProcess.RunAsync(program, args, TimeSpan.FromSeconds(60));
+        return (result.ExitCode, result.Stderr);
     }
 }

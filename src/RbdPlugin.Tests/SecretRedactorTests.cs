@@ -1,6 +1,6 @@
 using RbdPlugin.Node;
 
-namespace RbdPlugin.Tests.Node;
+namespace RbdPlugin.Tests;
 
 [Trait("Tier", "Fast")]
 public sealed class SecretRedactorTests
