@@ -4,7 +4,7 @@ using RbdPlugin.Cli;
 
 namespace RbdPlugin.Tests.Backups;
 
-/// <summary>The --json of <c>backup create|ls|prune|restore</c> and the manifest format are contracts: these pin their field names (README, Backups).</summary>
+/// <summary>The --json of <c>backup create|ls|prune|restore</c> and the manifest format are contracts: these pin their field names (docs/runbook.md, Backups).</summary>
 [Trait("Tier", "Fast")]
 public sealed class BackupCliJsonSchemaTests
 {

@@ -5,7 +5,7 @@ using RbdPlugin.Operations;
 
 namespace RbdPlugin.Tests.Cli;
 
-/// <summary>The --json output is a contract with runbook scripts: these pin its exact field names (README, Runbook CLI).</summary>
+/// <summary>The --json output is a contract with runbook scripts: these pin its exact field names (docs/runbook.md).</summary>
 [Trait("Tier", "Fast")]
 public sealed class CliJsonSchemaTests
 {

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace RbdPlugin.Tests.EndToEnd;
 
 /// <summary>
-/// dockerd dying and restarting on a host (issue 3, item 5) with a container on a volume. dockerd 20.10 without
+/// dockerd dying and restarting on a host with a container on a volume. dockerd 20.10 without
 /// live-restore kills the container when it comes back and never sends its Unmount (nor does `docker rm`): the
 /// plugin must converge by itself (UnusedMountReaper), so the volume is free for another host again. Runs on its
 /// own named engine, which it restarts; the final read is on the dev engine with the fixture's plugin.

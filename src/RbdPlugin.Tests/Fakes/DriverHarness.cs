@@ -41,6 +41,10 @@ internal sealed class DriverHarness : IDisposable
     public VolumeSettings Settings { get; }
     public FakeCeph Ceph { get; } = new();
     public FakeHost Host { get; }
+
+    /// <summary>The mapper new mounts use from the next (re)start on, when not <see cref="Host"/>'s own (an operator
+    /// switched the Mapper setting); <see cref="Host"/> stays registered for what it mapped.</summary>
+    public FakeHost? ActiveMapper { get; set; }
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.Parse("2026-11-27T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
 
     public MountJournal Journal => Get<MountJournal>();
@@ -113,7 +117,7 @@ internal sealed class DriverHarness : IDisposable
     private void AddTo(IServiceCollection services, VolumeSettings settings)
     {
         services.AddFakeCeph(Ceph, settings, LeaseIdentity.ForDaemon(settings.HostId, settings.StateDir), Time);
-        services.AddSingleton(new MapperSet(Host, [Host]));
+        services.AddSingleton(new MapperSet(ActiveMapper ?? Host, ActiveMapper is null ? [Host] : [Host, ActiveMapper]));
         services.AddSingleton<IFilesystem>(Host);
         services.AddSingleton<IMountTable>(Host);
         services.AddHostVolumes(settings);

@@ -19,7 +19,7 @@ internal static class CliCommand
     {
         ArgumentNullException.ThrowIfNull(parent);
         var command = new Command(name, description);
-        json = new Option<bool>("--json") { Description = "Print JSON (fields documented in README, Runbook CLI)" };
+        json = new Option<bool>("--json") { Description = "Print JSON (fields documented in docs/runbook.md)" };
         command.Options.Add(json);
         flags = SettingFlags.AddTo(command, [.. SettingFlags.CephKeys, .. extraSettings ?? []]);
         parent.Subcommands.Add(command);

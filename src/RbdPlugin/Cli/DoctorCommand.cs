@@ -62,7 +62,7 @@ internal static class DoctorCommand
         }
         catch (OptionsException e)
         {
-            checks.Add(DoctorCheck.Fail(config, $"{source} + RBD_PLUGIN_* + flags: {string.Join("; ", e.Problems)}", "each problem names the setting and its fix (README, Configuration)"));
+            checks.Add(DoctorCheck.Fail(config, $"{source} + RBD_PLUGIN_* + flags: {string.Join("; ", e.Problems)}", "each problem names the setting and its fix (docs/configuration.md)"));
         }
 
         checks.Add(DoctorHostChecks.Keyring(raw));

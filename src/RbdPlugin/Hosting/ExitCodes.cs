@@ -1,6 +1,6 @@
 namespace RbdPlugin.Hosting;
 
-/// <summary>Process exit codes, stable for scripts and systemd (README "Exit codes").</summary>
+/// <summary>Process exit codes, stable for scripts and systemd (docs/runbook.md, "Exit codes").</summary>
 internal static class ExitCodes
 {
     public const int Ok = 0;

@@ -6,7 +6,7 @@ using RbdPlugin.Volumes;
 namespace RbdPlugin.Observability;
 
 /// <summary>
-/// The daemon's Prometheus metrics (names and meanings in the README, "Observability"). They live in a registry of
+/// The daemon's Prometheus metrics (names and meanings in docs/observability.md). They live in a registry of
 /// their own, not prometheus-net's process-wide default one, so nothing runs in the background (no event-counter
 /// listeners): counters move when things happen, and the gauges are read when /metrics is scraped.
 /// </summary>

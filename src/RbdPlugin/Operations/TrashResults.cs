@@ -1,7 +1,7 @@
 namespace RbdPlugin.Operations;
 
 // The JSON `rbd-plugin trash ...` prints with --json: camelCase, every field always present (null when unknown).
-// README "Runbook CLI" documents them and CliJsonSchemaTests pin them.
+// docs/runbook.md documents them and CliJsonSchemaTests pin them.
 
 /// <summary>One row of <c>trash ls</c>: a volume Remove moved to Ceph's trash.</summary>
 /// <param name="ImageId">The image's id in the trash: what <c>trash restore</c>/<c>purge</c> accept besides the name.</param>

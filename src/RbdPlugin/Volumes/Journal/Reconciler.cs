@@ -33,7 +33,7 @@ internal sealed partial class Reconciler(
         }
 
         var mounts = mountTable.Read();
-        var mapped = await mappers.Active.ListMappedAsync(ct);
+        var mapped = await ListMappedAsync(ct);
         int kept = 0, released = 0, dropped = 0, lost = 0;
         foreach (var entry in journal.All)
         {
@@ -80,6 +80,22 @@ internal sealed partial class Reconciler(
         return report;
     }
 
+    /// <summary>
+    /// The mappings of the active mapper and of every mapper the journal names: after an operator switched the
+    /// Mapper setting, volumes mapped by the old one stay on it until released, and are released with it.
+    /// </summary>
+    private async Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct)
+    {
+        var all = new List<MappedDevice>(await mappers.Active.ListMappedAsync(ct));
+        foreach (var name in journal.All.Select(e => e.Mapper).Where(m => m != mappers.Active.Name).Distinct(StringComparer.Ordinal))
+        {
+            LogOtherMapper(name, mappers.Active.Name);
+            all.AddRange(await mappers.Get(name).ListMappedAsync(ct));
+        }
+
+        return all;
+    }
+
     private async Task<int> CleanOrphansAsync(IReadOnlyList<MountEntry> mounts, IReadOnlyList<MappedDevice> mapped, CancellationToken ct)
     {
         var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(settings.MountRoot)) + "/";
@@ -112,6 +128,9 @@ internal sealed partial class Reconciler(
 
         return cleaned;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile: the journal has volumes mapped with mapper {Old}; they stay on it until released, new mounts use {Active}")]
+    private partial void LogOtherMapper(string old, string active);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Journal: {Problem}")]
     private partial void LogProblem(string problem);
