@@ -62,7 +62,7 @@ public sealed class RequestIdClusterTests : IAsyncLifetime
         }
 
         Assert.Contains(mountLines, l => Text(l, "Operation")?.StartsWith("rados_lock_exclusive ", StringComparison.Ordinal) == true);
-        Assert.Contains(mountLines, l => Text(l, "SourceContext") == "RbdPlugin.Volumes.VolumeDriver");
+        Assert.Contains(mountLines, l => Text(l, "SourceContext") == "RbdPlugin.Volumes.VolumeMounter");
 
         // Act: the Unmount answers at once; the grace timer unmounts and unmaps later
         first = plugin.Log.Count;
@@ -75,7 +75,7 @@ public sealed class RequestIdClusterTests : IAsyncLifetime
         Assert.NotEqual(id, unmountId);
         var released = unmountLines.Where(l => Text(l, "Command")?.StartsWith("umount ", StringComparison.Ordinal) == true
                                                || Text(l, "Command")?.StartsWith("losetup -d ", StringComparison.Ordinal) == true
-                                               || Text(l, "SourceContext") == "RbdPlugin.Volumes.VolumeDriver").ToList();
+                                               || Text(l, "SourceContext") == "RbdPlugin.Volumes.VolumeMounter").ToList();
         Assert.True(released.Count >= 3, string.Join('\n', unmountLines));
         Assert.All(released, l => Assert.Equal(unmountId, Text(l, "RequestId")));
     }
@@ -91,7 +91,7 @@ public sealed class RequestIdClusterTests : IAsyncLifetime
         var verb = Assert.Single(plugin.Log, l => l.Contains("PluginEndpoints [", StringComparison.Ordinal) && l.Contains("VolumeDriver.Create", StringComparison.Ordinal));
         var tag = verb[verb.IndexOf('[', StringComparison.Ordinal)..(verb.IndexOf("]:", StringComparison.Ordinal) + 1)];
         Assert.Matches(@"^\[\S+\]$", tag);
-        Assert.Contains(plugin.Log, l => l.Contains($"VolumeDriver {tag}: Created volume {_volume}", StringComparison.Ordinal));
+        Assert.Contains(plugin.Log, l => l.Contains($"VolumeStore {tag}: Created volume {_volume}", StringComparison.Ordinal));
         Assert.Contains(plugin.Log, l => l.Contains("RbdPlugin.Hosting.Listeners: Listening on unix socket", StringComparison.Ordinal));
     }
 
