@@ -60,6 +60,34 @@ public sealed class FencingTests : IDisposable
     }
 
     [Fact]
+    public async Task Fenced_CloneCreateSnapshotAndGrow_GoThroughTheSameFenceAndFailAtOnce()
+    {
+        // Arrange: a mounted volume with a snapshot to clone from, then the fence
+        await _h.Driver.CreateAsync("db1", null, _ct);
+        await _h.Driver.MountAsync("db1", IdA, _ct);
+        await _h.Driver.SnapshotAsync("db1", "s1", _ct);
+        await FenceAndWaitUntilNoticedAsync();
+        var before = _h.Ceph.Calls.Count;
+
+        // Act + Assert: the verbs the runbook and -o from-snapshot use are refused like Docker's own
+        var verbs = new Func<Task>[]
+        {
+            () => _h.Driver.CreateAsync("c1", new Dictionary<string, string> { ["from-snapshot"] = "db1@s1" }, _ct),
+            () => _h.Driver.SnapshotAsync("db1", "s2", _ct),
+            () => _h.Driver.GrowAsync("db1", _ct),
+        };
+        foreach (var verb in verbs)
+        {
+            var e = await Assert.ThrowsAsync<VolumeException>(verb);
+            Assert.Contains("this host (host-a) was fenced", e.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(before, _h.Ceph.Calls.Count); // refused before any Ceph call
+        Assert.DoesNotContain(new ImageRef("rbd", "", "c1"), _h.Ceph.Images.Keys);
+        Assert.Empty(_h.Host.Frozen);
+    }
+
+    [Fact]
     public async Task LeaseLost_EndsTheMappingsClientBeforeUnmounting()
     {
         await _h.Driver.CreateAsync("db1", null, _ct);
