@@ -32,7 +32,7 @@ public sealed class FlattenCliClusterTests : IAsyncLifetime
     [Fact]
     public async Task Flatten_MountedClone_FreesItsSnapshotAndSource_KeepsItsFiles_SecondTimeNothingToDo()
     {
-        _daemon = new PluginProcess(Path.Combine(_root, "a"), "host-a", "--unmount-grace", "200ms", "--lease-duration", "6s");
+        _daemon = new PluginProcess(Path.Combine(_root, "a"), "host-a", "--unmount-grace", "200ms", "--lease-duration", "6s", "--ceph-timeout", "2s");
         await _daemon.StartAsync();
         using var client = _daemon.Client();
         var payload = new byte[3 << 20];

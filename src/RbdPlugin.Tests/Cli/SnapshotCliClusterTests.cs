@@ -25,7 +25,7 @@ public sealed class SnapshotCliClusterTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _daemon = new PluginProcess(Path.Combine(_root, "a"), Host, "--unmount-grace", "200ms", "--lease-duration", "6s");
+        _daemon = new PluginProcess(Path.Combine(_root, "a"), Host, "--unmount-grace", "200ms", "--lease-duration", "6s", "--ceph-timeout", "2s");
         await _daemon.StartAsync();
         _client = _daemon.Client();
     }

@@ -55,7 +55,7 @@ public sealed partial class VolumeCliClusterTests : IAsyncLifetime
 
     private async Task<string> MountOnDaemonAsync()
     {
-        _daemon = new PluginProcess(Path.Combine(_root, "a"), "host-a", "--unmount-grace", "200ms", "--lease-duration", "6s");
+        _daemon = new PluginProcess(Path.Combine(_root, "a"), "host-a", "--unmount-grace", "200ms", "--lease-duration", "6s", "--ceph-timeout", "2s");
         await _daemon.StartAsync();
         using var client = _daemon.Client();
         await client.CreateAsync(_volume, new() { ["size"] = "256M" });

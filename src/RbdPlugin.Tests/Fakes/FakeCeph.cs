@@ -241,6 +241,9 @@ internal sealed partial class FakeCeph : ICephImages, ICephSnapshots, ICephTrash
         }
     }
 
+    public bool LockExclusiveNow(RadosObject obj, string lockName, string cookie, string description, TimeSpan duration, LockMode mode) =>
+        LockExclusiveAsync(obj, lockName, cookie, description, duration, mode, CancellationToken.None).GetAwaiter().GetResult();
+
     public Task<IReadOnlyList<Locker>> ListLockersAsync(RadosObject obj, string lockName, CancellationToken ct)
     {
         Call("ListLockers");

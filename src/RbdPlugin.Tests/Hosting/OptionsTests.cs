@@ -81,9 +81,30 @@ public sealed class OptionsTests : IDisposable
     [InlineData("6s", "1s", 6, 1)]
     public void Validate_LeaseSettings_Resolved(string duration, string wait, int durationSeconds, int waitSeconds)
     {
-        var validated = OptionsValidator.Validate(new PluginOptions { LeaseDuration = duration, LeaseWait = wait }, checkFiles: false);
+        var validated = OptionsValidator.Validate(new PluginOptions { LeaseDuration = duration, LeaseWait = wait, CephTimeout = "2s" }, checkFiles: false);
         Assert.Equal(TimeSpan.FromSeconds(durationSeconds), validated.Volumes.LeaseDuration);
         Assert.Equal(TimeSpan.FromSeconds(waitSeconds), validated.Volumes.LeaseWait);
+    }
+
+    [Theory]
+    [InlineData("3s", "30s")]
+    [InlineData("29s", "10s")]
+    public void Validate_LeaseTooShortForTheCephTimeout_RefusedNamingBothAndTheMinimum(string duration, string timeout)
+    {
+        var e = Assert.Throws<OptionsException>(() =>
+            OptionsValidator.Validate(new PluginOptions { LeaseDuration = duration, CephTimeout = timeout }, checkFiles: false));
+
+        var problem = Assert.Single(e.Problems, p => p.StartsWith("LeaseDuration", StringComparison.Ordinal));
+        Assert.Contains($"CephTimeout={timeout}", problem, StringComparison.Ordinal);
+        Assert.Contains($"at least {3 * int.Parse(timeout.TrimEnd('s'), System.Globalization.CultureInfo.InvariantCulture)}s", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_Defaults_LeaseFitsTwoRenewalsOfAFullCephTimeout()
+    {
+        var validated = OptionsValidator.Validate(new PluginOptions(), checkFiles: false);
+
+        Assert.True(validated.Volumes.LeaseDuration >= 2 * (validated.CephTimeout + LeaseRenewer.IntervalOf(validated.Volumes.LeaseDuration)));
     }
 
     [Theory]

@@ -15,6 +15,13 @@ internal interface IRadosLocks
     Task<bool> LockExclusiveAsync(RadosObject obj, string lockName, string cookie, string description, TimeSpan duration,
         LockMode mode, CancellationToken ct);
 
+    /// <summary>
+    /// <see cref="LockExclusiveAsync"/> as one attempt on the caller's thread, without retries: for the lease
+    /// renewer's own threads, which must never wait for a thread pool that blocking native calls may have starved
+    /// (the next renewal is the retry). Blocks for at most librados's op timeout.
+    /// </summary>
+    bool LockExclusiveNow(RadosObject obj, string lockName, string cookie, string description, TimeSpan duration, LockMode mode);
+
     /// <summary>Current holders of the lock (expired ones are not listed); empty when the object does not exist.</summary>
     Task<IReadOnlyList<Locker>> ListLockersAsync(RadosObject obj, string lockName, CancellationToken ct);
 

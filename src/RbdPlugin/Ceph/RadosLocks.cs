@@ -9,13 +9,24 @@ internal sealed class RadosLocks(CephConnection connection) : IRadosLocks
         RadosObject obj, string lockName, string cookie, string description, TimeSpan duration,
         LockMode mode, CancellationToken ct)
     {
+        var operation = CheckLock(obj, lockName, cookie, description, duration, mode);
+        return connection.RunAsync(operation, obj.Pool, obj.Namespace, io => Lock(io, obj.Name, lockName, cookie, description, duration, mode, operation), ct);
+    }
+
+    public bool LockExclusiveNow(RadosObject obj, string lockName, string cookie, string description, TimeSpan duration, LockMode mode)
+    {
+        var operation = CheckLock(obj, lockName, cookie, description, duration, mode);
+        return Lock(connection.IoCtx(obj.Pool, obj.Namespace), obj.Name, lockName, cookie, description, duration, mode, operation);
+    }
+
+    private static string CheckLock(RadosObject obj, string lockName, string cookie, string description, TimeSpan duration, LockMode mode)
+    {
         obj.Validate();
         ArgumentException.ThrowIfNullOrEmpty(lockName);
         ArgumentException.ThrowIfNullOrEmpty(cookie);
         ArgumentNullException.ThrowIfNull(description);
         ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.FromSeconds(1));
-        var operation = $"rados_lock_exclusive {obj} {lockName} {mode.ToString().ToLowerInvariant()}";
-        return connection.RunAsync(operation, obj.Pool, obj.Namespace, io => Lock(io, obj.Name, lockName, cookie, description, duration, mode, operation), ct);
+        return $"rados_lock_exclusive {obj} {lockName} {mode.ToString().ToLowerInvariant()}";
     }
 
     public Task<IReadOnlyList<Locker>> ListLockersAsync(RadosObject obj, string lockName, CancellationToken ct)

@@ -65,6 +65,11 @@ internal static partial class OptionsValidator
             $"CephTimeout={o.CephTimeout}: write a duration between 1s and 30s (a call in flight may take twice that, and Docker gives up on most requests after 60s)");
         Check(Duration.TryParse(o.LeaseDuration, out var leaseDuration) && leaseDuration >= TimeSpan.FromSeconds(3) && leaseDuration <= TimeSpan.FromMinutes(10),
             $"LeaseDuration={o.LeaseDuration}: write a duration between 3s and 10m, such as 30s");
+        // Two renewals (one every sixth of the lease), each allowed a whole CephTimeout, must fit in one lease: else a
+        // slow but healthy cluster lets leases lapse and another host takes the volumes over.
+        Check(leaseDuration == TimeSpan.Zero || cephTimeout == TimeSpan.Zero || leaseDuration >= 2 * (cephTimeout + LeaseRenewer.IntervalOf(leaseDuration)),
+            $"LeaseDuration={o.LeaseDuration} is too short for CephTimeout={o.CephTimeout}: two renewals (every sixth of the lease) that may each " +
+            $"take CephTimeout must fit in one lease; use LeaseDuration of at least {3 * cephTimeout.TotalSeconds:0.#}s or a shorter CephTimeout");
         var leaseWait = grace + TimeSpan.FromSeconds(5);
         Check(o.LeaseWait.Length == 0 || (Duration.TryParse(o.LeaseWait, out leaseWait) && leaseWait <= TimeSpan.FromSeconds(50)),
             $"LeaseWait={o.LeaseWait}: write a duration up to 50s such as 7s (Docker gives up on a Mount after 60s), or leave it empty");

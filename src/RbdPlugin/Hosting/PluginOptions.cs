@@ -58,8 +58,8 @@ internal sealed class PluginOptions
     [Description("A volume Docker counts as mounted here that no container has mounted for this long is released as if unmounted (dockerd restarting after a crash never sends those Unmounts); 0s: never.")]
     public string UnusedMountTimeout { get; set; } = "5m";
 
-    [Description("Upper bound of one Ceph operation including retries.")]
-    public string CephTimeout { get; set; } = "20s";
+    [Description("Upper bound of one Ceph operation including retries; at most a third of LeaseDuration.")]
+    public string CephTimeout { get; set; } = "10s";
 
     [Description("Unix socket Docker connects to; empty disables it.")]
     public string Socket { get; set; } = "/run/docker/plugins/rbd.sock";
@@ -88,7 +88,7 @@ internal sealed class PluginOptions
     [Description("This host's identity in ownership records; default: the hostname.")]
     public string HostId { get; set; } = "";
 
-    [Description("Lifetime of a volume's ownership lease without renewal (renewed every third of it); a crashed host's volumes are taken over after it.")]
+    [Description("Lifetime of a volume's ownership lease without renewal (renewed every sixth of it; at least 3 x CephTimeout); a crashed host's volumes are taken over after it.")]
     public string LeaseDuration { get; set; } = "30s";
 
     [Description("How long a Mount waits for another host to release a volume before failing with its name; empty: UnmountGrace + 5s.")]

@@ -16,7 +16,7 @@ public sealed partial class FencingClusterTests(ITestOutputHelper output) : IAsy
     private const string IdA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     private const string IdB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
     private static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(6);
-    private static readonly string[] HostArgs = ["--unmount-grace", "200ms", "--lease-duration", "6s", "--lease-wait", "1s"];
+    private static readonly string[] HostArgs = ["--unmount-grace", "200ms", "--lease-duration", "6s", "--ceph-timeout", "2s", "--lease-wait", "1s"];
 
     /// <summary>What "fails fast" promises: far below Docker's request timeout, whatever the load on this machine.</summary>
     private static readonly TimeSpan FastBound = TimeSpan.FromSeconds(10);

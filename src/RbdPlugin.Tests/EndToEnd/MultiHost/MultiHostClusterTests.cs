@@ -18,7 +18,7 @@ public sealed partial class MultiHostClusterTests(ITestOutputHelper output) : IA
     private const string IdA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     private const string IdB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
     private static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(6);
-    private static readonly string[] HostArgs = ["--unmount-grace", "200ms", "--lease-duration", "6s", "--lease-wait", "1s"];
+    private static readonly string[] HostArgs = ["--unmount-grace", "200ms", "--lease-duration", "6s", "--ceph-timeout", "2s", "--lease-wait", "1s"];
     private readonly string _root = Directory.CreateTempSubdirectory("rbd-plugin-hosts-").FullName;
     private readonly string _volume = DevCluster.NewName();
     private HostNamespace _hostA = null!;

@@ -142,6 +142,61 @@ public sealed class LeaseTests : IDisposable
     }
 
     [Fact]
+    public async Task Renewal_ArrivesAfterTheLockLapsedInAStall_NobodyTookIt_TakesItBackAndKeepsTheVolume()
+    {
+        // Arrange: a mounted volume; the next renewal reaches the OSD only after a 31 s stall, when the OSD has
+        // already dropped our lock as expired (cls_lock answers ENOENT).
+        await _h.Driver.CreateAsync("db1", null, _ct);
+        await _h.Driver.MountAsync("db1", IdA, _ct);
+        var stalled = 0;
+        _h.Ceph.FailOn = call =>
+        {
+            if (call == "RenewLock" && Interlocked.Exchange(ref stalled, 1) == 0)
+            {
+                _h.Time.Advance(TimeSpan.FromSeconds(31));
+            }
+
+            return null;
+        };
+
+        // Act: the renewal is due
+        _h.Time.Advance(LeaseRenewer.IntervalOf(_h.Settings.LeaseDuration));
+        await WaitUntilAsync(() => _h.Ceph.Calls.Count(c => c == "Lock") >= 2); // the Mount's, then the take-back
+
+        // Assert: still ours, still mounted, still renewed
+        Assert.NotNull(_h.Journal.Get("db1"));
+        Assert.Contains("db1", _h.Renewer.Held);
+        Assert.NotEmpty(_h.Host.Mounts);
+        var holder = _h.Ceph.Locks.Values.Single().Holder;
+        Assert.Equal(_h.Ceph.ClientName, holder.Client);
+        Assert.Empty(_h.Ceph.Blocklist);
+    }
+
+    [Fact]
+    public async Task Renewal_ArrivesAfterTheLockLapsed_AnotherHostTookItMeanwhile_VolumeReleased()
+    {
+        await _h.Driver.CreateAsync("db1", null, _ct);
+        await _h.Driver.MountAsync("db1", IdA, _ct);
+        var stalled = 0;
+        _h.Ceph.FailOn = call =>
+        {
+            if (call == "RenewLock" && Interlocked.Exchange(ref stalled, 1) == 0)
+            {
+                _h.Time.Advance(TimeSpan.FromSeconds(31));
+                _h.Ceph.HoldLock("rbd", "", Obj("db1"), LeaseObjects.LockName, HostB, TimeSpan.FromSeconds(30));
+            }
+
+            return null;
+        };
+
+        _h.Time.Advance(LeaseRenewer.IntervalOf(_h.Settings.LeaseDuration));
+        await WaitUntilAsync(() => _h.Journal.Get("db1") is null);
+
+        Assert.Equal(HostB, _h.Ceph.Locks.Values.Single().Holder);
+        Assert.Empty(_h.Renewer.Held);
+    }
+
+    [Fact]
     public async Task Renewal_ClientBlocklisted_BusyMountDetachedLazily()
     {
         await _h.Driver.CreateAsync("db1", null, _ct);

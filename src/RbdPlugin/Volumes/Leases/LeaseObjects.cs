@@ -30,6 +30,10 @@ internal sealed partial class LeaseObjects(
     public Task<bool> LockAsync(string name, LockMode mode, CancellationToken ct) =>
         locks.LockExclusiveAsync(ObjectOf(name), LockName, Cookie, Description(), settings.LeaseDuration, mode, ct);
 
+    /// <summary><see cref="LockAsync"/> as one attempt on the caller's thread (the renewer's own threads).</summary>
+    public bool LockNow(string name, LockMode mode) =>
+        locks.LockExclusiveNow(ObjectOf(name), LockName, Cookie, Description(), settings.LeaseDuration, mode);
+
     public Task<IReadOnlyList<Locker>> ListHoldersAsync(string name, CancellationToken ct) =>
         locks.ListLockersAsync(ObjectOf(name), LockName, ct);
 

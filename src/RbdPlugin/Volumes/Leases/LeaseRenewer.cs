@@ -8,9 +8,12 @@ namespace RbdPlugin.Volumes;
 internal sealed record LeaseLoss(string Reason, bool Fenced);
 
 /// <summary>
-/// Keeps the leases this daemon holds: renews each every third of its duration through the daemon's long-lived
+/// Keeps the leases this daemon holds: renews each every sixth of its duration through the daemon's long-lived
 /// connection (an expiring RADOS lock can only be renewed by the client instance that took it), and tells the
-/// volume's owner when one is lost.
+/// volume's owner when one is lost. Each lease renews on a thread of its own with synchronous calls, never on the
+/// thread pool: blocking native calls of a slow cluster can starve the pool, and a renewal waiting there would let
+/// the lease lapse while the cluster is merely slow. A renewal that comes too late (the OSD dropped the expired lock
+/// while the cluster stalled) takes the lease back when nobody else took it.
 /// </summary>
 internal sealed partial class LeaseRenewer(
     LeaseObjects objects,
@@ -22,19 +25,23 @@ internal sealed partial class LeaseRenewer(
 {
     private readonly ConcurrentDictionary<string, HeldLease> _held = new(StringComparer.Ordinal);
 
+    /// <summary>How often a lease is renewed: a sixth of its duration, so that two renewals, each allowed a whole
+    /// CephTimeout, still fit in one lease (the start-up check enforces LeaseDuration ≥ 3 × CephTimeout).</summary>
+    public static TimeSpan IntervalOf(TimeSpan leaseDuration) => leaseDuration / 6;
+
     /// <summary>Volumes whose lease this daemon renews now.</summary>
     public IReadOnlyCollection<string> Held => _held.Keys.ToList();
 
-    /// <summary>Starts renewing a lease just taken; <paramref name="onLost"/> runs if renewal later fails.</summary>
+    /// <summary>Starts renewing a lease just taken; <paramref name="onLost"/> runs (on the thread pool) if it is lost.</summary>
     public void Start(string name, Func<LeaseLoss, Task> onLost)
     {
-        var held = new HeldLease(new CancellationTokenSource(), onLost);
+        var held = new HeldLease(name, RenewalTicker.Create(time, IntervalOf(settings.LeaseDuration)), onLost);
         _held.AddOrUpdate(name, held, (_, old) =>
         {
-            old.Stop.Cancel();
+            old.Stop.Set();
             return held;
         });
-        _ = RenewLoopAsync(name, held);
+        new Thread(() => Run(held)) { IsBackground = true, Name = $"lease {name}" }.Start();
     }
 
     /// <summary>Stops renewing without touching the cluster (the lease is released or lost, or the daemon stops).</summary>
@@ -42,7 +49,7 @@ internal sealed partial class LeaseRenewer(
     {
         if (_held.TryRemove(name, out var held))
         {
-            held.Stop.Cancel();
+            held.Stop.Set();
         }
     }
 
@@ -54,24 +61,28 @@ internal sealed partial class LeaseRenewer(
         }
     }
 
-    private async Task RenewLoopAsync(string name, HeldLease held)
+    private void Run(HeldLease held)
     {
-        var lastRenewed = time.GetUtcNow();
+        var lastRenewed = time.GetTimestamp();
         try
         {
-            while (true)
+            while (held.Ticker.WaitNext(held.Stop))
             {
-                await Task.Delay(settings.LeaseDuration / 3, time, held.Stop.Token);
                 LeaseLoss? lost = null;
                 try
                 {
-                    if (await objects.LockAsync(name, LockMode.Renew, held.Stop.Token))
+                    if (objects.LockNow(held.Name, LockMode.Renew))
                     {
-                        lastRenewed = time.GetUtcNow();
+                        lastRenewed = time.GetTimestamp();
+                    }
+                    else if (TakeBack(held.Name))
+                    {
+                        LogTookBack(held.Name, time.GetElapsedTime(lastRenewed).TotalSeconds);
+                        lastRenewed = time.GetTimestamp();
                     }
                     else
                     {
-                        lost = new("its lock was broken or lapsed; another host may own it now", Fenced: false);
+                        lost = new("its lock was broken or taken; another host owns it now", Fenced: false);
                     }
                 }
                 catch (CephException e) when (e.Errno == Errno.ESHUTDOWN)
@@ -80,51 +91,84 @@ internal sealed partial class LeaseRenewer(
                 }
                 catch (CephException e)
                 {
-                    if (time.GetUtcNow() - lastRenewed >= settings.LeaseDuration)
+                    if (time.GetElapsedTime(lastRenewed) >= settings.LeaseDuration)
                     {
                         lost = new($"it could not be renewed for {settings.LeaseDuration.TotalSeconds:0}s ({e.Message})", Fenced: false);
                     }
                     else
                     {
-                        LogRenewFailed(name, e.Message);
+                        LogRenewFailed(held.Name, e.Message);
                     }
                 }
 
                 if (lost is not null)
                 {
-                    if (_held.TryRemove(new KeyValuePair<string, HeldLease>(name, held)))
+                    if (_held.TryRemove(new KeyValuePair<string, HeldLease>(held.Name, held)))
                     {
-                        LogLost(name, lost.Reason);
+                        LogLost(held.Name, lost.Reason);
                         events.Raise(LeaseEvent.Lost);
-                        await held.OnLost(lost);
+                        _ = Task.Run(() => held.OnLost(lost));
                     }
 
                     return;
                 }
             }
         }
-        catch (OperationCanceledException)
-        {
-            // Released, forgotten, or the daemon is stopping.
-        }
         catch (Exception e)
         {
-            LogRenewCrashed(e, name);
+            LogRenewCrashed(e, held.Name);
         }
         finally
         {
-            held.Stop.Dispose();
+            held.Dispose();
         }
     }
 
-    private sealed record HeldLease(CancellationTokenSource Stop, Func<LeaseLoss, Task> OnLost);
+    /// <summary>
+    /// Our renewal found no lock of ours: the OSD dropped it as expired (a renewal that arrived late after a stall),
+    /// or another host broke or took it. Taking it again succeeds only if nobody holds it; and it is ours to keep
+    /// only if the owner record is still ours: every takeover writes its own record (and blocklists us first, so
+    /// our calls would have failed with ESHUTDOWN instead).
+    /// </summary>
+    private bool TakeBack(string name)
+    {
+        if (!objects.LockNow(name, LockMode.Acquire))
+        {
+            return false;
+        }
+
+        if (objects.ReadRecordAsync(name, CancellationToken.None).GetAwaiter().GetResult()?.Cookie == objects.Cookie)
+        {
+            return true;
+        }
+
+        objects.UnlockQuietlyAsync(name).GetAwaiter().GetResult();
+        return false;
+    }
+
+    private sealed class HeldLease(string name, RenewalTicker ticker, Func<LeaseLoss, Task> onLost) : IDisposable
+    {
+        public string Name { get; } = name;
+        public RenewalTicker Ticker { get; } = ticker;
+        public Func<LeaseLoss, Task> OnLost { get; } = onLost;
+        public ManualResetEvent Stop { get; } = new(false);
+
+        public void Dispose()
+        {
+            Ticker.Dispose();
+            Stop.Dispose();
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease of volume {Volume}: renewal failed ({Reason}); retrying")]
     private partial void LogRenewFailed(string volume, string reason);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease of volume {Volume}: it lapsed {Seconds:0.#} s after the last renewal (the cluster stalled) and nobody took it: took it back")]
+    private partial void LogTookBack(string volume, double seconds);
+
     [LoggerMessage(Level = LogLevel.Critical, Message = "Lease of volume {Volume} LOST: {Reason}. Releasing it on this host; it will not be re-acquired automatically")]
     private partial void LogLost(string volume, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Lease of volume {Volume}: renewal loop failed")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Lease of volume {Volume}: renewal thread failed")]
     private partial void LogRenewCrashed(Exception e, string volume);
 }
