@@ -91,10 +91,10 @@ internal sealed class DriverHarness : IDisposable
     public void Stop() => _owned?.Dispose();
 
     /// <summary>A second daemon's graph over the same cluster, host and clock, with other settings.</summary>
-    public ServiceProvider Another(VolumeSettings settings)
+    public ServiceProvider Another(VolumeSettings settings, TimeProvider? time = null)
     {
         var services = new ServiceCollection();
-        AddTo(services, settings);
+        AddTo(services, settings, time ?? Time);
         return services.BuildServiceProvider();
     }
 
@@ -112,11 +112,11 @@ internal sealed class DriverHarness : IDisposable
     }
 
     /// <summary>Registers the graph over the fakes into <paramref name="services"/>.</summary>
-    public void AddTo(IServiceCollection services) => AddTo(services, Settings);
+    public void AddTo(IServiceCollection services) => AddTo(services, Settings, Time);
 
-    private void AddTo(IServiceCollection services, VolumeSettings settings)
+    private void AddTo(IServiceCollection services, VolumeSettings settings, TimeProvider time)
     {
-        services.AddFakeCeph(Ceph, settings, LeaseIdentity.ForDaemon(settings.HostId, settings.StateDir), Time);
+        services.AddFakeCeph(Ceph, settings, LeaseIdentity.ForDaemon(settings.HostId, settings.StateDir), time);
         services.AddSingleton(new MapperSet(ActiveMapper ?? Host, ActiveMapper is null ? [Host] : [Host, ActiveMapper]));
         services.AddSingleton<IFilesystem>(Host);
         services.AddSingleton<IMountTable>(Host);

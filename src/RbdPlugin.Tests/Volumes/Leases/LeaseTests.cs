@@ -64,6 +64,27 @@ public sealed class LeaseTests : IDisposable
     }
 
     [Fact]
+    public async Task Mount_WallClockStepsAnHourWhileWaiting_StillWaitsItsWholeLeaseWait()
+    {
+        // Arrange: host-b holds the lease; this keeper waits 5 s on a clock that NTP is about to step
+        await CreateHeldByHostBAsync("db1", withRecord: false);
+        var clock = new SteppedClock(_h.Time);
+        using var waiting = _h.Another(_h.Settings with { LeaseWait = TimeSpan.FromSeconds(5) }, clock);
+        var mount = waiting.GetRequiredService<LeaseAcquirer>().AcquireAsync("db1", new ImageRef("rbd", "", "db1"), _ => Task.CompletedTask, _ct);
+
+        // Act: the wall clock jumps an hour ahead, and the Mount polls again
+        clock.Step = TimeSpan.FromHours(1);
+        _h.Time.Advance(TimeSpan.FromMilliseconds(300));
+        await Task.Delay(50);
+
+        // Assert: still waiting (a deadline on the wall clock would have given up at once); then host-b lets go
+        Assert.False(mount.IsCompleted, mount.Exception?.InnerException?.Message);
+        _h.Ceph.Locks.Clear();
+        _h.Time.Advance(TimeSpan.FromMilliseconds(300));
+        Assert.Equal("host-a", (await mount.WaitAsync(TimeSpan.FromSeconds(5))).Host);
+    }
+
+    [Fact]
     public async Task Mount_LeaseLapsedWithoutRelease_FencesOldOwnerAndWatchersBeforeMapping()
     {
         await CreateHeldByHostBAsync("db1");

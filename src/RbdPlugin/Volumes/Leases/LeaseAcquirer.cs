@@ -26,7 +26,8 @@ internal sealed partial class LeaseAcquirer(
     /// </summary>
     public async Task<LeaseRecord> AcquireAsync(string name, ImageRef image, Func<LeaseLoss, Task> onLost, CancellationToken ct)
     {
-        var deadline = time.GetUtcNow() + settings.LeaseWait;
+        // Monotonic: an NTP step must neither cut the wait short nor stretch it.
+        var started = time.GetTimestamp();
         while (true)
         {
             if (await objects.LockAsync(name, LockMode.Acquire, ct))
@@ -54,13 +55,13 @@ internal sealed partial class LeaseAcquirer(
             var holders = await objects.ListHoldersAsync(name, ct);
             if (holders.FirstOrDefault(h => h.Cookie == identity.Cookie) is { } stale)
             {
-                // Our own lock from an earlier run of this daemon: a restart is not a failover, nothing to fence.
-                await objects.BreakAsync(name, stale, ct);
+                // Our own lock from an earlier run of this daemon on this machine and boot: a restart, not a failover.
+                await fencer.BreakAsync(name, stale, ct);
                 LogRetookOwn(name, stale.Client);
                 continue;
             }
 
-            if (time.GetUtcNow() >= deadline)
+            if (time.GetElapsedTime(started) >= settings.LeaseWait)
             {
                 throw await HeldElsewhereAsync(name, holders, ct);
             }
@@ -105,7 +106,7 @@ internal sealed partial class LeaseAcquirer(
                 return $"host {(holder is null ? "unknown" : LeaseIdentity.HostOf(holder.Cookie))} holds its lease now";
             }
 
-            await objects.BreakAsync(name, stale, ct);
+            await fencer.BreakAsync(name, stale, ct);
         }
 
         return "its lease kept changing hands while this daemon tried to take it back";
@@ -137,7 +138,7 @@ internal sealed partial class LeaseAcquirer(
             }
             else
             {
-                await objects.BreakAsync(name, holder, ct);
+                await fencer.BreakAsync(name, holder, ct);
             }
         }
     }

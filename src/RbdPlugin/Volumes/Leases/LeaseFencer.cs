@@ -66,10 +66,9 @@ internal sealed partial class LeaseFencer(
 
         foreach (var holder in holders)
         {
-            // The live owner could still write: fence before its lock goes, so it can never write after we took over.
-            await BlocklistAsync(name, holder.Address, LeaseIdentity.HostOf(holder.Cookie), ct);
+            // The live owner could still write: fenced before its lock goes, so it can never write after we took over.
+            await BreakAsync(name, holder, ct);
             fenced.Add(holder.Address);
-            await objects.BreakAsync(name, holder, ct);
         }
 
         if (!await objects.LockAsync(name, LockMode.Acquire, ct))
@@ -91,6 +90,22 @@ internal sealed partial class LeaseFencer(
         }
 
         return new TakeoverResult(name, previousHost, holders.Count > 0, fenced.Distinct(StringComparer.Ordinal).ToList());
+    }
+
+    /// <summary>
+    /// Breaks another client's hold on the volume's lock. A lock that is not provably ours is broken only after its
+    /// holder is blocklisted: whoever held it could still write. Provably ours is our cookie, which names this
+    /// machine, this boot and this state dir (<see cref="LeaseIdentity"/>): an earlier run of this daemon, whose
+    /// restart is not a failover (a VM cloned from this one, or this host after a reboot, has another cookie).
+    /// </summary>
+    public async Task BreakAsync(string name, Locker holder, CancellationToken ct)
+    {
+        if (holder.Cookie != objects.Cookie)
+        {
+            await BlocklistAsync(name, holder.Address, LeaseIdentity.HostOf(holder.Cookie), ct);
+        }
+
+        await objects.BreakAsync(name, holder, ct);
     }
 
     private async Task BlocklistAsync(string name, string address, string host, CancellationToken ct)

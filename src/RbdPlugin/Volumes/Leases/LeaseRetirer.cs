@@ -1,7 +1,7 @@
 namespace RbdPlugin.Volumes;
 
 /// <summary>Deletes a volume's lease object together with the volume, so removed volumes leave nothing behind.</summary>
-internal sealed class LeaseRetirer(LeaseObjects objects, LeaseRenewer renewer, LeaseIdentity identity)
+internal sealed class LeaseRetirer(LeaseObjects objects, LeaseFencer fencer, LeaseRenewer renewer, LeaseIdentity identity)
 {
     /// <summary>
     /// Removes a volume together with its lease object, race-free against a Mount on any host: takes the lease
@@ -18,7 +18,7 @@ internal sealed class LeaseRetirer(LeaseObjects objects, LeaseRenewer renewer, L
             var holders = await objects.ListHoldersAsync(name, ct);
             if (attempt < 3 && holders.FirstOrDefault(h => h.Cookie == identity.Cookie) is { } stale)
             {
-                await objects.BreakAsync(name, stale, ct); // our own, from an earlier run of this daemon
+                await fencer.BreakAsync(name, stale, ct); // our own, from an earlier run of this daemon
                 continue;
             }
 
