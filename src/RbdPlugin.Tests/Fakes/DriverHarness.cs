@@ -33,7 +33,7 @@ internal sealed class DriverHarness : IDisposable
             LeaseWait = TimeSpan.Zero,
         };
         Ceph.Clock = Time;
-        Host = new FakeHost { SupportedFeatures = mapperFeatures };
+        Host = new FakeHost { SupportedFeatures = mapperFeatures, Cluster = Ceph };
         _services = _owned = Build();
     }
 

@@ -12,6 +12,12 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
     private int _next;
 
     public string Name { get; init; } = "fake";
+
+    /// <summary>The cluster its mappings' clients watch images on, as rbd-fuse, rbd-nbd and krbd do; none: no watches.</summary>
+    public FakeCeph? Cluster { get; set; }
+
+    /// <summary>The client each mapping writes with (its watch on the image), by image.</summary>
+    public Dictionary<ImageRef, Watcher> Writers { get; } = [];
     public ulong? SupportedFeatures { get; init; }
     public Dictionary<ImageRef, MappedDevice> Mapped { get; } = [];
     public Dictionary<string, string?> Signatures { get; } = [];
@@ -47,8 +53,15 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
         {
             if (!Mapped.TryGetValue(image, out var device))
             {
-                device = new MappedDevice(image, $"/dev/fake{_next++}", Name);
+                var n = _next++;
+                device = new MappedDevice(image, $"/dev/fake{n}", Name);
                 Mapped[image] = device;
+                if (Cluster is not null)
+                {
+                    var writer = new Watcher($"127.0.0.1:0/{5000 + n}", (ulong)(5000 + n));
+                    Writers[image] = writer;
+                    Cluster.Watchers.AddOrUpdate(image, _ => [writer], (_, list) => [.. list, writer]);
+                }
             }
 
             return Task.FromResult(device);
@@ -61,6 +74,10 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
         lock (Mapped)
         {
             Mapped.Remove(device.Image);
+            if (Writers.Remove(device.Image, out var writer) && Cluster is not null)
+            {
+                Cluster.Watchers.AddOrUpdate(device.Image, _ => [], (_, list) => [.. list.Where(w => w != writer)]);
+            }
         }
 
         return Task.CompletedTask;

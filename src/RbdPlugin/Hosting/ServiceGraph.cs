@@ -80,6 +80,7 @@ internal static class ServiceGraph
         services.AddSingleton<HostFence>();
         services.AddSingleton<VolumeGuard>();
         services.AddSingleton<PendingReleases>();
+        services.AddSingleton<WriterProbe>();
         services.AddSingleton<VolumeMounter>();
         services.AddSingleton<VolumeReleaser>();
         services.AddSingleton<FrozenSnapshot>();

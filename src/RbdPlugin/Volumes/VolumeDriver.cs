@@ -103,7 +103,8 @@ internal sealed class VolumeDriver : IVolumeDriver
 
         try
         {
-            var entry = await HostErrors.Guard($"mount of volume {name}", () => _mounter.MountAsync(record, mountId, lease.Since, ct));
+            var entry = await _guard.GuardAsync($"mount {name}", () => HostErrors.Guard($"mount of volume {name}",
+                () => _mounter.MountAsync(record, mountId, lease.Since, writers => _leases.RecordWritersAsync(name, lease, writers, ct), ct)));
             return entry.Mountpoint;
         }
         catch

@@ -9,6 +9,7 @@ namespace RbdPlugin.Volumes;
 /// </summary>
 internal sealed partial class VolumeMounter(
     MapperSet mappers,
+    WriterProbe writers,
     IFilesystem filesystem,
     MountJournal journal,
     VolumeSettings settings,
@@ -23,18 +24,23 @@ internal sealed partial class VolumeMounter(
     public string MountpointOf(string name) => Path.Combine(settings.MountRoot, name);
 
     /// <summary>
-    /// Maps, makes the filesystem the first time, mounts, grows a filesystem whose image grew meanwhile, and
-    /// journals the mount with its first reference, durably, before returning. A failing step undoes the earlier
-    /// ones in reverse.
+    /// Maps, hands the mapping's Ceph clients to <paramref name="recordWriters"/> (the lease records them before
+    /// anything is written through it, so a takeover can fence them), makes the filesystem the first time, mounts,
+    /// grows a filesystem whose image grew meanwhile, and journals the mount with its first reference, durably,
+    /// before returning. A failing step undoes the earlier ones in reverse.
     /// </summary>
-    public async Task<JournalEntry> MountAsync(VolumeRecord record, string mountId, DateTimeOffset leaseSince, CancellationToken ct)
+    public async Task<JournalEntry> MountAsync(VolumeRecord record, string mountId, DateTimeOffset leaseSince,
+        Func<IReadOnlyList<string>, Task> recordWriters, CancellationToken ct)
     {
         var mapper = mappers.Active;
         var undo = new UndoStack(logger);
         try
         {
+            var watchedBefore = await writers.BeforeAsync(record.Image, ct);
             var device = await mapper.MapAsync(record.Image, ct);
             undo.Push($"map of {record.Image} at {device.DevicePath}", () => mapper.UnmapAsync(device, CancellationToken.None));
+            var writing = await writers.NewAsync(record.Image, watchedBefore, ct);
+            await recordWriters(writing);
 
             var (fsType, formatted) = await EnsureFilesystemAsync(record, device.DevicePath, ct);
             var mountpoint = MountpointOf(record.Name);
@@ -47,7 +53,7 @@ internal sealed partial class VolumeMounter(
             }
 
             var entry = new JournalEntry(record.Name, record.Image, mapper.Name, device.DevicePath, device.Detail, mountpoint,
-                fsType, new Dictionary<string, int>(StringComparer.Ordinal) { [mountId] = 1 }, time.GetUtcNow(), leaseSince);
+                fsType, new Dictionary<string, int>(StringComparer.Ordinal) { [mountId] = 1 }, time.GetUtcNow(), leaseSince, writing);
             journal.Save(entry);
             undo.Commit();
             LogMounted(record.Name, entry.Device, entry.Mountpoint, entry.Mapper);

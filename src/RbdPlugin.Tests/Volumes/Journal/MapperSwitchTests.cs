@@ -11,7 +11,9 @@ public sealed class MapperSwitchTests : IDisposable
 {
     private const string IdA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     private readonly DriverHarness _h = new();
-    private readonly FakeHost _newMapper = new() { Name = "new" };
+    private readonly FakeHost _newMapper;
+
+    public MapperSwitchTests() => _newMapper = new FakeHost { Name = "new", Cluster = _h.Ceph };
     private readonly CancellationToken _ct = CancellationToken.None;
 
     public void Dispose() => _h.Dispose();

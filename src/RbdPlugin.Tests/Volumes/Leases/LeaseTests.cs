@@ -118,6 +118,31 @@ public sealed class LeaseTests : IDisposable
     }
 
     [Fact]
+    public async Task Mount_RecordsItsWriters_ATakeoverAfterTheirWatchTimedOutFencesThemToo()
+    {
+        // Arrange: host-a mounts (its mapping's client watches the image), then freezes: no more renewals, and the
+        // OSD times its writer's watch out, so the image shows no watcher any more
+        await _h.Driver.CreateAsync("db1", null, _ct);
+        await _h.Driver.MountAsync("db1", IdA, _ct);
+        var writer = _h.Host.Writers[new ImageRef("rbd", "", "db1")].Address;
+        var daemonA = _h.Ceph.InstanceAddress;
+        var record = LeaseRecord.FromJson(await _h.Ceph.ReadOmapKeyAsync(new RadosObject("rbd", "", Obj("db1")), LeaseObjects.OwnerKey, _ct));
+        Assert.Equal([writer], record!.Writers);
+        _h.Stop();
+        _h.Ceph.Watchers.Clear();
+        _h.Time.Advance(TimeSpan.FromSeconds(31));
+
+        // Act: host-b (another client, another state dir) takes the lapsed lease
+        _h.Ceph.InstanceId++;
+        var stateB = Path.Combine(_h.Root, "state-b");
+        using var hostB = _h.Another(_h.Settings with { HostId = "host-b", StateDir = stateB });
+        await hostB.GetRequiredService<LeaseAcquirer>().AcquireAsync("db1", new ImageRef("rbd", "", "db1"), _ => Task.CompletedTask, _ct);
+
+        // Assert: the frozen host's writer is fenced with its daemon, though nothing showed it as a watcher
+        Assert.Equal(new[] { daemonA, writer }.Order(StringComparer.Ordinal), _h.Ceph.Blocklist.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Mount_WatcherWithoutAnyOwner_IsFencedToo()
     {
         await _h.Driver.CreateAsync("db1", null, _ct);

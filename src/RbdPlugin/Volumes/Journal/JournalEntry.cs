@@ -6,7 +6,8 @@ namespace RbdPlugin.Volumes;
 /// One volume mounted on this host: what is mapped and mounted, and who holds it. <see cref="Refs"/> counts per
 /// Docker mount ID (docker cp repeats a container's ID, so a set would unmount under a running container).
 /// An entry with no refs is waiting for its unmount grace period to end. <see cref="LeaseSince"/> is set when the
-/// mount was made under an ownership lease (null for entries written before leases existed).
+/// mount was made under an ownership lease (null for entries written before leases existed). <see cref="Writers"/>
+/// are the Ceph clients of the mapping, as recorded in the lease (kept here so a restart records them again).
 /// </summary>
 internal sealed record JournalEntry(
     string Name,
@@ -18,7 +19,8 @@ internal sealed record JournalEntry(
     string FsType,
     IReadOnlyDictionary<string, int> Refs,
     DateTimeOffset MountedAt,
-    DateTimeOffset? LeaseSince = null)
+    DateTimeOffset? LeaseSince = null,
+    IReadOnlyList<string>? Writers = null)
 {
     public int TotalRefs => Refs.Values.Sum();
 

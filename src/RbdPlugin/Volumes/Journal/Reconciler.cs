@@ -42,7 +42,7 @@ internal sealed partial class Reconciler(
             {
                 var name = entry.Name;
                 var why = await CephErrors.Guard($"reclaim the lease of {name}",
-                    () => leases.ReclaimAsync(name, entry.LeaseSince is not null, loss => releaser.OnLeaseLostAsync(name, loss), ct));
+                    () => leases.ReclaimAsync(name, entry.LeaseSince is not null, entry.Writers, loss => releaser.OnLeaseLostAsync(name, loss), ct));
                 if (why is not null)
                 {
                     LogLost(name, why);

@@ -70,11 +70,15 @@ internal sealed partial class LeaseAcquirer(
         }
     }
 
+    /// <summary>Adds the mapping's Ceph clients to the owner record of a lease just taken (see <see cref="LeaseRecord.Writers"/>).</summary>
+    public Task RecordWritersAsync(string name, LeaseRecord lease, IReadOnlyList<string> writers, CancellationToken ct) =>
+        objects.WriteRecordAsync(name, lease with { Writers = writers }, ct);
+
     /// <summary>
     /// At start, for a volume still mounted here: takes our lease back (breaking our previous instance's lock) and
     /// renews it. Returns null when it is ours again, or why it is not: another host holds it or took it over.
     /// </summary>
-    public async Task<string?> ReclaimAsync(string name, bool hadLease, Func<LeaseLoss, Task> onLost, CancellationToken ct)
+    public async Task<string?> ReclaimAsync(string name, bool hadLease, IReadOnlyList<string>? writers, Func<LeaseLoss, Task> onLost, CancellationToken ct)
     {
         for (var attempt = 0; attempt < 3; attempt++)
         {
@@ -94,7 +98,7 @@ internal sealed partial class LeaseAcquirer(
                     return "another host took it over and has released it since";
                 }
 
-                await objects.WriteRecordAsync(name, NewRecord(record?.Since ?? time.GetUtcNow()), ct);
+                await objects.WriteRecordAsync(name, NewRecord(record?.Since ?? time.GetUtcNow()) with { Writers = writers ?? record?.Writers }, ct);
                 renewer.Start(name, onLost);
                 return null;
             }

@@ -18,7 +18,8 @@ internal sealed partial class LeaseFencer(
 
     /// <summary>
     /// Blocklists every client the previous owner could still write with: its daemon (so a frozen owner learns it
-    /// lost the volume at its next renewal) and every client watching the image (its mappings). Nobody may watch
+    /// lost the volume at its next renewal), the writers its record names (its mapping's clients, recorded at map
+    /// time), and every client watching the image. Nobody may watch
     /// the image legitimately now: a writer needs this lease, and the caller holds it. An image already gone
     /// (removed while a Mount waited) has no watchers: the caller finds the volume gone.
     /// </summary>
@@ -27,7 +28,8 @@ internal sealed partial class LeaseFencer(
         var addresses = (await images.ListWatchersOrNoneAsync(image, ct)).Select(w => w.Address).ToList();
         if (previous is not null && previous.Address != admin.InstanceAddress)
         {
-            addresses.Insert(0, previous.Address);
+            // Its writers whether or not they still watch the image: a frozen host's watch times out, its writer does not.
+            addresses.InsertRange(0, [previous.Address, .. previous.Writers ?? []]);
         }
 
         addresses = addresses.Distinct(StringComparer.Ordinal).ToList();

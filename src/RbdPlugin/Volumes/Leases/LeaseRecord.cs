@@ -14,7 +14,11 @@ namespace RbdPlugin.Volumes;
 /// <param name="Since">When the owner took the lease.</param>
 /// <param name="Mountpoint">Where the owner mounts the volume (its MountRoot/NAME), for <c>volume ls</c>; null in
 /// records written before this field existed.</param>
-internal sealed record LeaseRecord(string Host, string Cookie, string Address, DateTimeOffset Since, string? Mountpoint = null)
+/// <param name="Writers">The Ceph clients that write the volume's data for the owner (its mapping: the kernel
+/// client, rbd-nbd or rbd-fuse), recorded right after the map: a takeover fences them with the owner's daemon, also
+/// when their watch on the image has timed out (a frozen host). Null before the map, and in older records.</param>
+internal sealed record LeaseRecord(string Host, string Cookie, string Address, DateTimeOffset Since, string? Mountpoint = null,
+    IReadOnlyList<string>? Writers = null)
 {
     public string ToJson() => JsonSerializer.Serialize(this, LeaseJsonContext.Default.LeaseRecord);
 
