@@ -74,6 +74,16 @@ public sealed class CliJsonSchemaTests
     }
 
     [Fact]
+    public void HostFencesUnfence_Json_HaveTheDocumentedFields()
+    {
+        IReadOnlyList<FenceListItem> fences = [new("127.0.0.1:0/77", "host-a", "db1", When, "host-b", When.AddDays(3650))];
+        Assert.Equal(["address", "host", "volume", "fencedAt", "fencedBy", "until"],
+            Fields(JsonSerializer.Serialize(fences, CliJsonContext.Default.IReadOnlyListFenceListItem)));
+        Assert.Equal(["host", "unfenced"],
+            Fields(JsonSerializer.Serialize(new UnfenceResult("host-a", ["127.0.0.1:0/77"]), CliJsonContext.Default.UnfenceResult)));
+    }
+
+    [Fact]
     public void Doctor_Json_IsAnArrayOfNameOkDetailFix_FixNullWhenOk()
     {
         IReadOnlyList<DoctorCheck> checks = [DoctorCheck.Pass("ceph", "connected"), DoctorCheck.Fail("keyring", "Keyring=/x: file not found", "write it")];

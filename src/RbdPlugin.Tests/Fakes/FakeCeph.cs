@@ -302,10 +302,21 @@ internal sealed partial class FakeCeph : ICephImages, ICephSnapshots, ICephTrash
 
     private static string LockKey(RadosObject obj, string lockName) => $"{obj}/{lockName}";
 
+    /// <summary>Monitor commands sent, in order.</summary>
+    public List<string> MonCommands { get; } = [];
+
+    /// <summary>The monitors' answer to a command (default: success).</summary>
+    public Func<string, (int Result, string Status)> MonAnswer { get; set; } = _ => (0, "");
+
     /// <summary>Not retried: the first answer, like the real one.</summary>
     public Task<(int Result, string Status)> MonCommandAsync(string json, CancellationToken ct)
     {
         Call("MonCommand");
-        return Task.FromResult((0, ""));
+        lock (MonCommands)
+        {
+            MonCommands.Add(json);
+        }
+
+        return Task.FromResult(MonAnswer(json));
     }
 }

@@ -54,7 +54,7 @@ public sealed class FuseLoopMapperTests : IDisposable
         Assert.Equal(new MappedDevice(Vol1, "/dev/loop7", "fuse", _dir), device);
         var fuse = Assert.Single(_runner.Calls, c => c.Program == "rbd-fuse");
         Assert.Equal(["-c", "/etc/ceph/ceph.conf", "-p", "rbd", "-r", "vol1", _dir], fuse.Args);
-        Assert.Equal("--id docker --keyring /etc/ceph/docker.keyring", fuse.Env!["CEPH_ARGS"]);
+        Assert.Equal("--id docker --keyring /etc/ceph/docker.keyring --rbd_cache=false", fuse.Env!["CEPH_ARGS"]);
         Assert.Equal(["--find", "--show", "--direct-io=on", _file], Assert.Single(_runner.CallsTo("losetup", "--find")));
     }
 

@@ -19,6 +19,8 @@ internal sealed record CliError(string Error, int ExitCode);
 [JsonSerializable(typeof(VolumeCreateResult))]
 [JsonSerializable(typeof(VolumeRemoveResult))]
 [JsonSerializable(typeof(VolumeTakeoverResult))]
+[JsonSerializable(typeof(IReadOnlyList<FenceListItem>))]
+[JsonSerializable(typeof(UnfenceResult))]
 [JsonSerializable(typeof(CliError))]
 [JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(bool))]

@@ -14,6 +14,7 @@ internal static class RootCommandFactory
             SnapshotCommand.Create(),
             BackupCommand.Create(),
             TrashCommand.Create(),
+            HostCommand.Create(),
             DoctorCommand.Create(),
         };
         return root;

@@ -70,6 +70,8 @@ internal static partial class OptionsValidator
         Check(leaseDuration == TimeSpan.Zero || cephTimeout == TimeSpan.Zero || leaseDuration >= 2 * (cephTimeout + LeaseRenewer.IntervalOf(leaseDuration)),
             $"LeaseDuration={o.LeaseDuration} is too short for CephTimeout={o.CephTimeout}: two renewals (every sixth of the lease) that may each " +
             $"take CephTimeout must fit in one lease; use LeaseDuration of at least {3 * cephTimeout.TotalSeconds:0.#}s or a shorter CephTimeout");
+        Check(Duration.TryParse(o.FenceExpiry, out var fenceExpiry) && (fenceExpiry == TimeSpan.Zero || (fenceExpiry >= TimeSpan.FromHours(1) && fenceExpiry <= LeaseFencer.UntilUnfenced)),
+            $"FenceExpiry={o.FenceExpiry}: write 0s (fenced until `rbd-plugin host unfence`), or a duration between 1h and 3650d; a frozen host that outlives it can write again");
         var leaseWait = grace + TimeSpan.FromSeconds(5);
         Check(o.LeaseWait.Length == 0 || (Duration.TryParse(o.LeaseWait, out leaseWait) && leaseWait <= TimeSpan.FromSeconds(50)),
             $"LeaseWait={o.LeaseWait}: write a duration up to 50s such as 7s (Docker gives up on a Mount after 60s), or leave it empty");
@@ -105,6 +107,7 @@ internal static partial class OptionsValidator
             HostId = hostId,
             LeaseDuration = leaseDuration,
             LeaseWait = leaseWait,
+            FenceExpiry = fenceExpiry,
         };
         return new ValidatedOptions(o, volumes, cephTimeout);
     }

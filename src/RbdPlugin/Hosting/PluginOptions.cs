@@ -91,6 +91,9 @@ internal sealed class PluginOptions
     [Description("Lifetime of a volume's ownership lease without renewal (renewed every sixth of it; at least 3 x CephTimeout); a crashed host's volumes are taken over after it.")]
     public string LeaseDuration { get; set; } = "30s";
 
+    [Description("How long a fenced client (a taken-over host's daemon and writers) stays blocklisted; 0s: until `rbd-plugin host unfence HOST` (10 years at most).")]
+    public string FenceExpiry { get; set; } = "0s";
+
     [Description("How long a Mount waits for another host to release a volume before failing with its name; empty: UnmountGrace + 5s.")]
     public string LeaseWait { get; set; } = "";
 

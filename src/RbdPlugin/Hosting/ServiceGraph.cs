@@ -44,6 +44,7 @@ internal static class ServiceGraph
         services.AddSingleton<LeaseObjects>();
         services.AddSingleton<LeaseEvents>();
         services.AddSingleton<LeaseRenewer>();
+        services.AddSingleton<FenceIndex>();
         services.AddSingleton<LeaseFencer>();
         services.AddSingleton<LeaseAcquirer>();
         services.AddSingleton<LeaseRetirer>();
@@ -103,6 +104,7 @@ internal static class ServiceGraph
         services.AddSingleton<CloneOperations>();
         services.AddSingleton<ResizeOperations>();
         services.AddSingleton<TrashOperations>();
+        services.AddSingleton<HostOperations>();
         services.AddSingleton<PlainBackupSnapshots>();
         services.AddSingleton<IBackupSnapshots>(sp => new FrozenBackupSnapshots(sp.GetRequiredService<SnapshotOperations>(), sp.GetRequiredService<PlainBackupSnapshots>()));
         services.AddSingleton<RbdDiff>();

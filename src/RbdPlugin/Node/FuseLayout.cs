@@ -36,8 +36,17 @@ internal static class FuseLayout
     }
 
     /// <summary>
+    /// CEPH_ARGS for rbd-fuse: the client, and librbd's cache off. rbd-fuse answers fsync with success whatever
+    /// rbd_flush returned, and librbd stays in writeback after the first flush, so with the cache on a write the
+    /// container's fsync acknowledged could still sit in rbd-fuse's memory when the host dies or is fenced. With it
+    /// off every write reaches the OSDs before rbd-fuse answers it, so an acknowledged fsync is durable (the
+    /// environment outranks ceph.conf, so a host's `rbd cache = true` cannot turn it back on).
+    /// </summary>
+    public static string RbdFuseCephArgs(CephClientArgs client) => client.ToCephArgsEnv() + " --rbd_cache=false";
+
+    /// <summary>
     /// <c>rbd-fuse -c CONF -p POOL [--namespace=NAMESPACE] -r IMAGE DIR</c>. The client id and keyring path go in
-    /// CEPH_ARGS (see <see cref="CephClientArgs.ToCephArgsEnv"/>): rbd-fuse releases before Pacific hand every
+    /// CEPH_ARGS (see <see cref="RbdFuseCephArgs"/>): rbd-fuse releases before Pacific hand every
     /// unknown flag to libfuse, while all releases read CEPH_ARGS. -r limits the mount to the one image, so
     /// rbd-fuse opens nothing else. Namespaces arrived in rbd-fuse with Pacific; the long form is used because
     /// an older rbd-fuse passes "-s" to libfuse (single-threaded mode) and would silently map the image of that

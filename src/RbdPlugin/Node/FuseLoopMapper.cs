@@ -70,9 +70,9 @@ internal sealed partial class FuseLoopMapper(
         if (!IsFuseMounted(dir))
         {
             Directory.CreateDirectory(dir);
-            // CEPH_ARGS='--id ID --keyring KEYRING' rbd-fuse -c CONF -p POOL [--namespace=NAMESPACE] -r IMAGE DIR
+            // CEPH_ARGS='--id ID --keyring KEYRING --rbd_cache=false' rbd-fuse -c CONF -p POOL [--namespace=NAMESPACE] -r IMAGE DIR
             await runner.RunAsync("rbd-fuse", FuseLayout.RbdFuseArgs(client, image, dir), ct,
-                new Dictionary<string, string> { ["CEPH_ARGS"] = client.ToCephArgsEnv() });
+                new Dictionary<string, string> { ["CEPH_ARGS"] = FuseLayout.RbdFuseCephArgs(client) });
             startedFuse = true;
         }
 

@@ -32,6 +32,10 @@ internal sealed record VolumeSettings
     public required string HostId { get; init; }
     /// <summary>How long a volume's ownership lease lives without renewal: the bound on a takeover after a crash.</summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>How long a fenced client stays blocklisted; zero: until an operator unfences its host
+    /// (<see cref="LeaseFencer.UntilUnfenced"/>).</summary>
+    public TimeSpan FenceExpiry { get; init; }
+
     /// <summary>How long a Mount waits for another host to release the lease before it fails naming the owner.</summary>
     public TimeSpan LeaseWait { get; init; } = TimeSpan.FromSeconds(7);
 }

@@ -8,13 +8,25 @@ namespace RbdPlugin.Volumes;
 /// </summary>
 internal sealed partial class LeaseFencer(
     LeaseObjects objects,
+    FenceIndex fences,
     ICephAdmin admin,
     ICephImages images,
     LeaseEvents events,
+    LeaseIdentity identity,
+    VolumeSettings settings,
+    TimeProvider time,
     ILogger<LeaseFencer> logger)
 {
-    /// <summary>How long a fenced client stays blocklisted: far longer than any freeze we expect it to wake from.</summary>
-    public static readonly TimeSpan FenceExpiry = TimeSpan.FromDays(1);
+    /// <summary>
+    /// "Until unfenced": ten years. A frozen host that wakes after its fence expired could write again, so by
+    /// default nothing expires and the operator lifts a host's fence (<c>rbd-plugin host unfence</c>) once it is known
+    /// to write no more. Not longer: Ceph keeps the expiry as 32-bit seconds since 1970 (until 2106), and an expiry
+    /// past that would wrap around into the past, lifting the fence at once.
+    /// </summary>
+    public static readonly TimeSpan UntilUnfenced = TimeSpan.FromDays(3650);
+
+    /// <summary>How long this daemon's fences last (the FenceExpiry setting; 0s = <see cref="UntilUnfenced"/>).</summary>
+    public TimeSpan Expiry => settings.FenceExpiry > TimeSpan.Zero ? settings.FenceExpiry : UntilUnfenced;
 
     /// <summary>
     /// Blocklists every client the previous owner could still write with: its daemon (so a frozen owner learns it
@@ -112,7 +124,9 @@ internal sealed partial class LeaseFencer(
 
     private async Task BlocklistAsync(string name, string address, string host, CancellationToken ct)
     {
-        await admin.BlocklistAddAsync(address, FenceExpiry, ct);
+        var now = time.GetUtcNow();
+        await admin.BlocklistAddAsync(address, Expiry, ct);
+        await fences.PutAsync(new FenceRecord(address, host, name, now, identity.HostId, now + Expiry), ct);
         LogFenced(name, address, host);
         events.Raise(LeaseEvent.Fenced);
     }
