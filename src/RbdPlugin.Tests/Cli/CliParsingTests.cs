@@ -25,6 +25,31 @@ public sealed class CliParsingTests
     public void Parse_MissingNameOrUnknownFlag_IsAnError(params string[] args) =>
         Assert.NotEmpty(RootCommandFactory.Create().Parse(args).Errors);
 
+    [Theory]
+    [InlineData("db1", "s1", "db1", "s1")]
+    [InlineData("db1@s1", null, "db1", "s1")]
+    public void SnapshotTarget_TwoArgumentsOrNameAtSnap_SameVolumeAndSnapshot(string name, string? snapshot, string volume, string snap) =>
+        Assert.Equal((volume, snap), SnapshotCommand.SplitTarget(name, snapshot));
+
+    [Theory]
+    [InlineData("db1", null)]
+    [InlineData("db1@", null)]
+    [InlineData("@s1", null)]
+    [InlineData("db1@s1", "s2")]
+    public void SnapshotTarget_NeitherFormOrBoth_RefusedNamingTheForms(string name, string? snapshot)
+    {
+        var e = Assert.Throws<VolumeException>(() => SnapshotCommand.SplitTarget(name, snapshot));
+        Assert.Equal(VolumeErrorKind.InvalidArgument, e.Kind);
+        Assert.Contains("NAME SNAPSHOT or NAME@SNAPSHOT", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("snapshot", "create", "db1@s1", "--json")]
+    [InlineData("snapshot", "rm", "db1", "s1")]
+    [InlineData("snapshot", "rollback", "db1@s1")]
+    public void Parse_SnapshotCommands_TakeEitherForm(params string[] args) =>
+        Assert.Empty(RootCommandFactory.Create().Parse(args).Errors);
+
     [Fact]
     public async Task InvokeAsync_UsageError_ExitsWith2()
     {

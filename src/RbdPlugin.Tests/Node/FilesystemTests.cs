@@ -221,4 +221,28 @@ public sealed class FilesystemTests
 
         Assert.Equal([target], Assert.Single(_runner.CallsTo(program)));
     }
+
+    [Fact]
+    public async Task GrowAsync_Ext4WithoutCapSysResource_SaysWhichCapabilityIsMissingAndWhatStaysAsItIs()
+    {
+        _runner.On("resize2fs", [], Fail(1, "resize2fs 1.47.0 (5-Feb-2023)\nFilesystem at /dev/loop0 is mounted on /mnt/v; on-line resizing required\n" +
+            "resize2fs: Permission denied to resize filesystem"));
+
+        var e = await Assert.ThrowsAsync<HostCommandException>(() => _fs.GrowAsync("/dev/loop0", "/mnt/v", "ext4", CancellationToken.None));
+
+        Assert.Contains("CAP_SYS_RESOURCE", e.Message, StringComparison.Ordinal);
+        Assert.Contains("keeps its old size", e.Message, StringComparison.Ordinal);
+        Assert.Contains("next mount", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GrowAsync_Ext4OtherFailure_ReportsTheCommandAndItsStderr()
+    {
+        _runner.On("resize2fs", [], Fail(1, "resize2fs: Bad magic number in super-block"));
+
+        var e = await Assert.ThrowsAsync<HostCommandException>(() => _fs.GrowAsync("/dev/loop0", "/mnt/v", "ext4", CancellationToken.None));
+
+        Assert.Contains("Bad magic number", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("CAP_SYS_RESOURCE", e.Message, StringComparison.Ordinal);
+    }
 }

@@ -22,7 +22,7 @@ internal static class SnapshotCommand
         var createName = CliCommand.NameArgument(create);
         var createSnap = SnapArgument(create);
         create.SetAction((parse, ct) => CliCommand.RunAsync(parse, createFlags, createJson,
-            (session, c) => session.Get<SnapshotOperations>().CreateAsync(parse.GetValue(createName)!, parse.GetValue(createSnap)!, c),
+            (session, c) => Target(parse, createName, createSnap, (n, sn) => session.Get<SnapshotOperations>().CreateAsync(n, sn, c)),
             SnapshotJsonContext.Default.SnapshotTaken, DescribeTaken, ct));
 
         var ls = Subcommand(snapshot, "ls", "List a volume's snapshots: NAME SIZE CREATED", out var lsFlags, out var lsJson);
@@ -34,7 +34,7 @@ internal static class SnapshotCommand
         var rmName = CliCommand.NameArgument(rm);
         var rmSnap = SnapArgument(rm);
         rm.SetAction((parse, ct) => CliCommand.RunAsync(parse, rmFlags, rmJson,
-            (session, c) => session.Get<SnapshotOperations>().RemoveAsync(parse.GetValue(rmName)!, parse.GetValue(rmSnap)!, c),
+            (session, c) => Target(parse, rmName, rmSnap, (n, sn) => session.Get<SnapshotOperations>().RemoveAsync(n, sn, c)),
             SnapshotJsonContext.Default.SnapshotRemoved,
             r => r.Removed ? $"snapshot {r.Name}@{r.Snapshot} removed\n" : $"snapshot {r.Name}@{r.Snapshot} did not exist; nothing to do\n", ct));
 
@@ -42,7 +42,7 @@ internal static class SnapshotCommand
         var rbName = CliCommand.NameArgument(rollback);
         var rbSnap = SnapArgument(rollback);
         rollback.SetAction((parse, ct) => CliCommand.RunAsync(parse, rbFlags, rbJson,
-            (session, c) => session.Get<SnapshotOperations>().RollbackAsync(parse.GetValue(rbName)!, parse.GetValue(rbSnap)!, c),
+            (session, c) => Target(parse, rbName, rbSnap, (n, sn) => session.Get<SnapshotOperations>().RollbackAsync(n, sn, c)),
             SnapshotJsonContext.Default.SnapshotRolledBack,
             r => $"volume {r.Name} rolled back to snapshot {r.Snapshot} ({ByteSize.Format(r.SizeBytes)})\n", ct));
 
@@ -102,7 +102,32 @@ internal static class SnapshotCommand
     public static string Table(IReadOnlyList<SnapshotListItem> items) =>
         TextTable.Render(["NAME", "SIZE", "CREATED"], items.Select(i => new[] { i.Name, i.Size, Rfc3339.Format(i.CreatedAt) }));
 
-    private static Argument<string> SnapArgument(Command command) => CliCommand.Argument(command, "SNAPSHOT", "Snapshot name");
+    /// <summary>SNAPSHOT after NAME, or left out when NAME is NAME@SNAPSHOT, the way rbd users write it.</summary>
+    private static Argument<string?> SnapArgument(Command command)
+    {
+        var argument = new Argument<string?>("SNAPSHOT") { Description = "Snapshot name (or give NAME@SNAPSHOT)", Arity = ArgumentArity.ZeroOrOne };
+        command.Arguments.Add(argument);
+        return argument;
+    }
+
+    /// <summary>Runs <paramref name="operation"/> on the volume and snapshot named as NAME SNAPSHOT or NAME@SNAPSHOT.</summary>
+    private static Task<T> Target<T>(ParseResult parse, Argument<string> name, Argument<string?> snapshot, Func<string, string, Task<T>> operation)
+    {
+        var (volume, snap) = SplitTarget(parse.GetValue(name)!, parse.GetValue(snapshot));
+        return operation(volume, snap);
+    }
+
+    internal static (string Volume, string Snapshot) SplitTarget(string name, string? snapshot)
+    {
+        var at = name.IndexOf('@', StringComparison.Ordinal);
+        return (at, snapshot) switch
+        {
+            (< 0, { Length: > 0 }) => (name, snapshot),
+            (> 0, null) when at < name.Length - 1 => (name[..at], name[(at + 1)..]),
+            _ => throw new VolumeException(VolumeErrorKind.InvalidArgument,
+                $"name the snapshot as NAME SNAPSHOT or NAME@SNAPSHOT, not '{name}'{(snapshot is null ? "" : $" '{snapshot}'")}"),
+        };
+    }
 
     private static Command Subcommand(Command parent, string name, string description, out SettingFlags flags, out Option<bool> json) =>
         CliCommand.Subcommand(parent, name, description, out flags, out json, DaemonKeys);

@@ -118,6 +118,9 @@ internal sealed partial class Filesystem(
         }
     }
 
+    /// <summary>resize2fs of a mounted ext4 by a process without CAP_SYS_RESOURCE: "... Permission denied ...".</summary>
+    public const string PermissionDeniedText = "Permission denied";
+
     /// <summary>Grows the mounted filesystem to the size of its (already resized) device.</summary>
     public async Task GrowAsync(string device, string mountpoint, string fsType, CancellationToken ct)
     {
@@ -125,7 +128,22 @@ internal sealed partial class Filesystem(
         {
             case "ext4":
                 // resize2fs DEVICE   (online grow of a mounted ext4)
-                await runner.RunAsync("resize2fs", [device], ct);
+                var result = await runner.TryRunAsync("resize2fs", [device], ct);
+                if (!result.Succeeded && result.Stderr.Contains(PermissionDeniedText, StringComparison.Ordinal))
+                {
+                    // The online-resize ioctl checks CAP_SYS_RESOURCE: a daemon without it (a sandbox, a managed
+                    // plugin not granted it) gets only "Permission denied", which says nothing about what to do.
+                    throw new HostCommandException(
+                        $"resize2fs {device} needs the CAP_SYS_RESOURCE capability to grow a mounted ext4 filesystem, and the rbd-plugin daemon " +
+                        "does not have it (Permission denied). The filesystem keeps its old size; give the daemon CAP_SYS_RESOURCE (its systemd " +
+                        "unit or the managed plugin's capabilities), and the next mount, or running `rbd-plugin volume resize` again, grows it");
+                }
+
+                if (!result.Succeeded)
+                {
+                    throw HostCommandException.FromExit("resize2fs", [device], result);
+                }
+
                 break;
             case "xfs":
                 // xfs_growfs MOUNTPOINT   (xfs grows through its mount point only)

@@ -221,7 +221,8 @@ internal sealed class VolumeDriver : IVolumeDriver
             return new FilesystemGrowth(name, false, null, null);
         }
 
-        var (before, after) = await HostErrors.Guard($"growing the filesystem of volume {name}", () => _mounter.GrowAsync(entry, ct));
+        var (before, after) = await HostErrors.Guard($"growing the filesystem of volume {name} (its image is grown already)",
+            () => _mounter.GrowAsync(entry, ct));
         return new FilesystemGrowth(name, true, before, after);
     }
 
