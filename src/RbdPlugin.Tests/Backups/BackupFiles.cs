@@ -41,16 +41,19 @@ internal static class BackupFiles
     }
 
     /// <summary>Writes backup <paramref name="index"/> (an id made from it) of <paramref name="volume"/> under <paramref name="root"/>; returns its id.</summary>
-    public static string Write(string root, string volume, int index, string? parentId, byte[]? data = null)
+    /// <param name="snapshot">The snapshot the manifest and the diff name as the backup's end; default the plugin's own for the id.</param>
+    /// <param name="spec">The volume options the manifest records; default <see cref="Spec"/>.</param>
+    public static string Write(string root, string volume, int index, string? parentId, byte[]? data = null, string? snapshot = null, VolumeSpec? spec = null)
     {
         var id = Id(index);
         var dir = Directory.CreateDirectory(Path.Combine(root, volume)).FullName;
-        data ??= Diff(parentId is null ? null : BackupId.Snapshot(parentId), BackupId.Snapshot(id), Spec.SizeBytes,
+        snapshot ??= BackupId.Snapshot(id);
+        data ??= Diff(parentId is null ? null : BackupId.Snapshot(parentId), snapshot, Spec.SizeBytes,
             Encoding.ASCII.GetBytes($"data of backup {index} "));
         var name = id + BackupDirectory.DataSuffix;
         File.WriteAllBytes(Path.Combine(dir, name), data);
-        var manifest = new BackupManifest(BackupManifest.CurrentSchema, id, volume, T0.AddMinutes(index), parentId, BackupId.Snapshot(id),
-            $"rbd/{volume}", Spec.SizeBytes, Spec, [new BackupFile(name, data.Length, Convert.ToHexStringLower(SHA256.HashData(data)))]);
+        var manifest = new BackupManifest(BackupManifest.CurrentSchema, id, volume, T0.AddMinutes(index), parentId, snapshot,
+            $"rbd/{volume}", Spec.SizeBytes, spec ?? Spec, [new BackupFile(name, data.Length, Convert.ToHexStringLower(SHA256.HashData(data)))]);
         File.WriteAllBytes(ManifestPath(root, volume, id), manifest.ToJsonBytes());
         return id;
     }

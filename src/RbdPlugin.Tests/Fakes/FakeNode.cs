@@ -47,6 +47,28 @@ internal sealed class FakeCommandRunner : ICommandRunner
             : Task.FromResult(rule.Answer(args));
     }
 
+    /// <summary>What each <see cref="RunWithInputAsync"/> wrote to the program's stdin, in call order (the whole
+    /// input when it finished, what it wrote before it failed or cancelled otherwise).</summary>
+    public List<(IReadOnlyList<string> Args, byte[] Input)> Inputs { get; } = [];
+
+    public async Task<CommandResult> RunWithInputAsync(string program, IReadOnlyList<string> args, Func<Stream, CancellationToken, Task> input,
+        CancellationToken ct, TimeSpan? timeout = null)
+    {
+        // As a real program would: read all of stdin first, then answer.
+        using var stdin = new MemoryStream();
+        try
+        {
+            await input(stdin, ct);
+        }
+        finally
+        {
+            Inputs.Add((args, stdin.ToArray()));
+        }
+
+        ct.ThrowIfCancellationRequested(); // the caller killed the program
+        return await RunAsync(program, args, ct, null, timeout);
+    }
+
     public static CommandResult Ok(string stdout = "") => new(0, stdout, "");
 
     public static CommandResult Fail(int exitCode, string stderr) => new(exitCode, "", stderr);

@@ -16,10 +16,16 @@ internal sealed class FakeRbd : IDisposable
 {
     private readonly ServiceProvider _services;
 
-    public FakeRbd()
+    /// <param name="maxSizeBytes">The MaxSize setting; default the plugin's.</param>
+    public FakeRbd(ulong? maxSizeBytes = null)
     {
         Root = System.IO.Directory.CreateTempSubdirectory("rbd-plugin-backup-").FullName;
         Settings = new VolumeSettings { Pool = "rbd", AllowedPools = ["rbd"], MountRoot = "/nonexistent", StateDir = "/nonexistent", HostId = "host-a" };
+        if (maxSizeBytes is { } max)
+        {
+            Settings = Settings with { MaxSizeBytes = max };
+        }
+
         Runner.On("rbd", ["export-diff"], Export)
             .On("rbd", ["import-diff"], _ => FakeCommandRunner.Ok());
         _services = new ServiceCollection()

@@ -32,6 +32,14 @@ public sealed class TlsClientCertificateValidatorTests : IDisposable
     }
 
     [Fact]
+    public void Validate_CertificateWithoutAnyExtendedKeyUsage_RejectedThoughX509WouldAllowItAnyPurpose()
+    {
+        using var anyPurpose = TestCertificates.IssueWithoutUsage(authority);
+
+        Assert.False(Validator.Validate(anyPurpose, null, SslPolicyErrors.None));
+    }
+
+    [Fact]
     public void Validate_SelfSignedCertificate_Rejected()
     {
         using var self = TestCertificates.CreateAuthority("dockerd");

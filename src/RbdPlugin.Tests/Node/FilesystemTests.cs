@@ -174,13 +174,35 @@ public sealed class FilesystemTests
             await _fs.MountAsync("/dev/loop0", mountpoint, "xfs", ["noatime"], CancellationToken.None);
 
             Assert.True(Directory.Exists(mountpoint));
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
-                | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute, File.GetUnixFileMode(mountpoint));
+            // Root only: unmounted, nothing but root may look into it (the mounted filesystem's root has its own mode).
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(mountpoint));
             Assert.Equal(["-t", "xfs", "-o", "noatime,nouuid", "/dev/loop0", mountpoint], Assert.Single(_runner.CallsTo("mount")));
         }
         finally
         {
             Directory.Delete(Path.GetDirectoryName(mountpoint)!, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task MountAsync_ExistingMountpointReadableByOthers_TightenedTo0700BeforeTheMount()
+    {
+        // Arrange: a mountpoint left by an older version (0755), not mounted.
+        var parent = Directory.CreateTempSubdirectory("rbd-plugin-fs-").FullName;
+        var mountpoint = Directory.CreateDirectory(Path.Combine(parent, "v")).FullName;
+        File.SetUnixFileMode(mountpoint, (UnixFileMode)0b111_101_101);
+        _runner.On("mount", [], Ok());
+        try
+        {
+            // Act
+            await _fs.MountAsync("/dev/loop0", mountpoint, "ext4", [], CancellationToken.None);
+
+            // Assert
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(mountpoint));
+        }
+        finally
+        {
+            Directory.Delete(parent, recursive: true);
         }
     }
 

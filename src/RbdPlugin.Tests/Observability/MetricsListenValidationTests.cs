@@ -4,7 +4,8 @@ using RbdPlugin.Hosting;
 namespace RbdPlugin.Tests.Observability;
 
 /// <summary>
-/// MetricsListen is checked before anything binds: plain HTTP on loopback only, mutual TLS anywhere else, never
+/// MetricsListen is checked before anything binds: plain HTTP on loopback only, mutual TLS with its own CA
+/// (MetricsTlsClientCa) anywhere else, never
 /// the plugin's own TCP port; each refusal names the setting and the fix, and `serve` exits 2 on it.
 /// </summary>
 [Trait("Tier", "Fast")]
@@ -28,7 +29,7 @@ public sealed class MetricsListenValidationTests : IDisposable
         var error = Assert.Throws<OptionsValidationException>(() => Listeners.Validate(new PluginOptions { MetricsListen = "0.0.0.0:9283" }));
 
         var failure = Assert.Single(error.Failures);
-        Assert.StartsWith("MetricsListen=0.0.0.0:9283 is not a loopback address: metrics there need TlsCert, TlsKey and TlsClientCa", failure, StringComparison.Ordinal);
+        Assert.StartsWith("MetricsListen=0.0.0.0:9283 is not a loopback address: metrics there need TlsCert, TlsKey and MetricsTlsClientCa", failure, StringComparison.Ordinal);
         Assert.Contains("or listen on 127.0.0.1", failure, StringComparison.Ordinal);
     }
 
@@ -39,7 +40,7 @@ public sealed class MetricsListenValidationTests : IDisposable
             MetricsListen = "0.0.0.0:9283",
             TlsCert = Touch("server.crt"),
             TlsKey = Touch("server.key"),
-            TlsClientCa = Touch("ca.crt"),
+            MetricsTlsClientCa = Touch("metrics-ca.crt"),
         });
 
     [Theory]

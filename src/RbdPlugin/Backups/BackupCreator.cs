@@ -9,8 +9,9 @@ internal sealed record BackupCreated(BackupManifest Manifest, string Directory, 
 /// <summary>
 /// <c>backup create</c>: snapshot the volume's image, export the changes since the last backup in the same
 /// directory (everything, starting a new chain, for the first, on request, or when that backup's snapshot is gone
-/// or its chain broken), then seal: data fsynced and renamed, manifest written atomically, last. Only then the previous backup's snapshot is
-/// removed, so the image keeps exactly one backup snapshot per backup directory. A failure undoes its own snapshot
+/// or its chain broken), then seal: data fsynced and renamed, manifest written atomically, last. Only then the snapshot of the newest complete
+/// backup before it is removed, so the image keeps exactly one backup snapshot per backup directory; nothing but the
+/// plugin's own backup snapshots is ever removed. A failure undoes its own snapshot
 /// and files; a crash leaves temp files the next run in the same directory removes.
 /// </summary>
 internal sealed class BackupCreator(VolumeCatalog catalog, IBackupSnapshots snapshots, RbdDiff diff, TimeProvider time)
@@ -38,7 +39,7 @@ internal sealed class BackupCreator(VolumeCatalog catalog, IBackupSnapshots snap
                      await CephErrors.Guard("look up the last backup's snapshot", () => snapshots.ExistsAsync(image, newestComplete.Snapshot, ct))
             ? newestComplete
             : null;
-        var previous = verified.Select(v => v.Backup.Manifest).OfType<BackupManifest>().MaxBy(m => m.CreatedAt);
+        var newest = verified.Where(v => v.Backup.Manifest is not null).MaxBy(v => v.Backup.Manifest!.CreatedAt);
 
         var now = time.GetUtcNow();
         var id = BackupId.New(now);
@@ -57,31 +58,50 @@ internal sealed class BackupCreator(VolumeCatalog catalog, IBackupSnapshots snap
             throw;
         }
 
-        // Superseded now that this backup holds: the previous backup's snapshot, and those of backups whose manifest is
-        // gone (deleted by hand, or a crash between sealing the data and writing the manifest), which nothing here can
-        // build on any more and which would otherwise stay on the image for good.
-        var strays = stored.Where(b => b.ManifestMissing).Select(b => BackupId.Snapshot(b.Id));
+        // Superseded now that this backup holds: the snapshot of the newest complete backup (the one the image kept
+        // for this directory), and those of backups whose manifest is gone (deleted by hand, or a crash between sealing
+        // the data and writing the manifest), which nothing here can build on any more and which would otherwise stay
+        // on the image for good. Only the plugin's own snapshot names, never one a manifest merely claims (invariant
+        // 9): the verifier refuses a manifest whose snapshot is not rbd-plugin-backup-ID of its own id; the name of a
+        // stray comes from its file name, a valid id.
         var warnings = consistency is null ? new List<string>() : [consistency];
+        var superseded = newestComplete is not null && IsOwnSnapshot(newestComplete.Snapshot)
+            && (parent is not null || await CephErrors.Guard("look up the last backup's snapshot", () => snapshots.ExistsAsync(image, newestComplete.Snapshot, ct)))
+            ? newestComplete.Snapshot
+            : null;
+        if (newest is { IsComplete: false, Backup.Manifest: { } damaged } && damaged.Snapshot == BackupId.Snapshot(damaged.Id)
+            && await CephErrors.Guard("look up the last backup's snapshot", () => snapshots.ExistsAsync(image, damaged.Snapshot, ct)))
+        {
+            // Its snapshot may be all that is left of it: an operator decides, not a backup run.
+            warnings.Add($"the previous backup {damaged.Id} is {newest.Status} ({newest.Problem}), so its snapshot {image}@{damaged.Snapshot} was kept; " +
+                $"once it is not needed, remove it with `rbd snap rm {image}@{damaged.Snapshot}`");
+        }
+
+        var strays = stored.Where(b => b.ManifestMissing).Select(b => BackupId.Snapshot(b.Id));
         string? removed = null;
-        foreach (var superseded in (previous is null ? strays : strays.Prepend(previous.Snapshot)).Distinct(StringComparer.Ordinal))
+        foreach (var stale in (superseded is null ? strays : strays.Prepend(superseded)).Distinct(StringComparer.Ordinal))
         {
             try
             {
-                await snapshots.RemoveAsync(image, superseded, ct);
-                if (superseded == previous?.Snapshot)
+                await snapshots.RemoveAsync(image, stale, ct);
+                if (stale == superseded)
                 {
-                    removed = superseded;
+                    removed = stale;
                 }
             }
             catch (CephException e)
             {
                 // The backup is complete and sealed; a leftover snapshot only costs space.
-                warnings.Add($"could not remove the superseded backup snapshot {image}@{superseded} ({e.Message}); remove it with `rbd snap rm {image}@{superseded}`");
+                warnings.Add($"could not remove the superseded backup snapshot {image}@{stale} ({e.Message}); remove it with `rbd snap rm {image}@{stale}`");
             }
         }
 
         return new BackupCreated(manifest, directory.VolumeDirectory(volume), removed, warnings.Count == 0 ? null : string.Join("; ", warnings));
     }
+
+    /// <summary>A snapshot name of the shape only backups make: the prefix and a valid backup id.</summary>
+    private static bool IsOwnSnapshot(string snapshot) =>
+        snapshot.StartsWith(BackupId.SnapshotPrefix, StringComparison.Ordinal) && BackupId.IsValid(snapshot[BackupId.SnapshotPrefix.Length..]);
 
     private async Task<VolumeRecord> RequireVolumeAsync(string volume, CancellationToken ct)
     {

@@ -14,7 +14,7 @@ internal static partial class BackupId
     /// <summary>Prefix of the snapshots backups keep on images: recognisable in <c>rbd snap ls</c>.</summary>
     public const string SnapshotPrefix = "rbd-plugin-backup-";
 
-    [GeneratedRegex("^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
     public static string New(DateTimeOffset now) =>

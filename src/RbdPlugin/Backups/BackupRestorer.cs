@@ -9,9 +9,10 @@ internal sealed record BackupRestored(VolumeRecord Volume, IReadOnlyList<BackupM
 
 /// <summary>
 /// <c>backup restore</c>: verify the whole chain up to the chosen backup (checksums, lengths, diff headers, parent
-/// links) before touching Ceph; then create the new volume through <see cref="VolumeStore"/> with the backed-up
-/// options, hidden from the volume index while the diffs are imported in order, and listed only once the last one
-/// applied. If anything fails the half-restored image is deleted: a restore either yields a whole volume or none.
+/// links) and its volume options (as Create checks Docker's) before touching Ceph; then create the new volume
+/// through <see cref="VolumeStore"/> with the backed-up options, hidden from the volume index while the diffs are
+/// imported in order (each checked again against its verified length and SHA-256 on its way in), and listed only
+/// once the last one applied. If anything fails the half-restored image is deleted: a restore either yields a whole volume or none.
 /// </summary>
 internal sealed class BackupRestorer(
     VolumeCatalog catalog,
@@ -30,11 +31,7 @@ internal sealed class BackupRestorer(
         var target = chain[^1];
         // A restored volume is a full copy even when the backed-up one was a clone: it has no parent to clone from.
         var spec = target.VolumeOptions with { SizeBytes = target.ImageSizeBytes, FromSnapshot = null };
-        if (!settings.AllowedPools.Contains(spec.Pool))
-        {
-            throw new VolumeException(VolumeErrorKind.InvalidArgument,
-                $"backup {target.Id} is of a volume in pool {spec.Pool}, which this plugin may not use (AllowedPools: {string.Join(",", settings.AllowedPools)}); add it to AllowedPools");
-        }
+        RequireUsableOptions(directory, target, spec);
 
         var started = time.GetUtcNow();
         var record = await CephErrors.Guard($"create volume {name}", async () =>
@@ -52,8 +49,9 @@ internal sealed class BackupRestorer(
             {
                 foreach (var file in backup.Files)
                 {
+                    // The bytes verified above, and only those: the file is checked again on its way into rbd.
                     await HostErrors.Guard($"import backup {backup.Id} into {record.Image}",
-                        () => diff.ImportAsync(Path.Combine(directory.VolumeDirectory(backup.Volume), file.Name), record.Image, ct));
+                        () => diff.ImportAsync(Path.Combine(directory.VolumeDirectory(backup.Volume), file.Name), file, record.Image, ct));
                 }
             }
 
@@ -92,6 +90,33 @@ internal sealed class BackupRestorer(
         }
 
         return [.. chain.Select(b => b.Manifest!)];
+    }
+
+    /// <summary>
+    /// The manifest's volume options are checked as Create checks Docker's (invariant 9), before anything is created:
+    /// a backup directory is anybody's to write, and a manifest asking for <c>mkfs-options: -d /etc</c> must never
+    /// reach mkfs. Pools and MaxSize are this plugin's settings, so those refusals say which setting to change.
+    /// </summary>
+    private void RequireUsableOptions(BackupDirectory directory, BackupManifest target, VolumeSpec spec)
+    {
+        if (spec.Pool is not null && !settings.AllowedPools.Contains(spec.Pool))
+        {
+            throw new VolumeException(VolumeErrorKind.InvalidArgument,
+                $"backup {target.Id} is of a volume in pool {StoredRecord.Quote(spec.Pool)}, which this plugin may not use (AllowedPools: {string.Join(",", settings.AllowedPools)}); add it to AllowedPools");
+        }
+
+        if (spec.SizeBytes > settings.MaxSizeBytes)
+        {
+            throw new VolumeException(VolumeErrorKind.InvalidArgument,
+                $"backup {target.Id} is of a {ByteSize.Format(spec.SizeBytes)} image, larger than MaxSize ({ByteSize.Format(settings.MaxSizeBytes)}); raise the setting MaxSize to restore it. Nothing was created");
+        }
+
+        if (CreateOptionsParser.StoredSpecProblem(spec, settings) is { } problem)
+        {
+            throw new VolumeException(VolumeErrorKind.Damaged,
+                $"refusing to restore backup {target.Id} of {target.Volume} from {directory.Root}: the volume options in its manifest are not ones Create accepts: " +
+                $"{StoredRecord.Printable(problem)}. Nothing was created. A manifest is only as trustworthy as the directory it is in: check who changed it");
+        }
     }
 
     /// <summary>The backup to restore: <paramref name="atId"/>, or the newest one when the directory holds one volume's backups.</summary>

@@ -12,8 +12,9 @@ internal sealed record RetentionPlan(IReadOnlyList<string> Kept, IReadOnlyList<s
 /// Which backups of one volume <c>backup prune --keep N</c> keeps: the N newest complete ones (restore points) and
 /// every backup they build on, so each stays restorable; every other backup with a manifest is deleted. Never
 /// touched: entries without a readable manifest (they may be repairable, and only an operator can tell), and the
-/// newest backup with a manifest even when damaged, because the image still holds its snapshot and only the next
-/// <c>backup create</c>, which finds it through that manifest, removes it. Pure: the caller reads and deletes.
+/// newest backup with a manifest even when damaged, because the image may still hold its snapshot: the next
+/// <c>backup create</c> keeps that snapshot (only complete backups' snapshots are removed by it) and its warning
+/// names it, so the operator sees it before this backup's files go. Pure: the caller reads and deletes.
 /// </summary>
 internal static class BackupRetention
 {
@@ -61,8 +62,8 @@ internal static class BackupRetention
         if (newest is not null && !kept.Contains(newest.Backup.Id))
         {
             skipped.Add(new SkippedBackup(newest.Backup.Id,
-                $"{newest.Status} ({newest.Problem}), but the newest backup: the image keeps its snapshot {newest.Backup.Manifest!.Snapshot} until the next " +
-                "`backup create` removes it, so it is pruned after that"));
+                $"{newest.Status} ({newest.Problem}), but the newest backup: the image may still hold its snapshot {newest.Backup.Manifest!.Snapshot}, " +
+                "which the next `backup create` names in its warning; it is pruned after that"));
         }
 
         return new RetentionPlan(

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using RbdPlugin.Volumes;
 
 namespace RbdPlugin.Backups;
 
@@ -81,6 +82,19 @@ internal static class BackupVerifier
         if (backup.Manifest is not { } manifest)
         {
             return (backup.Interrupted || backup.ManifestMissing ? BackupStatus.Incomplete : BackupStatus.Corrupt, backup.Problem);
+        }
+
+        // The snapshot a manifest names is removed from the image once a newer backup holds (BackupCreator): it must
+        // be the plugin's own snapshot of this very backup, never one a hand-edited manifest points at ("golden").
+        if (manifest.Snapshot != BackupId.Snapshot(manifest.Id))
+        {
+            return (BackupStatus.Corrupt,
+                $"its manifest names the snapshot {StoredRecord.Quote(manifest.Snapshot)}, not {BackupId.Snapshot(manifest.Id)}, the one a backup of this id ends at: the manifest was edited");
+        }
+
+        if (manifest.ParentId is { } parentId && !BackupId.IsValid(parentId))
+        {
+            return (BackupStatus.Corrupt, $"its manifest names the parent {StoredRecord.Quote(parentId)}, which is not a backup id: the manifest was edited");
         }
 
         if (manifest.Files.Count == 0)

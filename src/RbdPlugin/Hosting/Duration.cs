@@ -6,7 +6,7 @@ namespace RbdPlugin.Hosting;
 /// <summary>Durations as operators write them: 500ms, 2s, 10m, 1h, 7d. No bare numbers (is "2" seconds or days?).</summary>
 internal static partial class Duration
 {
-    [GeneratedRegex("^(?<n>[0-9]+)(?<u>ms|s|m|h|d)$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?<n>[0-9]+)(?<u>ms|s|m|h|d)\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
     public static bool TryParse(string? text, out TimeSpan value)

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
@@ -9,7 +11,8 @@ namespace RbdPlugin.Hosting;
 /// <summary>
 /// Kestrel's listeners from <see cref="PluginOptions"/>: the unix socket Docker finds by name, and an optional TCP
 /// listener that is HTTPS with required client certificates (Docker's .json plugin spec with TLSConfig), or plain
-/// HTTP on loopback when explicitly allowed; the admin socket; and the optional metrics listener (MetricsListen).
+/// HTTP on loopback when explicitly allowed; the admin socket; and the optional metrics listener (MetricsListen),
+/// whose client certificates come from a CA of its own (MetricsTlsClientCa). TLS 1.2 or newer only.
 /// A bad setting stops the start with a message naming it and the fix.
 /// </summary>
 internal static class Listeners
@@ -62,12 +65,22 @@ internal static class Listeners
             ListenUnixSocket(kestrel, adminSocket, logger, ListenerScopes.MarkAdmin);
         }
 
+        // Each TCP listener trusts its own CA and refuses chains through the other's (TlsClientCertificateValidator).
+        // The files are loaded now, so a bad one, or two CA files sharing a certificate, stops the start.
+        var dockerTls = HasTls(options);
+        var metricsTls = MetricsHasTls(options);
+        var server = dockerTls || metricsTls ? TlsCertificates.LoadServer(options.TlsCert, options.TlsKey) : default;
+        var dockerCa = dockerTls ? TlsCertificates.LoadAuthorities(options.TlsClientCa) : [];
+        var metricsCa = metricsTls ? TlsCertificates.LoadAuthorities(options.MetricsTlsClientCa, nameof(options.MetricsTlsClientCa)) : [];
+        TlsCertificates.RequireDisjoint(dockerCa, metricsCa, options);
+
         if (!string.IsNullOrEmpty(options.TcpListen))
         {
             var address = TcpListenAddress.TryParse(options.TcpListen, out _)!;
-            if (HasTls(options))
+            if (dockerTls)
             {
-                address.Listen(kestrel, MutualTls(options, logger));
+                var validator = new TlsClientCertificateValidator(dockerCa, metricsCa, "Docker's TCP listener (TlsClientCa)", logger);
+                address.Listen(kestrel, listen => listen.UseHttps(https => ConfigureHttps(https, server.Certificate, server.Chain, validator)));
                 ListenersLog.MutualTls(logger, options.TcpListen, options.TlsClientCa);
             }
             else
@@ -78,43 +91,46 @@ internal static class Listeners
         }
 
         // Prometheus cannot scrape a unix socket. Metrics are read-only but tell who runs what where: plain HTTP
-        // only where nobody else can connect from (loopback), mutual TLS anywhere else (checked by Validate).
+        // only where nobody else can connect from (loopback), mutual TLS with MetricsTlsClientCa anywhere else
+        // (checked by Validate) and on loopback too when that is set.
         if (!string.IsNullOrEmpty(options.MetricsListen))
         {
             var address = TcpListenAddress.TryParse(options.MetricsListen, out _, nameof(options.MetricsListen))!;
-            if (address.IsLoopback)
+            if (!metricsTls)
             {
                 address.Listen(kestrel, ListenerScopes.MarkMetrics);
                 ListenersLog.MetricsHttp(logger, options.MetricsListen);
             }
             else
             {
-                var tls = MutualTls(options, logger);
+                var validator = new TlsClientCertificateValidator(metricsCa, dockerCa, "the metrics listener (MetricsTlsClientCa)", logger);
                 address.Listen(kestrel, listen =>
                 {
                     ListenerScopes.MarkMetrics(listen);
-                    tls(listen);
+                    listen.UseHttps(https => ConfigureHttps(https, server.Certificate, server.Chain, validator));
                 });
-                ListenersLog.MetricsMutualTls(logger, options.MetricsListen, options.TlsClientCa);
+                ListenersLog.MetricsMutualTls(logger, options.MetricsListen, options.MetricsTlsClientCa);
             }
         }
     }
 
-    /// <summary>HTTPS with required client certificates signed by TlsClientCa; the files are loaded now, so a bad one stops the start.</summary>
-    private static Action<ListenOptions> MutualTls(PluginOptions options, ILogger logger)
+    /// <summary>
+    /// HTTPS with a required client certificate that <paramref name="validator"/> accepts, TLS 1.2 or 1.3 only
+    /// (whatever the host's OpenSSL would still allow: TLS 1.0 and 1.1 have no place on a listener that mounts volumes).
+    /// </summary>
+    internal static void ConfigureHttps(HttpsConnectionAdapterOptions https, X509Certificate2 certificate, X509Certificate2Collection chain,
+        TlsClientCertificateValidator validator)
     {
-        var (certificate, chain) = TlsCertificates.LoadServer(options.TlsCert, options.TlsKey);
-        var validator = new TlsClientCertificateValidator(TlsCertificates.LoadAuthorities(options.TlsClientCa), logger);
-        return listen => listen.UseHttps(https =>
-        {
-            https.ServerCertificate = certificate;
-            https.ServerCertificateChain = chain;
-            https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-            https.ClientCertificateValidation = validator.Validate;
+        ArgumentNullException.ThrowIfNull(https);
+        ArgumentNullException.ThrowIfNull(validator);
+        https.ServerCertificate = certificate;
+        https.ServerCertificateChain = chain;
+        https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+        https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+        https.ClientCertificateValidation = validator.Validate;
 
-            // Kestrel's own chain would try to download CRLs; the validator decides, offline.
-            https.CheckCertificateRevocation = false;
-        });
+        // Kestrel's own chain would try to download CRLs; the validator decides, offline.
+        https.CheckCertificateRevocation = false;
     }
 
     private static void ListenUnixSocket(KestrelServerOptions kestrel, string path, ILogger logger, Action<ListenOptions>? configure = null)
@@ -163,15 +179,19 @@ internal static class Listeners
 
         var tlsSettings = new[] { (nameof(options.TlsCert), options.TlsCert), (nameof(options.TlsKey), options.TlsKey), (nameof(options.TlsClientCa), options.TlsClientCa) };
         var missing = tlsSettings.Where(s => string.IsNullOrEmpty(s.Item2)).Select(s => s.Item1).ToList();
-        if (missing.Count is > 0 and < 3)
+        var metricsOnly = string.IsNullOrEmpty(options.TcpListen) && string.IsNullOrEmpty(options.TlsClientCa) && !string.IsNullOrEmpty(options.MetricsTlsClientCa);
+        if (missing.Count is > 0 and < 3 && !metricsOnly)
         {
             failures.Add($"TlsCert, TlsKey and TlsClientCa go together (mutual TLS): {string.Join(" and ", missing)} missing");
         }
 
-        foreach (var (name, path) in tlsSettings.Where(s => !string.IsNullOrEmpty(s.Item2) && !File.Exists(s.Item2)))
+        foreach (var (name, path) in tlsSettings.Append((nameof(options.MetricsTlsClientCa), options.MetricsTlsClientCa))
+                     .Where(s => !string.IsNullOrEmpty(s.Item2) && !File.Exists(s.Item2)))
         {
             failures.Add($"{name}={path} does not exist");
         }
+
+        failures.AddRange(TrustFailures(options));
 
         if (!string.IsNullOrEmpty(options.TcpListen))
         {
@@ -189,7 +209,7 @@ internal static class Listeners
 
         if (!string.IsNullOrEmpty(options.MetricsListen))
         {
-            failures.AddRange(MetricsListenFailures(options, tlsComplete: missing.Count == 0));
+            failures.AddRange(MetricsListenFailures(options, tlsComplete: MetricsHasTls(options)));
         }
 
         return failures;
@@ -207,8 +227,8 @@ internal static class Listeners
         if (!metrics.IsLoopback && !tlsComplete)
         {
             yield return $"MetricsListen={options.MetricsListen} is not a loopback address: metrics there need TlsCert, TlsKey and " +
-                "TlsClientCa (mutual TLS; Prometheus scrapes with scheme https and a client certificate), or listen on " +
-                "127.0.0.1 and scrape from this host";
+                "MetricsTlsClientCa (mutual TLS with a CA of their own, not TlsClientCa, whose certificates may mount and remove volumes; " +
+                "Prometheus scrapes with scheme https and a client certificate from that CA), or listen on 127.0.0.1 and scrape from this host";
         }
 
         if (TcpListenAddress.TryParse(options.TcpListen, out _) is { } plugin && plugin.Port != 0 && plugin.Port == metrics.Port
@@ -220,10 +240,42 @@ internal static class Listeners
         }
     }
 
+    /// <summary>Each CA setting belongs to one listener: TlsClientCa to TcpListen, MetricsTlsClientCa to MetricsListen.</summary>
+    private static IEnumerable<string> TrustFailures(PluginOptions options)
+    {
+        if (!string.IsNullOrEmpty(options.TlsClientCa) && string.IsNullOrEmpty(options.TcpListen))
+        {
+            yield return $"TlsClientCa={options.TlsClientCa} is set but TcpListen is empty: TlsClientCa is the trust of Docker's TCP listener only; " +
+                "the metrics listener has its own, MetricsTlsClientCa (a CA whose certificates cannot call the plugin's verbs)";
+        }
+
+        if (!string.IsNullOrEmpty(options.MetricsTlsClientCa))
+        {
+            if (string.IsNullOrEmpty(options.MetricsListen))
+            {
+                yield return $"MetricsTlsClientCa={options.MetricsTlsClientCa} is set but MetricsListen is empty; set MetricsListen or drop MetricsTlsClientCa";
+            }
+
+            if (string.IsNullOrEmpty(options.TlsCert) || string.IsNullOrEmpty(options.TlsKey))
+            {
+                yield return "MetricsTlsClientCa needs TlsCert and TlsKey: the server certificate the metrics listener presents";
+            }
+
+            if (string.Equals(options.MetricsTlsClientCa, options.TlsClientCa, StringComparison.Ordinal))
+            {
+                yield return $"MetricsTlsClientCa and TlsClientCa are the same file ({options.TlsClientCa}): a certificate issued for Prometheus " +
+                    "could then call Mount and Remove; give the metrics listener a CA of its own";
+            }
+        }
+    }
+
     /// <summary>An <see cref="OptionsValidationException"/> with one message, for checks made while starting.</summary>
     internal static OptionsValidationException Invalid(string failure) =>
         new(nameof(PluginOptions), typeof(PluginOptions), [failure]);
 
     private static bool HasTls(PluginOptions options) =>
         !string.IsNullOrEmpty(options.TlsCert) && !string.IsNullOrEmpty(options.TlsKey) && !string.IsNullOrEmpty(options.TlsClientCa);
+
+    private static bool MetricsHasTls(PluginOptions options) =>
+        !string.IsNullOrEmpty(options.TlsCert) && !string.IsNullOrEmpty(options.TlsKey) && !string.IsNullOrEmpty(options.MetricsTlsClientCa);
 }

@@ -19,7 +19,7 @@ internal static partial class OptionsValidator
     private static readonly string[] Mappers = ["auto", "krbd", "nbd", "fuse"];
     private static readonly string[] LogLevels = ["verbose", "debug", "information", "warning", "error"];
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,100}\z", RegexOptions.CultureInvariant)]
     private static partial Regex SafeName();
 
     public static ValidatedOptions Validate(PluginOptions o, bool checkFiles = true)

@@ -1,4 +1,5 @@
 using RbdPlugin.Ceph;
+using RbdPlugin.Node;
 using RbdPlugin.Protocol;
 using RbdPlugin.Volumes;
 using Serilog;
@@ -31,7 +32,6 @@ internal static class PluginHost
 
         var settings = options.Volumes;
         Directory.CreateDirectory(settings.StateDir);
-        Directory.CreateDirectory(settings.MountRoot);
         builder.Services
             .AddCeph(ceph)
             .AddVolumes(settings, LeaseIdentity.ForDaemon(settings.HostId, settings.StateDir))
@@ -40,6 +40,12 @@ internal static class PluginHost
             .AddObservability();
 
         var app = builder.Build();
+        if (!OperatingSystem.IsWindows())
+        {
+            // Root only before anything is mounted under it (Node/MountRoot.cs).
+            MountRoot.Prepare(settings.MountRoot, app.Services.GetRequiredService<IMountTable>(), loggerFactory.CreateLogger(typeof(MountRoot).FullName!));
+        }
+
         app.UseListenerScopes();
         app.MapAdmin();
         app.MapObservability();

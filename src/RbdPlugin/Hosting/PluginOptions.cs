@@ -76,11 +76,14 @@ internal sealed class PluginOptions
     [Description("Server private key (PEM) for the TCP listener.")]
     public string TlsKey { get; set; } = "";
 
-    [Description("CA (PEM) that must have signed Docker's client certificate.")]
+    [Description("CA (PEM) that must have signed Docker's client certificate; trusted on TcpListen only.")]
     public string TlsClientCa { get; set; } = "";
 
-    [Description("TCP listener \"host:port\" serving only /metrics, /healthz and /readyz (for Prometheus); plain HTTP on loopback, mutual TLS (TlsCert, TlsKey, TlsClientCa) elsewhere; empty disables it.")]
+    [Description("TCP listener \"host:port\" serving only /metrics, /healthz and /readyz (for Prometheus); plain HTTP on loopback, mutual TLS (TlsCert, TlsKey, MetricsTlsClientCa) elsewhere; empty disables it.")]
     public string MetricsListen { get; set; } = "";
+
+    [Description("CA (PEM) that must have signed the client certificates of MetricsListen (Prometheus); a CA of its own, sharing no certificate with TlsClientCa, so a scraping certificate can never call the plugin's verbs. Required off loopback; on loopback it turns mutual TLS on.")]
+    public string MetricsTlsClientCa { get; set; } = "";
 
     [Description("Allow plain HTTP on TCP; only honoured on a loopback address.")]
     public bool InsecureLoopbackHttp { get; set; }

@@ -52,8 +52,27 @@ internal static class TlsCertificates
         return (certificate, chain);
     }
 
+    /// <summary>
+    /// Refuses two listeners' CA files that share a certificate: one CA would then admit the same clients on both,
+    /// and a certificate issued for scraping metrics could call Mount and Remove.
+    /// </summary>
+    public static void RequireDisjoint(X509Certificate2Collection docker, X509Certificate2Collection metrics, PluginOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(docker);
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(options);
+        var shared = docker.Where(d => metrics.Any(m => m.Thumbprint == d.Thumbprint)).Select(c => c.Subject).ToList();
+        if (shared.Count > 0)
+        {
+            throw Listeners.Invalid(
+                $"TlsClientCa={options.TlsClientCa} and MetricsTlsClientCa={options.MetricsTlsClientCa} share the CA {string.Join(", ", shared)}: " +
+                "a certificate issued for Prometheus could then call Mount and Remove; give the metrics listener a CA of its own");
+        }
+    }
+
     /// <summary>The CA certificates (one or more, PEM) that may have signed a client certificate.</summary>
-    public static X509Certificate2Collection LoadAuthorities(string caPath)
+    /// <param name="setting">The setting that names the file, for the error.</param>
+    public static X509Certificate2Collection LoadAuthorities(string caPath, string setting = nameof(PluginOptions.TlsClientCa))
     {
         var authorities = new X509Certificate2Collection();
         try
@@ -62,11 +81,11 @@ internal static class TlsCertificates
         }
         catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
         {
-            throw Listeners.Invalid($"TlsClientCa={caPath}: cannot read the CA certificates (PEM): {e.Message}");
+            throw Listeners.Invalid($"{setting}={caPath}: cannot read the CA certificates (PEM): {e.Message}");
         }
 
         return authorities.Count > 0
             ? authorities
-            : throw Listeners.Invalid($"TlsClientCa={caPath} contains no PEM certificate (-----BEGIN CERTIFICATE-----)");
+            : throw Listeners.Invalid($"{setting}={caPath} contains no PEM certificate (-----BEGIN CERTIFICATE-----)");
     }
 }

@@ -8,7 +8,7 @@ namespace RbdPlugin.Node;
 /// <summary>
 /// The one class in the project that touches CliWrap. Arguments always go as an array (CliWrap quotes each for
 /// the OS; no shell ever parses them), stdin is empty (so a tool that asks "Proceed anyway? (y,N)" reads EOF and
-/// refuses), the locale is C (so the stderr texts callers name as constants are the English ones), and every
+/// refuses) unless the caller writes it (<see cref="RunWithInputAsync"/>), the locale is C (so the stderr texts callers name as constants are the English ones), and every
 /// command is killed after its timeout so nothing hangs past Docker's deadline.
 /// </summary>
 internal sealed partial class CommandRunner(ILogger<CommandRunner> logger) : ICommandRunner
@@ -29,12 +29,32 @@ internal sealed partial class CommandRunner(ILogger<CommandRunner> logger) : ICo
         return result.Succeeded ? result : throw HostCommandException.FromExit(program, args, result);
     }
 
-    public async Task<CommandResult> TryRunAsync(
+    public Task<CommandResult> TryRunAsync(
         string program,
         IReadOnlyList<string> args,
         CancellationToken ct,
         IReadOnlyDictionary<string, string>? env = null,
+        TimeSpan? timeout = null) =>
+        ExecuteAsync(program, args, PipeSource.Null, env, timeout, ct);
+
+    public async Task<CommandResult> RunWithInputAsync(
+        string program,
+        IReadOnlyList<string> args,
+        Func<Stream, CancellationToken, Task> input,
+        CancellationToken ct,
         TimeSpan? timeout = null)
+    {
+        var result = await ExecuteAsync(program, args, PipeSource.Create(input), null, timeout, ct);
+        return result.Succeeded ? result : throw HostCommandException.FromExit(program, args, result);
+    }
+
+    private async Task<CommandResult> ExecuteAsync(
+        string program,
+        IReadOnlyList<string> args,
+        PipeSource stdin,
+        IReadOnlyDictionary<string, string>? env,
+        TimeSpan? timeout,
+        CancellationToken ct)
     {
         var limit = timeout ?? DefaultTimeout;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -50,7 +70,7 @@ internal sealed partial class CommandRunner(ILogger<CommandRunner> logger) : ICo
                     vars.Set(name, value);
                 }
             })
-            .WithStandardInputPipe(PipeSource.Null)
+            .WithStandardInputPipe(stdin)
             .WithValidation(CommandResultValidation.None);
 
         var started = Stopwatch.GetTimestamp();

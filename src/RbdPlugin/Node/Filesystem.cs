@@ -83,8 +83,11 @@ internal sealed partial class Filesystem(
         }
         if (!OperatingSystem.IsWindows())
         {
-            Directory.CreateDirectory(mountpoint, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-                | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            // Root only, made so (no moment of a wider mode), and tightened if an older version left it 0755: nothing
+            // is mounted on it here, so the chmod touches the directory, not a volume's data (MountRoot.cs says why).
+            Directory.CreateDirectory(Path.GetDirectoryName(mountpoint)!, MountRoot.PrivateMode); // MountRoot, if it went missing
+            Directory.CreateDirectory(mountpoint, MountRoot.PrivateMode);
+            MountRoot.Tighten(mountpoint);
         }
         // mount -t FSTYPE [-o OPTS] DEVICE MOUNTPOINT
         await runner.RunAsync("mount", MountArgs(device, mountpoint, fsType, options), ct);

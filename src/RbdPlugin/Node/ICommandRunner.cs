@@ -33,6 +33,18 @@ internal interface ICommandRunner
         CancellationToken ct,
         IReadOnlyDictionary<string, string>? env = null,
         TimeSpan? timeout = null);
+
+    /// <summary>
+    /// Like <see cref="RunAsync"/>, with the program's standard input written by <paramref name="input"/> (closed when
+    /// it returns): for data that must be checked on its way in rather than read by the program from a path that
+    /// could change under it. Cancelling <paramref name="ct"/> kills the program, e.g. when the input turns out bad.
+    /// </summary>
+    Task<CommandResult> RunWithInputAsync(
+        string program,
+        IReadOnlyList<string> args,
+        Func<Stream, CancellationToken, Task> input,
+        CancellationToken ct,
+        TimeSpan? timeout = null);
 }
 
 /// <summary>What a finished command produced.</summary>

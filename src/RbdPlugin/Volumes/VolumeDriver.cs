@@ -94,7 +94,18 @@ internal sealed class VolumeDriver : IVolumeDriver
         // The lease first: nothing is mapped here while another host may still write (it waits, refuses, or fences).
         var lease = await _guard.GuardAsync($"mount {name}",
             () => _leases.AcquireAsync(name, record.Image, loss => _releaser.OnLeaseLostAsync(name, loss), ct));
-        if (await _guard.GuardAsync($"mount {name}", () => _catalog.GetAsync(name, ct)) is null)
+        VolumeRecord? current;
+        try
+        {
+            current = await _guard.GuardAsync($"mount {name}", () => _catalog.GetAsync(name, ct));
+        }
+        catch
+        {
+            await _releaser.ReleaseLeaseQuietlyAsync(name); // e.g. the record was made untrusted meanwhile: keep no lease
+            throw;
+        }
+
+        if (current is null)
         {
             // Removed on another host while this Mount waited for the lease: leave no lease object behind.
             await _guard.GuardAsync($"mount {name}", () => _retirer.DiscardAsync(name, CancellationToken.None));

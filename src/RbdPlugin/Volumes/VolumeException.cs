@@ -15,7 +15,7 @@ internal enum VolumeErrorKind
     Unavailable,
     /// <summary>A host command (map, mkfs, mount) failed.</summary>
     HostCommandFailed,
-    /// <summary>Stored data (a backup) failed verification: it is refused and nothing was changed.</summary>
+    /// <summary>Stored data (a backup, a record read back from Ceph) failed verification: it is refused and nothing was changed.</summary>
     Damaged,
 }
 

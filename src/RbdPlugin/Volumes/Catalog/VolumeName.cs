@@ -11,7 +11,8 @@ internal static partial class VolumeName
 {
     public const int MaxLength = 128;
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant)]
+    // \z, not $: in .NET "$" also matches before a final "\n", which would let "db1\n" through.
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
     public static bool IsValid(string? name) => name is { Length: > 0 and <= MaxLength } && Pattern().IsMatch(name);

@@ -64,7 +64,7 @@ internal sealed partial class VolumeStore(
     private async Task<VolumeRecord?> OurRecordOnImageAsync(ImageRef image, CancellationToken ct)
     {
         var info = await images.StatImageAsync(image, [VolumeRecord.MetadataKey], ct);
-        return info?.Metadata.TryGetValue(VolumeRecord.MetadataKey, out var json) == true ? VolumeRecord.FromJson(json) : null;
+        return catalog.TrustedImageRecord(image, info?.Metadata.GetValueOrDefault(VolumeRecord.MetadataKey));
     }
 
     private static void EnsureSameSpec(VolumeRecord existing, VolumeSpec asked)

@@ -19,7 +19,7 @@ internal static partial class ByteSize
         ["P"] = 50, ["PB"] = 50, ["PiB"] = 50,
     };
 
-    [GeneratedRegex(@"^\s*(?<num>[0-9]+(\.[0-9]+)?)\s*(?<unit>[A-Za-z]*)\s*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^\s*(?<num>[0-9]+(\.[0-9]+)?)\s*(?<unit>[A-Za-z]*)\s*\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
     /// <summary>Parses a size; false for anything malformed, fractional bytes, zero or overflow.</summary>

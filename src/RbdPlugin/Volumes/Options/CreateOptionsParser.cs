@@ -19,7 +19,7 @@ internal static partial class CreateOptionsParser
     private const ulong DefaultFeatures = RbdFeatures.Layering | RbdFeatures.ExclusiveLock | RbdFeatures.ObjectMap
         | RbdFeatures.FastDiff | RbdFeatures.DeepFlatten;
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,100}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,100}\z", RegexOptions.CultureInvariant)]
     private static partial Regex PoolName();
 
     /// <param name="mapperFeatures">Features the host's mapper can open (krbd), or null when any will do.</param>

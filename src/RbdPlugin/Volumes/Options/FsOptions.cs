@@ -55,10 +55,10 @@ internal static partial class FsOptions
         },
     };
 
-    [GeneratedRegex("^[A-Za-z0-9_.,=:+^-]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_.,=:+^-]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex SafeToken();
 
-    [GeneratedRegex("^[A-Za-z0-9_-]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[A-Za-z0-9_-]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex SafeMountValue();
 
     /// <summary>Splits and checks mkfs options; returns the canonical form (tokens joined by one space).</summary>

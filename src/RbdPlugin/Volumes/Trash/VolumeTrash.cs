@@ -159,10 +159,24 @@ internal sealed class VolumeTrash(ICephTrash trash, ICephImages images, TrashInd
     private async Task<VolumeRecord> RecordOnImageAsync(ImageRef image, CancellationToken ct)
     {
         var info = await images.StatImageAsync(image, [VolumeRecord.MetadataKey], ct);
-        return info?.Metadata.TryGetValue(VolumeRecord.MetadataKey, out var json) == true && VolumeRecord.FromJson(json) is { } record
-            ? record
-            : throw new VolumeException(VolumeErrorKind.Unavailable,
+        var record = info?.Metadata.TryGetValue(VolumeRecord.MetadataKey, out var json) == true ? VolumeRecord.FromJson(json) : null;
+        if (record is null)
+        {
+            throw new VolumeException(VolumeErrorKind.Unavailable,
                 $"restored image {image} carries no rbd-plugin record (metadata {VolumeRecord.MetadataKey}); it is back in the pool but not a volume: inspect it with `rbd info {image}`");
+        }
+
+        try
+        {
+            // Checked as the volume it becomes (--as may rename it; the caller then rewrites the name).
+            _ = catalog.TrustedImageRecord(image, (record with { Name = image.Name }).ToJson());
+        }
+        catch (VolumeException e) when (e.Kind == VolumeErrorKind.Damaged)
+        {
+            throw new VolumeException(VolumeErrorKind.Damaged, $"restored image {image} is back in the pool but not listed as a volume: {e.Message}", e);
+        }
+
+        return record;
     }
 
     /// <summary>Our trash records, each with its entry in Ceph's trash (null when it is not there any more).</summary>
