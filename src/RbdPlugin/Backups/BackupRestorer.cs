@@ -111,7 +111,7 @@ internal sealed class BackupRestorer(
                 $"backup {target.Id} is of a {ByteSize.Format(spec.SizeBytes)} image, larger than MaxSize ({ByteSize.Format(settings.MaxSizeBytes)}); raise the setting MaxSize to restore it. Nothing was created");
         }
 
-        if (CreateOptionsParser.StoredSpecProblem(spec, settings) is { } problem)
+        if (StoredSpec.Problem(spec, settings) is { } problem)
         {
             throw new VolumeException(VolumeErrorKind.Damaged,
                 $"refusing to restore backup {target.Id} of {target.Volume} from {directory.Root}: the volume options in its manifest are not ones Create accepts: " +

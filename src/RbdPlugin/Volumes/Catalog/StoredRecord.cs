@@ -58,7 +58,7 @@ internal static partial class StoredRecord
             return $"its resizedTo {resized} is not a positive multiple of 512 bytes";
         }
 
-        if (CreateOptionsParser.StoredSpecProblem(record.Spec, settings) is { } specProblem)
+        if (StoredSpec.Problem(record.Spec, settings) is { } specProblem)
         {
             return $"its volume options are not ones Create accepts: {specProblem}";
         }

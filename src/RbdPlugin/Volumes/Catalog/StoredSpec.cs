@@ -2,8 +2,8 @@ using System.Globalization;
 
 namespace RbdPlugin.Volumes;
 
-// Options read back from Ceph or a backup (invariant 9): checked by the very code that checks Docker's.
-internal static partial class CreateOptionsParser
+/// <summary>Volume options read back from Ceph or a backup (invariant 9), checked by the very code that checks Docker's.</summary>
+internal static class StoredSpec
 {
     /// <summary>
     /// Why a spec read back from a volume record or a backup manifest is one Create would refuse, or null when it is
@@ -13,7 +13,7 @@ internal static partial class CreateOptionsParser
     /// volumes out; a restore checks it itself) and the smallest size mkfs accepts (the filesystem is there already);
     /// the size must still be a positive multiple of 512.
     /// </summary>
-    public static string? StoredSpecProblem(VolumeSpec? spec, VolumeSettings settings)
+    public static string? Problem(VolumeSpec? spec, VolumeSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (spec is null)
@@ -55,7 +55,7 @@ internal static partial class CreateOptionsParser
 
         try
         {
-            _ = Parse(options, settings, mapperFeatures: null); // no size given: the default size, always valid
+            _ = CreateOptionsParser.Parse(options, settings, mapperFeatures: null); // no size given: the default size, always valid
             if (spec.FromSnapshot is { } from)
             {
                 _ = SnapshotName.ParseSpec(from, "from-snapshot");
