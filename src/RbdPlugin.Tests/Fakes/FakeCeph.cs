@@ -308,6 +308,11 @@ internal sealed partial class FakeCeph : ICephImages, ICephSnapshots, ICephTrash
     /// <summary>The monitors' answer to a command (default: success).</summary>
     public Func<string, (int Result, string Status)> MonAnswer { get; set; } = _ => (0, "");
 
+    public Task<(int Result, string Status)> BlocklistRemoveAsync(string clientAddress, CancellationToken ct) =>
+        ClientAddress.IsValid(clientAddress)
+            ? MonCommandAsync($$"""{"prefix": "osd blocklist", "blocklistop": "rm", "addr": "{{clientAddress}}"}""", ct)
+            : throw new ArgumentException($"not a client address: {clientAddress}", nameof(clientAddress));
+
     /// <summary>Not retried: the first answer, like the real one.</summary>
     public Task<(int Result, string Status)> MonCommandAsync(string json, CancellationToken ct)
     {

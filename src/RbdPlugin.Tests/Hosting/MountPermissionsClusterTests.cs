@@ -27,6 +27,8 @@ public sealed class MountPermissionsClusterTests : IAsyncLifetime
         Directory.CreateDirectory(Path.Combine(_plugin.MountRoot, "stale"));
         File.SetUnixFileMode(_plugin.MountRoot, Open);
         File.SetUnixFileMode(Path.Combine(_plugin.MountRoot, "stale"), Open);
+        Directory.CreateDirectory(_plugin.StateDir);
+        File.SetUnixFileMode(_plugin.StateDir, Open); // as an older version left it
         await _plugin.StartAsync();
         _client = _plugin.Client();
     }
@@ -66,6 +68,7 @@ public sealed class MountPermissionsClusterTests : IAsyncLifetime
         // Assert
         Assert.Equal(RootOnly, File.GetUnixFileMode(_plugin.MountRoot));
         Assert.Equal(RootOnly, File.GetUnixFileMode(Path.Combine(_plugin.MountRoot, "stale"))); // tightened at start
+        Assert.Equal(RootOnly, File.GetUnixFileMode(_plugin.StateDir)); // the journal, the lease token, rbd-fuse's mounts
         Assert.NotEqual(0, list.ExitCode);
         Assert.Contains("Permission denied", list.Stderr, StringComparison.Ordinal);
         Assert.NotEqual(0, read.ExitCode);

@@ -22,6 +22,17 @@ internal sealed class CephAdmin(CephConnection connection) : ICephAdmin
             operation, () => NativeCall.Check(Librados.rados_blocklist_add(connection.Rados, clientAddress, seconds), operation), ct);
     }
 
+    public Task<(int Result, string Status)> BlocklistRemoveAsync(string clientAddress, CancellationToken ct)
+    {
+        if (!ClientAddress.IsValid(clientAddress))
+        {
+            throw new ArgumentException($"not a Ceph client address (IP:PORT/NONCE): '{clientAddress}'", nameof(clientAddress));
+        }
+
+        // ceph osd blocklist rm ADDRESS (the address is checked above: nothing in it needs escaping)
+        return MonCommandAsync($$"""{"prefix": "osd blocklist", "blocklistop": "rm", "addr": "{{clientAddress}}"}""", ct);
+    }
+
     public Task<(int Result, string Status)> MonCommandAsync(string json, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(json);

@@ -9,6 +9,11 @@ internal interface ICephAdmin
     /// <summary>Fences a client: the OSDs refuse its I/O until <paramref name="expiry"/> passes.</summary>
     Task BlocklistAddAsync(string clientAddress, TimeSpan expiry, CancellationToken ct);
 
+    /// <summary>Lifts a fence: <c>osd blocklist rm ADDRESS</c>. Returns the monitors' result code (0, or a negated errno:
+    /// EACCES for a client whose caps only allow adding, like profile rbd) and status text. An address not
+    /// blocklisted is success.</summary>
+    Task<(int Result, string Status)> BlocklistRemoveAsync(string clientAddress, CancellationToken ct);
+
     /// <summary>
     /// Sends one monitor command (JSON, as the ceph CLI would) and returns its result code (0 or a negated errno)
     /// and status text. Not retried: a doctor probe wants the first answer.

@@ -31,7 +31,11 @@ internal static class PluginHost
             loggerFactory.CreateLogger<CephConnection>(), ct);
 
         var settings = options.Volumes;
-        Directory.CreateDirectory(settings.StateDir);
+        if (!OperatingSystem.IsWindows())
+        {
+            MountRoot.PrepareStateDir(settings.StateDir);
+        }
+
         builder.Services
             .AddCeph(ceph)
             .AddVolumes(settings, LeaseIdentity.ForDaemon(settings.HostId, settings.StateDir))

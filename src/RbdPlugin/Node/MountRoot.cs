@@ -15,6 +15,14 @@ internal static partial class MountRoot
     /// <summary>rwx for root, nothing for anyone else.</summary>
     public const UnixFileMode PrivateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
+    /// <summary>Makes the state dir root only, like MountRoot: it holds the journal, the lease token and rbd-fuse's
+    /// view of every mapped image.</summary>
+    public static void PrepareStateDir(string stateDir)
+    {
+        Directory.CreateDirectory(stateDir, PrivateMode);
+        File.SetUnixFileMode(stateDir, PrivateMode);
+    }
+
     /// <summary>
     /// At start: makes MountRoot 0700 (missing parents get the default mode), tightens it and every mountpoint directory under it that
     /// nothing is mounted on, and logs each change. A directory something is mounted on is left alone: a chmod would

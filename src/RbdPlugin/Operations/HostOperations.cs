@@ -36,9 +36,7 @@ internal sealed class HostOperations(FenceIndex fences, ICephAdmin admin)
         var done = new List<string>();
         foreach (var fence in mine)
         {
-            // ceph osd blocklist rm ADDR
-            var (result, status) = await admin.MonCommandAsync(
-                $$"""{"prefix": "osd blocklist", "blocklistop": "rm", "addr": "{{fence.Address}}"}""", ct);
+            var (result, status) = await admin.BlocklistRemoveAsync(fence.Address, ct);
             if (result is -Errno.EACCES or -Errno.EPERM)
             {
                 throw new VolumeException(VolumeErrorKind.Unavailable,

@@ -98,4 +98,21 @@ public sealed class VolumeTrashTests : IDisposable
         Assert.Empty(again.Purged);
         Assert.Equal(["young"], (await _trash.ListAsync(None)).Select(v => v.Name));
     }
+
+    [Fact]
+    public async Task Purge_ARecordNamingAPoolThePluginMayNotUse_IsNotActedOn()
+    {
+        // Arrange: another tool's trash entry in a pool outside AllowedPools, and a record in our index naming it
+        // (the index is writable by any host's key)
+        _h.Ceph.Trash["0badc0ffee"] = new TrashEntry("other-pool", "", "0badc0ffee", "their-image", _h.Time.GetUtcNow(), _h.Time.GetUtcNow());
+        await _h.Get<TrashIndex>().PutAsync(new TrashRecord("db1", "other-pool", "", "0badc0ffee", _h.Time.GetUtcNow()), None);
+
+        // Act
+        var outcome = await _trash.PurgeAsync(null, expiredOnly: false, None);
+
+        // Assert: not purged, not listed
+        Assert.Empty(outcome.Purged);
+        Assert.True(_h.Ceph.Trash.ContainsKey("0badc0ffee"));
+        Assert.Empty(await _trash.ListAsync(None));
+    }
 }

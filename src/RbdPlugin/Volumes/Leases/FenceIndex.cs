@@ -9,11 +9,14 @@ internal sealed record FenceRecord(string Address, string Host, string Volume, D
 {
     public string ToJson() => JsonSerializer.Serialize(this, FenceJsonContext.Default.FenceRecord);
 
+    /// <summary>The record, or null when it is damaged or names no client address (the index is writable by every host's key).</summary>
     public static FenceRecord? FromJson(string json)
     {
         try
         {
-            return JsonSerializer.Deserialize(json, FenceJsonContext.Default.FenceRecord);
+            var record = JsonSerializer.Deserialize(json, FenceJsonContext.Default.FenceRecord);
+            return record is not null && ClientAddress.IsValid(record.Address) && record.Host is not null && record.Volume is not null
+                && record.FencedBy is not null ? record : null;
         }
         catch (JsonException)
         {

@@ -88,9 +88,8 @@ internal sealed class VolumeTrash(ICephTrash trash, ICephImages images, TrashInd
         var purged = new List<TrashRecord>();
         var failed = new List<(TrashRecord, string)>();
         var now = time.GetUtcNow();
-        foreach (var (key, json) in await index.ReadAllAsync(ct))
+        foreach (var (key, record) in await index.ReadAllAsync(ct))
         {
-            var record = TrashRecord.FromJson(json);
             if (record is null)
             {
                 if (nameOrId is null)
@@ -182,8 +181,7 @@ internal sealed class VolumeTrash(ICephTrash trash, ICephImages images, TrashInd
     /// <summary>Our trash records, each with its entry in Ceph's trash (null when it is not there any more).</summary>
     private async Task<List<(TrashRecord Record, TrashEntry? Entry)>> JoinAsync(CancellationToken ct)
     {
-        var records = (await index.ReadAllAsync(ct)).Values
-            .Select(TrashRecord.FromJson).OfType<TrashRecord>().ToList();
+        var records = (await index.ReadAllAsync(ct)).Select(e => e.Record).OfType<TrashRecord>().ToList();
         var joined = new List<(TrashRecord, TrashEntry?)>();
         foreach (var group in records.GroupBy(r => (r.Pool, r.Namespace)))
         {
