@@ -23,7 +23,7 @@ internal sealed class MapperSelector(
     public IBlockMapper Select(string mapper) => Choose(mapper, host) switch
     {
         "krbd" => new KrbdMapper(runner, client, host),
-        "nbd" => new NbdMapper(runner, client),
+        "nbd" => new NbdMapper(runner, client, host),
         _ => new FuseLoopMapper(runner, client, mounts, host, stateDir, time, NullLogger<FuseLoopMapper>.Instance),
     };
 
