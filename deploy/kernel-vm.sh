@@ -102,8 +102,9 @@ ensure_initramfs() {
   local kdir=$1 ver=$2 key out work m line
   need cpio cpio
   need gzip gzip
-  [[ -x /bin/busybox ]] && /bin/busybox --list | grep -qx switch_root \
-    || die "/bin/busybox (static, with switch_root) not found: apt-get install busybox-static"
+  if ! { [[ -x /bin/busybox ]] && /bin/busybox --list | grep -qx switch_root; }; then
+    die "/bin/busybox (static, with switch_root) not found: apt-get install busybox-static"
+  fi
   key=$(cat "$REPO/deploy/kernel-vm/initramfs-init" "$REPO/deploy/kernel-vm/guest-init" /bin/busybox <(printf '%s\n' "$ver" "${ROOT_MODULES[@]}") \
     | sha256sum | cut -c1-16)
   out="$CACHE/initramfs-$ver-$key.gz"
@@ -149,7 +150,9 @@ qemu_pid() { # prints the pid of the QEMU this script started, if it still runs
 
 qga() { timeout "$((BOOT_TIMEOUT + 60))" python3 "$QGA" "$QGA_SOCK" "$@"; }
 
-console_tail() { [[ -r $CONSOLE ]] && tail -n "${1:-30}" "$CONSOLE" | sed 's/^/  console: /' >&2 || true; }
+console_tail() {
+  if [[ -r $CONSOLE ]]; then tail -n "${1:-30}" "$CONSOLE" | sed 's/^/  console: /' >&2; fi
+}
 
 boot() {
   local kdir ver initrd start=$SECONDS
@@ -162,6 +165,7 @@ boot() {
   rm -rf -- "$RUN"
   mkdir -p "$RUN" "$SHARE"
   log "booting $ver under TCG ($MEM_MB MiB, 2 vcpus; console: $CONSOLE)"
+  # shellcheck disable=SC2054 # QEMU's own option syntax has commas
   local qemu=(
     qemu-system-x86_64 -name rbd-kernel-vm
     -accel tcg,thread=multi -cpu max -smp 2 -m "$MEM_MB"
