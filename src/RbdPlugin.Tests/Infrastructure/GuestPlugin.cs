@@ -155,6 +155,18 @@ internal sealed class GuestPlugin : IAsyncDisposable
         return !string.IsNullOrEmpty(err) || status != 200 ? throw new PluginErrorException(verb, status, err ?? "") : body;
     }
 
+    /// <summary>The runbook CLI (the same binary) in the guest as this host: its admin socket, the guest cluster.</summary>
+    public Task<GuestResult> CliAsync(params string[] args)
+    {
+        string[] enter = Namespace is { } ns ? ["nsenter", "-t", ns.ToString(CultureInfo.InvariantCulture), "-m", "--"] : [];
+        return _guest.Agent.ExecAsync(
+        [
+            .. enter, KernelGuest.Daemon, .. args, "--host-id", HostId, "--state-dir", StateDir,
+            "--ceph-conf", KernelGuest.CephConf, "--ceph-id", KernelGuest.ClientId, "--keyring", KernelGuest.Keyring,
+            "--pool", KernelGuest.Pool, "--allowed-pools", $"{KernelGuest.Pool},{KernelGuest.ExtraPool}", "--remove-action", "delete",
+        ], TimeSpan.FromSeconds(180));
+    }
+
     public Task<JsonElement> CreateAsync(string name, Dictionary<string, string>? opts = null) => CallAsync("Create", new { Name = name, Opts = opts });
 
     public async Task<string> MountAsync(string name, string id) =>
