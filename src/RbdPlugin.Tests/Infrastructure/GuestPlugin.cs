@@ -189,11 +189,11 @@ internal sealed class GuestPlugin : IAsyncDisposable
     public async Task CleanUpAsync(params string[] volumes)
     {
         await KillAsync();
-        await _guest.ShAsync("""
-            root=$1; shift
-            findmnt -rn -o TARGET | grep -F "$root/" | sort -r | while read -r m; do umount -l "$m" || true; done
+        string[] enter = Namespace is { } ns ? ["nsenter", "-t", ns.ToString(CultureInfo.InvariantCulture), "-m", "--"] : [];
+        await _guest.Agent.ExecAsync([.. enter, "/bin/bash", "-c", """
+            findmnt -rn -o TARGET | grep -F "$1/" | sort -r | while read -r m; do umount -l "$m" || true; done
             true
-            """, Root);
+            """, "cleanup", Root]);
         foreach (var volume in volumes)
         {
             foreach (var type in new[] { "krbd", "nbd" })

@@ -133,21 +133,37 @@ public sealed class KernelGuest : IAsyncLifetime
             true
             """, image)).EnsureSuccess().Stdout.Trim();
 
-    /// <summary>The source device of a mount point in the guest's root mount namespace, or null when nothing is mounted there.</summary>
-    internal async Task<string?> MountSourceAsync(string mountpoint)
+    /// <summary>argv run inside the mount namespace of process <paramref name="ns"/> (nsenter), or as is when null.</summary>
+    internal static string[] In(int? ns, params string[] argv) =>
+        ns is { } pid ? ["nsenter", "-t", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "-m", "--", .. argv] : argv;
+
+    /// <summary>The source device of a mount point (in the guest's root mount namespace, or NS's), or null when nothing is mounted there.</summary>
+    internal async Task<string?> MountSourceAsync(string mountpoint, int? ns = null)
     {
-        var result = await ExecAsync("findmnt", "-n", "-o", "SOURCE", "--mountpoint", mountpoint);
+        var result = await Agent.ExecAsync(In(ns, "findmnt", "-n", "-o", "SOURCE", "--mountpoint", mountpoint));
         return result.Succeeded ? result.Stdout.Trim() : null;
     }
 
-    internal async Task<string> Sha256Async(string path) =>
-        (await ExecAsync("sha256sum", path)).EnsureSuccess().Stdout.Split(' ')[0];
+    internal async Task<string> Sha256Async(string path, int? ns = null) =>
+        (await Agent.ExecAsync(In(ns, "sha256sum", path))).EnsureSuccess().Stdout.Split(' ')[0];
 
     /// <summary>Writes N MiB of random data to a file with fsync and returns its sha256.</summary>
-    internal async Task<string> WriteRandomAsync(string path, int mib = 1)
+    internal async Task<string> WriteRandomAsync(string path, int mib = 1, int? ns = null)
     {
-        (await ExecAsync("dd", "if=/dev/urandom", $"of={path}", "bs=1M", $"count={mib}", "conv=fsync", "status=none")).EnsureSuccess();
-        return await Sha256Async(path);
+        (await Agent.ExecAsync(In(ns, "dd", "if=/dev/urandom", $"of={path}", "bs=1M", $"count={mib}", "conv=fsync", "status=none"))).EnsureSuccess();
+        return await Sha256Async(path, ns);
+    }
+
+    /// <summary>
+    /// A new private mount namespace in the guest, held by a sleeping process whose pid names it: another "host"
+    /// (its mounts invisible to the others). The kernel, and so the rbd device list, stays shared.
+    /// </summary>
+    internal async Task<int> NewMountNamespaceAsync()
+    {
+        var pid = await Agent.SpawnAsync(["unshare", "-m", "--propagation", "private", "sleep", "infinity"]);
+        await WaitUntilAsync(async () => (await ShAsync("""[[ $(readlink /proc/$1/ns/mnt) != "$(readlink /proc/1/ns/mnt)" ]]""",
+            pid.ToString(System.Globalization.CultureInfo.InvariantCulture))).Succeeded, TimeSpan.FromSeconds(30), "unshare -m to run");
+        return pid;
     }
 
     internal static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)

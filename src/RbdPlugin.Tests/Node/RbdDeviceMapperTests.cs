@@ -66,12 +66,32 @@ public sealed class RbdDeviceMapperTests
     {
         var host = new FakeHostProbe();
         host.DevicesInUse.Add("/dev/rbd0");
-        var runner = new FakeCommandRunner().On("rbd", ["device", "list"], Ok(Row("vol1", "/dev/rbd0")));
+        var runner = new FakeCommandRunner()
+            .On("rbd", ["device", "list"], Ok(Row("vol1", "/dev/rbd0")))
+            .On("dd", [], Ok()); // it still reads: a live user of the image
 
         var e = await Assert.ThrowsAsync<HostCommandException>(() => new KrbdMapper(runner, Client, host).MapAsync(Vol1, CancellationToken.None));
 
         Assert.Contains("already mapped on this host at /dev/rbd0", e.Message, StringComparison.Ordinal);
         Assert.Empty(runner.CallsTo("rbd", "device", "map"));
+        Assert.Empty(runner.CallsTo("rbd", "device", "unmap"));
+    }
+
+    [Fact]
+    public async Task MapAsync_LeftoverHeldOpenButFenced_MapsANewDeviceBesideIt_AndAFailedMapLeavesTheOldOneAlone()
+    {
+        // One kernel, two owners (or this host's own dead mount): the old device fails every read.
+        var host = new FakeHostProbe();
+        host.DevicesInUse.Add("/dev/rbd0");
+        var runner = new FakeCommandRunner()
+            .On("rbd", ["device", "list"], Ok(Row("vol1", "/dev/rbd0")))
+            .On("dd", [], Fail(1, "dd: error reading '/dev/rbd0': Input/output error"))
+            .On("rbd", ["device", "map"], Ok("/dev/rbd1\n"));
+        var mapper = new KrbdMapper(runner, Client, host);
+
+        Assert.Equal("/dev/rbd1", (await mapper.MapAsync(Vol1, CancellationToken.None)).DevicePath);
+        runner.On("rbd", ["device", "map"], Fail(1, "rbd: map failed"));
+        await Assert.ThrowsAsync<HostCommandException>(() => mapper.MapAsync(Vol1, CancellationToken.None));
         Assert.Empty(runner.CallsTo("rbd", "device", "unmap"));
     }
 

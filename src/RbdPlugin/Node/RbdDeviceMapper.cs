@@ -12,6 +12,9 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
     /// <summary>Bound of each command the undo of a failed map runs (it runs even when the caller gave up).</summary>
     private static readonly TimeSpan UndoTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>Bound of the read that tells a dead (fenced) leftover mapping from a live one.</summary>
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(15);
+
     public abstract string Name { get; }
 
     public abstract ulong? SupportedFeatures { get; }
@@ -38,15 +41,22 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
     /// Maps the image afresh. A mapping of it that is already there is not this mount's (the caller maps only what
     /// its journal does not hold): left over by a crash between map and journal, or by an undo that failed. Its
     /// client may be blocklisted since (this host was fenced and came back), and a fenced kernel client never
-    /// recovers, so it is unmapped rather than reused, unless something on this host holds it open, which is
-    /// refused. A map that fails, times out or is cancelled is undone: the device the kernel made meanwhile is
-    /// found by image in the device list (the CLI may have been killed before printing it) and unmapped.
+    /// recovers, so it is unmapped rather than reused. One that something holds open is unmapped by nobody here:
+    /// if it can no longer read (its client was fenced, e.g. by this very Mount's takeover) it is dead and harmless
+    /// and a new mapping is made beside it for its old owner to release; if it still reads, someone on this host uses
+    /// the image outside the plugin, and the map is refused. A map that fails, times out or is cancelled is undone:
+    /// the device the kernel made meanwhile is found by image in the device list (the CLI may have been killed
+    /// before printing it) and unmapped.
     /// </summary>
     public async Task<MappedDevice> MapAsync(ImageRef image, CancellationToken ct)
     {
+        var leftAlone = new List<string>();
         foreach (var leftover in Matching(await ListAsync(ct), image, device: null))
         {
-            await ReleaseLeftoverAsync(leftover, ct);
+            if (!await ReleaseLeftoverAsync(leftover, ct))
+            {
+                leftAlone.Add(leftover.Device);
+            }
         }
 
         // rbd device map -t TYPE [-o OPTIONS] -c CONF --id ID --keyring KEYRING pool/[ns/]image
@@ -63,7 +73,7 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
         }
         catch (Exception e) when (e is HostCommandException or OperationCanceledException)
         {
-            var undo = await UndoMapAsync(image);
+            var undo = await UndoMapAsync(image, leftAlone);
             if (undo is null)
             {
                 throw;
@@ -126,17 +136,38 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
         throw HostCommandException.FromExit("rbd", args, result);
     }
 
-    private async Task ReleaseLeftoverAsync(RbdDeviceEntry leftover, CancellationToken ct)
+    /// <summary>Unmaps a leftover mapping (true), leaves a dead one that is held open alone (false), or refuses a live one in use.</summary>
+    private async Task<bool> ReleaseLeftoverAsync(RbdDeviceEntry leftover, CancellationToken ct)
     {
-        if (host.IsInUse(leftover.Device))
+        if (!host.IsInUse(leftover.Device))
         {
-            throw new HostCommandException(
-                $"image {leftover.Image} is already mapped on this host at {leftover.Device}, and something holds that device open " +
-                "(a filesystem mounted outside the plugin, device-mapper, or another program): release it by hand " +
-                $"(umount, then rbd device unmap -t {DeviceType} {leftover.Device}) and mount again");
+            await UnmapListedAsync(new MappedDevice(leftover.Image, leftover.Device, Name), force: false, ct);
+            return true;
         }
 
-        await UnmapListedAsync(new MappedDevice(leftover.Image, leftover.Device, Name), force: false, ct);
+        // dd if=/dev/DEV of=/dev/null bs=4096 count=1 iflag=direct status=none
+        string[] probe = ["if=" + leftover.Device, "of=/dev/null", "bs=4096", "count=1", "iflag=direct", "status=none"];
+        CommandResult read;
+        try
+        {
+            read = await runner.TryRunAsync("dd", probe, ct, timeout: ProbeTimeout);
+        }
+        catch (HostCommandException e) when (e.TimedOut)
+        {
+            throw new HostCommandException(
+                $"image {leftover.Image} is already mapped on this host at {leftover.Device}, held open, and a read from it hangs: " +
+                $"release it by hand (umount, then rbd device unmap -t {DeviceType} -o force {leftover.Device}) and mount again", e);
+        }
+
+        if (!read.Succeeded)
+        {
+            return false; // fenced: its I/O fails, so it can write nothing; its owner (or reconcile there) releases it
+        }
+
+        throw new HostCommandException(
+            $"image {leftover.Image} is already mapped on this host at {leftover.Device}, and something holds that device open " +
+            "(a filesystem mounted outside the plugin, device-mapper, or another program): release it by hand " +
+            $"(umount, then rbd device unmap -t {DeviceType} {leftover.Device}) and mount again");
     }
 
     /// <summary>
@@ -144,11 +175,12 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
     /// is not used) and bounds each command instead. Returns why it failed, or null; never throws, so the caller
     /// sees why the map failed.
     /// </summary>
-    private async Task<string?> UndoMapAsync(ImageRef image)
+    private async Task<string?> UndoMapAsync(ImageRef image, IReadOnlyList<string> leftAlone)
     {
         try
         {
-            foreach (var made in Matching(await ListAsync(CancellationToken.None, UndoTimeout), image, device: null))
+            foreach (var made in Matching(await ListAsync(CancellationToken.None, UndoTimeout), image, device: null)
+                         .Where(e => !leftAlone.Contains(e.Device, StringComparer.Ordinal)))
             {
                 await UnmapListedAsync(new MappedDevice(image, made.Device, Name), force: false, CancellationToken.None, UndoTimeout);
             }

@@ -18,6 +18,7 @@ public abstract class KernelTest(KernelGuest guest) : IAsyncLifetime
 
     private readonly List<GuestPlugin> _plugins = [];
     private readonly List<string> _volumes = [];
+    private readonly List<int> _namespaces = [];
 
     public KernelGuest Guest { get; } = guest;
 
@@ -27,6 +28,14 @@ public abstract class KernelTest(KernelGuest guest) : IAsyncLifetime
         var name = "k-" + Guid.NewGuid().ToString("N")[..10];
         _volumes.Add(name);
         return name;
+    }
+
+    /// <summary>A mount namespace of its own for a second "host", ended after the test.</summary>
+    internal async Task<int> NewHostNamespaceAsync()
+    {
+        var pid = await Guest.NewMountNamespaceAsync();
+        _namespaces.Add(pid);
+        return pid;
     }
 
     /// <summary>A daemon for this test (named after the test, so its log is easy to find on the share).</summary>
@@ -53,7 +62,7 @@ public abstract class KernelTest(KernelGuest guest) : IAsyncLifetime
     /// <summary>Waits until the volume's mount is gone and no mapping of its image is left anywhere in the kernel.</summary>
     internal async Task WaitReleasedAsync(GuestPlugin plugin, string volume)
     {
-        await KernelGuest.WaitUntilAsync(async () => await Guest.MountSourceAsync(plugin.MountpointOf(volume)) is null,
+        await KernelGuest.WaitUntilAsync(async () => await Guest.MountSourceAsync(plugin.MountpointOf(volume), plugin.Namespace) is null,
             TimeSpan.FromSeconds(60), $"{volume} to be unmounted");
         await KernelGuest.WaitUntilAsync(async () => (await Guest.MappedDevicesAsync(plugin.Mapper, volume)).Count == 0,
             TimeSpan.FromSeconds(60), $"the {plugin.Mapper} mapping of {volume} to be released");
@@ -67,6 +76,12 @@ public abstract class KernelTest(KernelGuest guest) : IAsyncLifetime
         foreach (var plugin in Enumerable.Reverse(_plugins))
         {
             await plugin.CleanUpAsync([.. _volumes]);
+        }
+
+        foreach (var pid in _namespaces)
+        {
+            // Mounts left in the namespace go with it (lazily, once nothing uses them).
+            await Guest.ExecAsync("kill", "-KILL", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 }
