@@ -183,34 +183,18 @@ internal sealed class GuestPlugin : IAsyncDisposable
     }
 
     /// <summary>
-    /// Kills the daemon and leaves nothing of this host in the guest: every mount under its root (lazily), every
-    /// mapping of the given volumes (forced), the images and their lease objects, and its directories.
+    /// Kills the daemon and leaves nothing of this host in the guest: every mount under its root (lazily) and its
+    /// directories. The volumes' mappings and images are the test's to remove (<see cref="KernelGuest.RemoveVolumesAsync"/>).
     /// </summary>
-    public async Task CleanUpAsync(params string[] volumes)
+    public async Task CleanUpAsync()
     {
         await KillAsync();
         string[] enter = Namespace is { } ns ? ["nsenter", "-t", ns.ToString(CultureInfo.InvariantCulture), "-m", "--"] : [];
         await _guest.Agent.ExecAsync([.. enter, "/bin/bash", "-c", """
             findmnt -rn -o TARGET | grep -F "$1/" | sort -r | while read -r m; do umount -l "$m" || true; done
+            rm -rf --one-file-system "$1"
             true
             """, "cleanup", Root]);
-        foreach (var volume in volumes)
-        {
-            foreach (var type in new[] { "krbd", "nbd" })
-            {
-                foreach (var device in await _guest.MappedDevicesAsync(type, volume))
-                {
-                    await _guest.RbdAsync(type == "krbd" ? ["device", "unmap", "-t", type, "-o", "noudev,force", device] : ["device", "unmap", "-t", type, device]);
-                }
-            }
-
-            await _guest.RbdAsync("snap", "purge", "--no-progress", $"{KernelGuest.Pool}/{volume}");
-            await _guest.RbdAsync("rm", "--no-progress", $"{KernelGuest.Pool}/{volume}");
-            await _guest.RadosAsync("-p", KernelGuest.Pool, "rmomapkey", "rbd-plugin.volumes", volume);
-            await _guest.RadosAsync("-p", KernelGuest.Pool, "rm", $"rbd-plugin.lease.{volume}");
-        }
-
-        await _guest.ExecAsync("rm", "-rf", "--one-file-system", Root);
     }
 
     public async ValueTask DisposeAsync() => await KillAsync();

@@ -87,7 +87,9 @@ public sealed class KernelGuest : IAsyncLifetime
     internal Task<GuestResult> ExecAsync(params string[] argv) => Agent.ExecAsync(argv);
 
     /// <summary>A bash script in the guest, its arguments as $1..$N (never spliced into the script's text).</summary>
-    internal Task<GuestResult> ShAsync(string script, params string[] args) =>
+    internal Task<GuestResult> ShAsync(string script, params string[] args) => ShAsync(script, (IReadOnlyList<string>)args);
+
+    internal Task<GuestResult> ShAsync(string script, IReadOnlyList<string> args) =>
         Agent.ExecAsync(["/bin/bash", "-c", "set -euo pipefail\n" + script, "guest-sh", .. args]);
 
     /// <summary>rbd as the plugin's client (client.docker) against the guest's cluster.</summary>
@@ -136,6 +138,40 @@ public sealed class KernelGuest : IAsyncLifetime
     /// <summary>argv run inside the mount namespace of process <paramref name="ns"/> (nsenter), or as is when null.</summary>
     internal static string[] In(int? ns, params string[] argv) =>
         ns is { } pid ? ["nsenter", "-t", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "-m", "--", .. argv] : argv;
+
+    /// <summary>
+    /// Removes what the volumes may have left, whatever state a test ended in: krbd mappings (forced), rbd-nbd
+    /// daemons (killed, which frees their devices), snapshots, images, index entries and lease objects. One script,
+    /// because every rbd and rados run costs a second or more in the emulated guest.
+    /// </summary>
+    internal async Task RemoveVolumesAsync(IReadOnlyList<string> volumes)
+    {
+        if (volumes.Count == 0)
+        {
+            return;
+        }
+
+        await ShAsync("""
+            set +e
+            conf=$1 id=$2 keyring=$3 pool=$4; shift 4
+            c=(-c "$conf" --id "$id" --keyring "$keyring")
+            for d in /sys/bus/rbd/devices/*; do
+              [[ -e $d/name ]] || continue
+              name=$(<"$d/name")
+              for v; do [[ $name == "$v" ]] && rbd "${c[@]}" device unmap -t krbd -o noudev,force "/dev/rbd${d##*/}"; done
+            done
+            for p in /proc/[0-9]*; do
+              cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+              for v; do [[ $cmd == *rbd-nbd* && $cmd == *"/$v "* ]] && kill -KILL "${p#/proc/}"; done
+            done
+            for v; do
+              rbd "${c[@]}" rm --no-progress "$pool/$v" 2>/dev/null || { rbd "${c[@]}" snap purge --no-progress "$pool/$v"; rbd "${c[@]}" rm --no-progress "$pool/$v"; }
+              rados "${c[@]}" -p "$pool" rmomapkey rbd-plugin.volumes "$v"
+              rados "${c[@]}" -p "$pool" rm "rbd-plugin.lease.$v"
+            done 2>/dev/null
+            true
+            """, [CephConf, ClientId, Keyring, Pool, .. volumes]);
+    }
 
     /// <summary>The source device of a mount point (in the guest's root mount namespace, or NS's), or null when nothing is mounted there.</summary>
     internal async Task<string?> MountSourceAsync(string mountpoint, int? ns = null)

@@ -75,8 +75,10 @@ public abstract class KernelTest(KernelGuest guest) : IAsyncLifetime
     {
         foreach (var plugin in Enumerable.Reverse(_plugins))
         {
-            await plugin.CleanUpAsync([.. _volumes]);
+            await plugin.CleanUpAsync();
         }
+
+        await Guest.RemoveVolumesAsync(_volumes);
 
         foreach (var pid in _namespaces)
         {
