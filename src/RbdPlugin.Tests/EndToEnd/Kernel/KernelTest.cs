@@ -73,13 +73,38 @@ public abstract class KernelTest(KernelGuest guest) : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        // The quick way first: a live daemon removes an unmounted volume in one request (image, index entry, lease),
+        // where the same by hand costs three or more CLI runs of a second or more each in the guest.
+        var left = new List<string>();
+        var live = _plugins.LastOrDefault(p => p.Pid is not null);
+        foreach (var volume in _volumes)
+        {
+            try
+            {
+                if (live is null)
+                {
+                    left.Add(volume);
+                    continue;
+                }
+
+                await live.RemoveAsync(volume);
+            }
+            catch (PluginErrorException e) when (e.Err.StartsWith("no such volume", StringComparison.Ordinal))
+            {
+            }
+            catch (Exception e) when (e is PluginErrorException or IOException or TimeoutException or InvalidOperationException)
+            {
+                left.Add(volume);
+            }
+        }
+
         foreach (var plugin in Enumerable.Reverse(_plugins))
         {
             await plugin.CleanUpAsync();
         }
 
-        await Guest.RemoveVolumesAsync(_volumes);
-
+        // Whatever the daemon could not remove (still mounted or mapped after a failure), and its traces in the kernel.
+        await Guest.RemoveVolumesAsync(left);
         foreach (var pid in _namespaces)
         {
             // Mounts left in the namespace go with it (lazily, once nothing uses them).
