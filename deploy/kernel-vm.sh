@@ -61,6 +61,13 @@ kernel_package() {
   local pkg
   pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
   if [[ -z $pkg ]]; then
+    # No package lists (a fresh machine): a kernel cached by an earlier run will do; else update them once.
+    local cached
+    cached=$(find "$CACHE" -mindepth 2 -maxdepth 2 -name .complete -path "$CACHE/linux-image-*" -printf '%h\n' 2>/dev/null | sort -V | tail -n 1)
+    if [[ -n $cached ]]; then
+      printf '%s\n' "${cached##*/}"
+      return 0
+    fi
     log "apt knows no linux-image-amd64 yet: apt-get update"
     apt-get update -qq -o DPkg::Lock::Timeout=300 >&2 || die "apt-get update failed"
     pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
