@@ -119,8 +119,9 @@ public sealed class KernelGuest : IAsyncLifetime
     }
 
     /// <summary>
-    /// Every kernel-level trace of a mapping of the image: krbd devices in /sys/bus/rbd/devices naming it, and
-    /// rbd-nbd processes serving it. Empty = the mapping is really gone, not only missing from rbd's list.
+    /// Every kernel-level trace of a mapping of the image: krbd devices in /sys/bus/rbd/devices naming it, rbd-nbd
+    /// processes serving it, and nbd devices still connected (sysfs pid) to a process that serves nothing.
+    /// Empty = the mapping is really gone, not only missing from rbd's list.
     /// </summary>
     internal async Task<string> KernelTracesAsync(string image) =>
         (await ShAsync("""
@@ -131,6 +132,12 @@ public sealed class KernelGuest : IAsyncLifetime
             for p in /proc/[0-9]*; do
               cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
               [[ $cmd == *rbd-nbd* && $cmd == *"/$1 "* ]] && echo "rbd-nbd pid ${p#/proc/}"
+            done
+            for n in /sys/block/nbd*; do
+              [[ -e $n/pid ]] || continue
+              pid=$(<"$n/pid")
+              cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || { echo "${n##*/} connected to gone pid $pid"; continue; }
+              [[ $cmd == *rbd-nbd* ]] || echo "${n##*/} connected to pid $pid: $cmd"
             done
             true
             """, image)).EnsureSuccess().Stdout.Trim();
