@@ -121,4 +121,14 @@ internal sealed class FakeHostProbe : IHostProbe
 
         return Processes.ContainsKey(pid);
     }
+
+    /// <summary>Block devices something holds open (a mounted filesystem).</summary>
+    public HashSet<string> DevicesInUse { get; } = new(StringComparer.Ordinal);
+
+    public bool IsInUse(string device) => DevicesInUse.Contains(device);
+
+    /// <summary>Unix sockets with a live server behind them.</summary>
+    public HashSet<string> ListeningSockets { get; } = new(StringComparer.Ordinal);
+
+    public bool AcceptsConnections(string unixSocketPath) => ListeningSockets.Contains(unixSocketPath);
 }

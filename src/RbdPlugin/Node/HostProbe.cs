@@ -1,7 +1,7 @@
 namespace RbdPlugin.Node;
 
 /// <summary>The real host, through the filesystem.</summary>
-internal sealed class HostProbe : IHostProbe
+internal sealed partial class HostProbe : IHostProbe
 {
     public bool Exists(string path) => Path.Exists(path);
 

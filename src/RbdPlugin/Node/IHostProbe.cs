@@ -23,4 +23,13 @@ internal interface IHostProbe
 
     /// <summary>True while the process runs (a zombie counts as ended).</summary>
     bool IsRunning(int pid);
+
+    /// <summary>
+    /// True when a block device is held open exclusively (a mounted filesystem, device-mapper, or another O_EXCL
+    /// opener, in any mount namespace): the kernel refuses an O_EXCL open with EBUSY. False when it is free or gone.
+    /// </summary>
+    bool IsInUse(string device);
+
+    /// <summary>True when a unix socket at the path accepts a connection now (a live server, not a stale file).</summary>
+    bool AcceptsConnections(string unixSocketPath);
 }
