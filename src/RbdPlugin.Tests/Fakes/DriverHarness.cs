@@ -42,6 +42,9 @@ internal sealed class DriverHarness : IDisposable
     public FakeCeph Ceph { get; } = new();
     public FakeHost Host { get; }
 
+    /// <summary>What this host's files and programs look like (devices in use, /sys files).</summary>
+    public FakeHostProbe Probe { get; } = new();
+
     /// <summary>The mapper new mounts use from the next (re)start on, when not <see cref="Host"/>'s own (an operator
     /// switched the Mapper setting); <see cref="Host"/> stays registered for what it mapped.</summary>
     public FakeHost? ActiveMapper { get; set; }
@@ -120,6 +123,8 @@ internal sealed class DriverHarness : IDisposable
         services.AddSingleton(new MapperSet(ActiveMapper ?? Host, ActiveMapper is null ? [Host] : [Host, ActiveMapper]));
         services.AddSingleton<IFilesystem>(Host);
         services.AddSingleton<IMountTable>(Host);
+        services.AddSingleton<IMountNamespaces>(Host);
+        services.AddSingleton<IHostProbe>(Probe);
         services.AddHostVolumes(settings);
         // The background loops (trash purger, unused-mount reaper) are driven by the tests themselves, on fake time.
         services.RemoveAll<Microsoft.Extensions.Hosting.IHostedService>();

@@ -7,7 +7,7 @@ namespace RbdPlugin.Tests.Fakes;
 /// This host as the driver sees it, in memory: a block mapper, the filesystem tools and the mount table, sharing
 /// one state so that "mounted" means the same to all three. Failures injectable per step.
 /// </summary>
-internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
+internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable, IMountNamespaces
 {
     private int _next;
 
@@ -161,4 +161,7 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
     }
 
     public IReadOnlyList<MountEntry> Read() => Mounts.Select(m => new MountEntry(m.Value.Device, m.Key, m.Value.FsType)).ToList();
+
+    /// <summary>The host's one mount namespace (tests that need containers' namespaces bring their own).</summary>
+    public IReadOnlyList<MountEntry> ReadAll() => Read();
 }

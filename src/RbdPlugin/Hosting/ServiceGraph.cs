@@ -87,6 +87,7 @@ internal static class ServiceGraph
         services.AddSingleton<FrozenSnapshot>();
         services.AddSingleton<VolumeDriver>();
         services.AddSingleton<IVolumeDriver>(sp => sp.GetRequiredService<VolumeDriver>());
+        services.AddSingleton<KernelLeftovers>();
         services.AddSingleton<Reconciler>();
         services.AddSingleton<TrashPurger>();
         services.AddHostedService(sp => sp.GetRequiredService<TrashPurger>());

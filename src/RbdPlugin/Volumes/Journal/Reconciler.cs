@@ -10,7 +10,8 @@ internal sealed record ReconcileReport(int Kept, int Released, int Dropped, int 
 /// A journal entry whose mount is still there is kept (containers run on it); one with no references left is
 /// released (its grace period was cut short); one whose mount vanished is dropped (host rebooted, or unmounted by
 /// hand) after unmapping what is left. Mounts under our mount root that the journal does not know are orphans of a
-/// crash between mount and journal write: unmounted and unmapped; so are our own mappings without a mount.
+/// crash between mount and journal write: unmounted and unmapped; so are our own fuse mappings without a mount, and
+/// the krbd/nbd mappings of our volumes that nobody uses (<see cref="KernelLeftovers"/>).
 /// A kept volume keeps running only if this host still owns it: its lease is taken back (a restart is not a
 /// failover); one another host took over meanwhile is released here and never re-acquired by itself.
 /// </summary>
@@ -19,6 +20,7 @@ internal sealed partial class Reconciler(
     VolumeReleaser releaser,
     LeaseAcquirer leases,
     MapperSet mappers,
+    KernelLeftovers kernelLeftovers,
     IFilesystem filesystem,
     IMountTable mountTable,
     VolumeSettings settings,
@@ -74,7 +76,11 @@ internal sealed partial class Reconciler(
             }
         }
 
-        var orphans = await CleanOrphansAsync(mounts, mapped, ct);
+        // Read again: the loop above released some of what the first reading showed.
+        mounts = mountTable.Read();
+        mapped = await ListMappedAsync(ct);
+        var orphans = await CleanOrphansAsync(mounts, mapped, ct)
+            + await kernelLeftovers.ReleaseAsync(mapped, journal.All.Select(e => e.Image).ToHashSet(), ct);
         var report = new ReconcileReport(kept, released, dropped, orphans, problems, lost);
         LogDone(kept, released, dropped, orphans, lost);
         return report;
