@@ -9,6 +9,7 @@ namespace RbdPlugin.Tests.Fakes;
 /// </summary>
 internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
 {
+    private readonly Dictionary<ImageRef, string> _lastDevice = [];
     private int _next;
 
     public string Name { get; init; } = "fake";
@@ -49,6 +50,13 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
             {
                 device = new MappedDevice(image, $"/dev/fake{_next++}", Name);
                 Mapped[image] = device;
+                // What is on a device is the image's: mapped again under another name, it still carries it.
+                if (_lastDevice.TryGetValue(image, out var before) && Signatures.TryGetValue(before, out var signature))
+                {
+                    Signatures[device.DevicePath] = signature;
+                }
+
+                _lastDevice[image] = device.DevicePath;
             }
 
             return Task.FromResult(device);

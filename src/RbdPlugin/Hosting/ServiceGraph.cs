@@ -39,6 +39,7 @@ internal static class ServiceGraph
         services.AddSingleton<VolumeClones>();
         services.AddSingleton<VolumeResizer>();
         services.AddSingleton<VolumeSnapshots>();
+        services.AddSingleton<FormatMarks>();
         services.AddSingleton<TrashIndex>();
         services.AddSingleton<VolumeTrash>();
         services.AddSingleton<LeaseObjects>();

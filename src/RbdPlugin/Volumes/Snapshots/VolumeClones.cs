@@ -41,6 +41,9 @@ internal sealed partial class VolumeClones(
         try
         {
             await images.CloneImageAsync(source.Image, request.Snapshot, record.ToCreateRequest(), ct);
+            // librbd copies the parent's metadata into the clone, its format mark too; but the snapshot may predate
+            // the parent's first mkfs. The clone's first mount marks it when it finds the filesystem.
+            await images.RemoveImageMetadataAsync(record.Image, FormatMark.Key, ct);
         }
         catch (CephException e) when (e.Errno == Errno.EEXIST)
         {
