@@ -84,6 +84,13 @@ internal sealed partial class VolumeMounter(
     {
         var mapper = mappers.Get(entry.Mapper);
         await TryStepAsync(entry.Name, "end the mapping's client", () => mapper.AbandonAsync(DeviceOf(entry), CancellationToken.None));
+        // Not before the client is gone (a write must not land), but before the unmount: a filesystem left frozen
+        // (a daemon killed during a snapshot) would keep its writers hanging, unkillable, after a lazy unmount.
+        await TryStepAsync(entry.Name, "thaw", async () =>
+        {
+            using var bounded = new CancellationTokenSource(LostUnmountTimeout);
+            await filesystem.ThawAsync(entry.Mountpoint, bounded.Token);
+        });
         try
         {
             using var bounded = new CancellationTokenSource(LostUnmountTimeout);
