@@ -35,6 +35,7 @@ internal static class ServiceGraph
         services.AddSingleton(settings);
         services.AddSingleton(identity);
         services.AddSingleton<VolumeCatalog>();
+        services.AddSingleton<ImageStaging>();
         services.AddSingleton<VolumeStore>();
         services.AddSingleton<VolumeClones>();
         services.AddSingleton<VolumeResizer>();

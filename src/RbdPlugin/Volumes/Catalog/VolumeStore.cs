@@ -9,6 +9,7 @@ namespace RbdPlugin.Volumes;
 internal sealed partial class VolumeStore(
     ICephImages images,
     ICephTrash trash,
+    ImageStaging staging,
     VolumeCatalog catalog,
     TrashIndex trashIndex,
     VolumeSettings settings,
@@ -32,19 +33,18 @@ internal sealed partial class VolumeStore(
         }
 
         var record = new VolumeRecord(name, settings.Namespace, spec, time.GetUtcNow(), settings.HostId);
-        var createdHere = true;
-        try
+        // Made under a staging name and renamed into place (see ImageStaging): whatever step a kill -9 interrupts,
+        // this name never holds a half-made image, and the next Create clears the leftovers.
+        await staging.ClearAsync(name, ct);
+        var createdHere = await images.PeekImageAsync(record.Image, ct) is null
+            && await staging.MakeAsync(name, record.Image, image => images.CreateImageAsync(record.ToCreateRequest() with { Image = image }, ct), ct);
+        if (!createdHere)
         {
-            await images.CreateImageAsync(record.ToCreateRequest(), ct);
-        }
-        catch (CephException e) when (e.Errno == Errno.EEXIST)
-        {
-            // Either a crash between image and index last time (the image carries our record: finish the job),
-            // or somebody else's image with this name (refuse: never adopt data we did not create).
-            record = await OurRecordOnImageAsync(record.Image, ct) ?? throw new VolumeException(VolumeErrorKind.Conflict,
+            // The name is taken: either a crash between image and index last time (the image carries our record:
+            // finish the job), or somebody else's image (refuse: never adopt data we did not create).
+            record = await staging.OurRecordAsync(record.Image, ct) ?? throw new VolumeException(VolumeErrorKind.Conflict,
                 $"an RBD image named {record.Image} already exists and was not created by rbd-plugin; choose another volume name");
             EnsureSameSpec(record, spec);
-            createdHere = false;
         }
 
         try
@@ -59,12 +59,6 @@ internal sealed partial class VolumeStore(
 
         LogCreated(name, record.Image.ToString(), ByteSize.Format(spec.SizeBytes), spec.FsType);
         return record;
-    }
-
-    private async Task<VolumeRecord?> OurRecordOnImageAsync(ImageRef image, CancellationToken ct)
-    {
-        var info = await images.StatImageAsync(image, [VolumeRecord.MetadataKey], ct);
-        return info?.Metadata.TryGetValue(VolumeRecord.MetadataKey, out var json) == true ? VolumeRecord.FromJson(json) : null;
     }
 
     private static void EnsureSameSpec(VolumeRecord existing, VolumeSpec asked)
