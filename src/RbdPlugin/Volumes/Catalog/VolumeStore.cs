@@ -109,15 +109,27 @@ internal sealed partial class VolumeStore(
     /// <summary>Clients watching the image; none when the image is gone.</summary>
     public Task<IReadOnlyList<Watcher>> WatchersOrNoneAsync(ImageRef image, CancellationToken ct) => images.ListWatchersOrNoneAsync(image, ct);
 
+    /// <summary>
+    /// Remembers what we put in the trash (the purger only ever deletes our own images): the record first, keyed by
+    /// the image's id, then the move. A kill -9 between the two leaves a record whose image is still a volume (the
+    /// next Remove writes it again and moves the image; the purger leaves such a record alone), never an image in
+    /// Ceph's trash that our index does not know, which nothing would ever list or purge.
+    /// </summary>
     private async Task TrashAsync(VolumeRecord record, CancellationToken ct)
     {
-        var expires = time.GetUtcNow() + settings.TrashExpiry;
-        var id = await trash.TrashImageAsync(record.Image, settings.TrashExpiry, ct);
-        if (id is not null)
+        var id = await images.GetImageIdAsync(record.Image, ct);
+        if (id is null)
         {
-            // Remember what we put in the trash, so the purger only ever deletes our own images.
-            var entry = new TrashRecord(record.Name, record.Spec.Pool, record.Namespace, id, expires);
-            await trashIndex.PutAsync(entry, ct);
+            return; // moved already (killed after the move last time: its record is there) or deleted
+        }
+
+        var expires = time.GetUtcNow() + settings.TrashExpiry;
+        await trashIndex.PutAsync(new TrashRecord(record.Name, record.Spec.Pool, record.Namespace, id, expires), ct);
+        var moved = await trash.TrashImageAsync(record.Image, settings.TrashExpiry, ct);
+        if (moved is not null && moved != id)
+        {
+            // The name held another image by the time of the move (replaced in between): it is in the trash now too.
+            await trashIndex.PutAsync(new TrashRecord(record.Name, record.Spec.Pool, record.Namespace, moved, expires), ct);
         }
     }
 
