@@ -18,8 +18,14 @@ internal static unsafe partial class DirectRead
     private const int ORdOnly = 0;
     private const int OCloExec = 0x80000;
 
-    /// <summary>O_DIRECT is not the same bit everywhere: 040000 (octal) on x86-64, 0200000 on arm64.</summary>
-    private static int ODirect => RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x10000 : 0x4000;
+    /// <summary>O_DIRECT is not the same bit everywhere: 040000 (octal, asm-generic: x86, s390x, riscv64,
+    /// loongarch64), 0200000 on arm and arm64, 0400000 on ppc64le.</summary>
+    private static int ODirect => RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.Arm64 or Architecture.Arm => 0x10000,
+        Architecture.Ppc64le => 0x20000,
+        _ => 0x4000,
+    };
 
     /// <summary>
     /// Up to <paramref name="count"/> bytes from <paramref name="offset"/> (both multiples of <see cref="Alignment"/>),

@@ -123,11 +123,10 @@ internal sealed partial class VolumeMounter(
     private async Task<(string FsType, bool Formatted)> EnsureFilesystemAsync(VolumeRecord record, string device, CancellationToken ct)
     {
         var found = await filesystem.ProbeAsync(device, ct);
-        var (marked, mark) = await CephErrors.Guard($"volume {record.Name}: read {FormatMark.Key} of {record.Image}",
-            () => marks.ReadAsync(record.Image, ct));
+        var (marked, mark) = await marks.ReadAsync(record, ct);
         if (found is null && marked)
         {
-            throw FilesystemGone(record, device, mark);
+            throw FormatMarks.Gone(record, device, mark);
         }
 
         if (found is null)
@@ -144,7 +143,7 @@ internal sealed partial class VolumeMounter(
             }
 
             LogFormatted(record.Name, device, record.Spec.FsType);
-            await MarkAsync(record, record.Spec.FsType, CancellationToken.None);
+            await marks.WriteAsync(record, record.Spec.FsType, CancellationToken.None);
             return (record.Spec.FsType, true);
         }
 
@@ -154,7 +153,7 @@ internal sealed partial class VolumeMounter(
             {
                 // A volume formatted before the mark existed (or whose mark write failed after its mkfs): the
                 // filesystem found is the proof, so mark it now.
-                await MarkAsync(record, found, ct);
+                await marks.WriteAsync(record, found, ct);
             }
 
             return (found, false);
@@ -162,21 +161,6 @@ internal sealed partial class VolumeMounter(
 
         throw new VolumeException(VolumeErrorKind.Conflict,
             $"volume {record.Name}: its device carries a '{found}' signature, which is not a filesystem this plugin mounts; refusing to format or mount it. Inspect the image {record.Image} by hand");
-    }
-
-    /// <summary>
-    /// Written before the filesystem is used: a failure fails the Mount (the undo unmaps), and the next Mount, finding
-    /// the filesystem, writes it then.
-    /// </summary>
-    private Task MarkAsync(VolumeRecord record, string fsType, CancellationToken ct) =>
-        CephErrors.Guard($"volume {record.Name}: write {FormatMark.Key} on {record.Image}", () => marks.WriteAsync(record.Image, fsType, ct));
-
-    private static VolumeException FilesystemGone(VolumeRecord record, string device, FormatMark? mark)
-    {
-        var when = FormatMark.Describe(mark) is { Length: > 0 } described ? $" ({described})" : "";
-        return new VolumeException(VolumeErrorKind.Conflict,
-            $"volume {record.Name}: its image {record.Image} was formatted{when}, but {device} now shows no filesystem: it seems gone or unreadable, and formatting it again would destroy what is left, so nothing was formatted and the volume was not mounted. " +
-            $"Inspect the image before anything writes to it (`rbd-plugin snapshot ls {record.Name}`; a read-only copy: `rbd export {record.Image} FILE`, then `blkid -p FILE`, `e2fsck -n FILE` or `xfs_repair -n FILE`); see docs/troubleshooting.md, \"the filesystem seems gone\"");
     }
 
     /// <summary>After a mount of an existing filesystem: grows it into a device that was enlarged while it was not mounted.
