@@ -180,6 +180,27 @@ public sealed class CreateCrashTests
     }
 
     [Fact]
+    public async Task Create_LeftoverStagingImageStillOpen_CreateGoesOnAndTheIntentStaysForALaterPass()
+    {
+        // Arrange
+        using var h = new DriverHarness();
+        var staging = new ImageRef("rbd", "", ImageStaging.StagingName("db1", "0123456789ab"));
+        h.Ceph.Images[staging] = new ImageInfo(staging, 1 << 30, 61, new Dictionary<string, string>());
+        var intent = new StagingIntent("db1", "rbd", "", staging.Name, "host-a", h.Time.GetUtcNow());
+        var index = new RadosObject("rbd", "", ImageStaging.IndexObject);
+        await h.Ceph.SetOmapKeyAsync(index, "db1/0123456789ab", intent.ToJson(), None);
+        h.Ceph.FailOn = call => call == "RemoveImage" ? new CephException("rbd_remove", Errno.EBUSY) : null;
+
+        // Act
+        await CreateAsync(h);
+
+        // Assert
+        Assert.NotNull(await h.Get<VolumeCatalog>().GetAsync("db1", None));
+        Assert.True(h.Ceph.Images.ContainsKey(staging));
+        Assert.Equal(["db1/0123456789ab"], (await h.Ceph.ReadOmapAsync(index, None)).Keys);
+    }
+
+    [Fact]
     public async Task SweepAbandoned_StagingLeftByAHostThatNeverCameBack_ClearedByTheHourlyPass()
     {
         // Arrange

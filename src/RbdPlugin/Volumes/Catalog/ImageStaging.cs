@@ -73,9 +73,8 @@ internal sealed partial class ImageStaging(IRadosOmap omap, ICephImages images, 
         foreach (var (key, json) in await omap.ReadOmapAsync(Index, ct))
         {
             var intent = StagingIntent.FromJson(json);
-            if (intent is null || time.GetUtcNow() - intent.StartedAt >= AbandonedAfter)
+            if ((intent is null || time.GetUtcNow() - intent.StartedAt >= AbandonedAfter) && await ClearOneAsync(key, intent, ct))
             {
-                await ClearOneAsync(key, intent, ct);
                 cleared++;
             }
         }
@@ -114,16 +113,26 @@ internal sealed partial class ImageStaging(IRadosOmap omap, ICephImages images, 
         }
     }
 
-    private async Task ClearOneAsync(string key, StagingIntent? intent, CancellationToken ct)
+    /// <summary>Removes the intent's staging image, then the intent. False when the image could not be removed
+    /// (open, or with snapshots): the intent stays for a later pass, and the Create that asked goes on.</summary>
+    private async Task<bool> ClearOneAsync(string key, StagingIntent? intent, CancellationToken ct)
     {
         var volume = key.Split('/')[0];
         if (intent is not null && intent.Volume == volume && intent.Namespace == settings.Namespace && settings.AllowedPools.Contains(intent.Pool)
             && intent.Image.StartsWith(Prefix, StringComparison.Ordinal) && intent.Image.EndsWith("." + volume, StringComparison.Ordinal))
         {
             var staging = new ImageRef(intent.Pool, intent.Namespace, intent.Image);
-            if (await images.RemoveImageAsync(staging, ct))
+            try
             {
-                LogCleared(volume, staging.ToString(), intent.Host);
+                if (await images.RemoveImageAsync(staging, ct))
+                {
+                    LogCleared(volume, staging.ToString(), intent.Host);
+                }
+            }
+            catch (CephException e) when (e.Errno is Errno.EBUSY or Errno.ENOTEMPTY)
+            {
+                LogNotCleared(e, staging.ToString());
+                return false;
             }
         }
         else
@@ -132,6 +141,7 @@ internal sealed partial class ImageStaging(IRadosOmap omap, ICephImages images, 
         }
 
         await omap.RemoveOmapKeyAsync(Index, key, ct);
+        return true;
     }
 
     /// <summary>After a failed make or rename: best effort, whatever fails here the next Create or sweep clears.</summary>
@@ -164,6 +174,9 @@ internal sealed partial class ImageStaging(IRadosOmap omap, ICephImages images, 
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Removed {Image}, left by a Create of volume {Volume} on host {Host} that did not finish")]
     private partial void LogCleared(string volume, string image, string host);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove staging image {Image} left by a Create that did not finish; a later pass tries again (`rbd status {Image}` shows who has it open)")]
+    private partial void LogNotCleared(Exception e, string image);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped staging intent {Key}: it does not name a staging image of its volume; no image was touched")]
     private partial void LogIgnored(string key);
