@@ -9,6 +9,7 @@ namespace RbdPlugin.Tests.Fakes;
 /// </summary>
 internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable, IMountNamespaces
 {
+    private readonly Dictionary<ImageRef, string> _lastDevice = [];
     private int _next;
 
     public string Name { get; init; } = "fake";
@@ -62,6 +63,14 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable, IMountN
                     Writers[image] = writer;
                     Cluster.Watchers.AddOrUpdate(image, _ => [writer], (_, list) => [.. list, writer]);
                 }
+
+                // What is on a device is the image's: mapped again under another name, it still carries it.
+                if (_lastDevice.TryGetValue(image, out var before) && Signatures.TryGetValue(before, out var signature))
+                {
+                    Signatures[device.DevicePath] = signature;
+                }
+
+                _lastDevice[image] = device.DevicePath;
             }
 
             return Task.FromResult(device);

@@ -43,6 +43,26 @@ internal sealed partial class CephImages(CephConnection connection) : ICephImage
         return connection.RunOnImageAsync(operation, image, readOnly: false, img => NativeCall.Check(Librbd.rbd_metadata_set(img, key, value), operation), ct);
     }
 
+    public Task RemoveImageMetadataAsync(ImageRef image, string key, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var operation = $"rbd_metadata_remove {image} {key}";
+        return connection.RunOnImageAsync(operation, image, readOnly: false, img =>
+        {
+            var rc = Librbd.rbd_metadata_remove(img, key);
+            return rc == -Errno.ENOENT ? 0 : NativeCall.Check(rc, operation);
+        }, ct);
+    }
+
+    public Task RenameImageAsync(ImageRef image, string newName, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentException.ThrowIfNullOrEmpty(newName);
+        var operation = $"rbd_rename {image} {newName}";
+        return connection.RunAsync(operation, image.Pool, image.Namespace, io => NativeCall.Check(Librbd.rbd_rename(io, image.Name, newName), operation), ct);
+    }
+
     public Task<bool> RemoveImageAsync(ImageRef image, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(image);

@@ -35,10 +35,12 @@ internal static class ServiceGraph
         services.AddSingleton(settings);
         services.AddSingleton(identity);
         services.AddSingleton<VolumeCatalog>();
+        services.AddSingleton<ImageStaging>();
         services.AddSingleton<VolumeStore>();
         services.AddSingleton<VolumeClones>();
         services.AddSingleton<VolumeResizer>();
         services.AddSingleton<VolumeSnapshots>();
+        services.AddSingleton<FormatMarks>();
         services.AddSingleton<TrashIndex>();
         services.AddSingleton<VolumeTrash>();
         services.AddSingleton<LeaseObjects>();

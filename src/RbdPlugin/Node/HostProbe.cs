@@ -69,6 +69,8 @@ internal sealed partial class HostProbe : IHostProbe
         return buffer[..read];
     }
 
+    public byte[] ReadDirect(string path, long offset, int count) => DirectRead.Read(path, offset, count);
+
     public ulong BlockDeviceSize(string device)
     {
         var resolved = new FileInfo(device).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? device;

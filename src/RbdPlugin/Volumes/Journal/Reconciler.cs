@@ -53,11 +53,13 @@ internal sealed partial class Reconciler(
                     continue;
                 }
 
+                await ThawAsync(entry, problems, ct);
                 kept++;
                 LogKept(entry.Name, entry.Mountpoint, entry.TotalRefs);
             }
             else if (isMounted)
             {
+                await ThawAsync(entry, problems, ct);
                 await releaser.ReleaseAsync(entry, ct);
                 released++;
             }
@@ -84,6 +86,27 @@ internal sealed partial class Reconciler(
         var report = new ReconcileReport(kept, released, dropped, orphans, problems, lost);
         LogDone(kept, released, dropped, orphans, lost);
         return report;
+    }
+
+    /// <summary>
+    /// A daemon killed between fsfreeze and thaw (a snapshot of a mounted volume) left the filesystem frozen, and
+    /// every writer in its containers hangs until someone thaws it; nobody else will. Thawing a filesystem that is
+    /// not frozen is success, so every mounted volume is thawed, without knowing whether it was frozen. A lost
+    /// volume is thawed by its release, once its client is gone. A failure is reported, not thrown: the other
+    /// volumes still get reconciled.
+    /// </summary>
+    private async Task ThawAsync(JournalEntry entry, List<string> problems, CancellationToken ct)
+    {
+        try
+        {
+            await filesystem.ThawAsync(entry.Mountpoint, ct);
+        }
+        catch (HostCommandException e)
+        {
+            var problem = $"volume {entry.Name}: could not thaw {entry.Mountpoint} ({e.Message}); if its writers hang, run `fsfreeze --unfreeze {entry.Mountpoint}`";
+            problems.Add(problem);
+            LogProblem(problem);
+        }
     }
 
     /// <summary>
