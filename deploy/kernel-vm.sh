@@ -18,6 +18,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO=$repo
+# The guest learns the checkout from the kernel command line (guest-init keeps it visible when it is under /tmp).
+[[ $REPO != *[[:space:]]* ]] || { echo "kernel-vm: the checkout's path has whitespace: $REPO; clone it elsewhere" >&2; exit 2; }
 readonly DIR="${RBD_KERNEL_VM_DIR:-/var/lib/rbd-plugin-kernel-vm}"
 readonly CACHE="$DIR/cache"
 readonly RUN="$DIR/run"
@@ -177,7 +179,7 @@ boot() {
     qemu-system-x86_64 -name rbd-kernel-vm
     -accel tcg,thread=multi -cpu max -smp 2 -m "$MEM_MB"
     -kernel "$kdir/boot/vmlinuz-$ver" -initrd "$initrd"
-    -append "console=ttyS0 panic=-1 loglevel=4 rbdvm_kdir=$kdir rbdvm_share=$GUEST_SHARE rbdvm_hostname=$GUEST_HOSTNAME"
+    -append "console=ttyS0 panic=-1 loglevel=4 rbdvm_kdir=$kdir rbdvm_share=$GUEST_SHARE rbdvm_hostname=$GUEST_HOSTNAME rbdvm_repo=$REPO"
     -display none -monitor none -serial "file:$CONSOLE" -no-reboot
     # No NIC at all: the guest only ever talks to its own loopback, and to the host through the agent.
     -nic none
@@ -211,6 +213,12 @@ cmd_up() {
   local start=$SECONDS
   take_lock
   mkdir -p "$CACHE"
+  local pid
+  pid=$(qemu_pid)
+  if [[ -n $pid ]] && ! grep -qzF "rbdvm_repo=$REPO " <(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null); then
+    log "guest runs for another checkout: restarting it for $REPO"
+    stop_vm
+  fi
   if [[ -n $(qemu_pid) ]] && qga ping --wait 10 2>/dev/null; then
     log "guest already running (pid $(qemu_pid))"
   else
