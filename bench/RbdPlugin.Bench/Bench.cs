@@ -329,8 +329,8 @@ internal sealed class Bench(Daemon daemon, TimedPlugin plugin, CephTarget ceph, 
     /// fsync, so queue depth 1). `rbd bench` has nothing like it, so only the before/after comparison runs it.
     /// </summary>
     internal static DataJob FsyncJob(Plan plan) =>
-        new("Random write 4 KiB, fsync after every write", "randwrite", "4K", plan.DataRegion, plan.RandIo / 8,
-            $"{plan.RandIo / 8 >> 20} MiB of I/O over the region, fio --fsync=1", FsyncEach: true);
+        new("Random write 4 KiB, fsync after every write", "randwrite", "4K", plan.DataRegion, plan.RandIo / 4,
+            $"{plan.RandIo / 4 >> 20} MiB of I/O over the region, fio --fsync=1", FsyncEach: true);
 
     private async Task DataRowsAsync()
     {
