@@ -27,6 +27,9 @@ internal interface ICephImages
     /// <see cref="CephException"/> EEXIST when <paramref name="newName"/> is taken, ENOENT when the image is gone.</summary>
     Task RenameImageAsync(ImageRef image, string newName, CancellationToken ct);
 
+    /// <summary>Sets the entries with a value and removes those without one, in one open of the image.</summary>
+    Task UpdateImageMetadataAsync(ImageRef image, IReadOnlyDictionary<string, string?> entries, CancellationToken ct);
+
     /// <summary>Deletes the image. Idempotent: false when it was already gone.</summary>
     Task<bool> RemoveImageAsync(ImageRef image, CancellationToken ct);
 

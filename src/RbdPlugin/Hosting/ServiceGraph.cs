@@ -97,11 +97,12 @@ internal static class ServiceGraph
         return services;
     }
 
-    /// <summary>What the runbook commands do, with this host's daemon at <paramref name="adminSocket"/>.</summary>
-    public static IServiceCollection AddOperations(this IServiceCollection services, string adminSocket, CreateFeatures features)
+    /// <summary>What the runbook commands do, with this host's daemon at <paramref name="adminSocket"/> whose mapper
+    /// can serve what <paramref name="mapper"/> says (a create stays within it).</summary>
+    public static IServiceCollection AddOperations(this IServiceCollection services, string adminSocket, MapperAbilities mapper)
     {
         services.AddSingleton(new LocalDaemon(adminSocket));
-        services.AddSingleton(features);
+        services.AddSingleton(mapper);
         services.AddSingleton<VolumeOperations>();
         services.AddSingleton<SnapshotOperations>();
         services.AddSingleton<CloneOperations>();

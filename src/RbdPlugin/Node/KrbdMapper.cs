@@ -43,6 +43,9 @@ internal sealed class KrbdMapper(ICommandRunner runner, CephClientArgs client, I
 
     public override ulong? SupportedFeatures => _features.Value;
 
+    // The kernel client has no QoS of its own and does not read librbd's settings.
+    public override bool AppliesIoLimits => false;
+
     protected override string DeviceType => "krbd";
 
     protected override IReadOnlyList<string> NotMappedTexts { get; } = [NotMappedImageText, NoSuchDeviceText, NotABlockDeviceText];

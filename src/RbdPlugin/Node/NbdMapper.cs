@@ -22,6 +22,8 @@ internal sealed class NbdMapper(ICommandRunner runner, CephClientArgs client, IH
 
     public override ulong? SupportedFeatures => null;
 
+    public override bool AppliesIoLimits => true;
+
     /// <summary>How long an abandon waits for the killed rbd-nbd to be gone.</summary>
     public TimeSpan ExitTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

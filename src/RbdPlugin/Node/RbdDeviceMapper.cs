@@ -19,6 +19,8 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
 
     public abstract ulong? SupportedFeatures { get; }
 
+    public abstract bool AppliesIoLimits { get; }
+
     /// <summary>The value of rbd's -t/--device-type: "krbd" or "nbd".</summary>
     protected abstract string DeviceType { get; }
 

@@ -1,4 +1,5 @@
 using RbdPlugin.Ceph;
+using RbdPlugin.Node;
 
 namespace RbdPlugin.Volumes;
 
@@ -45,13 +46,13 @@ internal sealed class VolumeDriver : IVolumeDriver
         VolumeName.Validate(name);
         if (CreateOptionsParser.IsClone(options))
         {
-            var clone = CreateOptionsParser.ParseClone(options!, _settings);
+            var clone = CreateOptionsParser.ParseClone(options!, _settings, MapperAbilities.Of(_mappers.Active));
             using var locked = await _guard.LockAsync(name, ct);
             await _guard.GuardAsync($"create {name} from {clone.Spec}", () => _clones.CloneAsync(name, clone, ct));
             return;
         }
 
-        var spec = CreateOptionsParser.Parse(options, _settings, _mappers.Active.SupportedFeatures);
+        var spec = CreateOptionsParser.Parse(options, _settings, MapperAbilities.Of(_mappers.Active));
         using var _ = await _guard.LockAsync(name, ct);
         await _guard.GuardAsync($"create {name}", () => _store.CreateAsync(name, spec, ct));
     }

@@ -93,7 +93,7 @@ internal static unsafe partial class Librbd
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rbd_metadata_set(SafeRbdImageHandle image, string key, string value);
 
-    // int rbd_metadata_remove(rbd_image_t image, const char *key);
+    // int rbd_metadata_remove(rbd_image_t image, const char *key);  -ENOENT: no such key.
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rbd_metadata_remove(SafeRbdImageHandle image, string key);
 

@@ -119,6 +119,7 @@ internal sealed partial class VolumeClones(
             SizeBytes = size,
             MountOptions = request.MountOptions is { } options ? FsOptions.ValidateMount(fsType, options) : source.Spec.MountOptions,
             FromSnapshot = request.Spec,
+            Limits = IoLimits.Parse(request.LimitOptions, source.Limits).OrNull(), // the source's limits now, unless given
         };
     }
 
