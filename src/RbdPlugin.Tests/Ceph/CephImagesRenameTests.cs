@@ -3,7 +3,7 @@ using RbdPlugin.Tests.Infrastructure;
 
 namespace RbdPlugin.Tests.Ceph;
 
-/// <summary>rbd_rename and rbd_metadata_remove against the dev cluster: what ImageStaging and clones rely on.</summary>
+/// <summary>rbd_rename and metadata updates against the dev cluster: what ImageStaging and clones rely on.</summary>
 public sealed class CephImagesRenameTests(CephClusterFixture fixture) : ClusterTest(fixture)
 {
     private static readonly CancellationToken None = CancellationToken.None;
@@ -42,18 +42,22 @@ public sealed class CephImagesRenameTests(CephClusterFixture fixture) : ClusterT
     }
 
     [Fact]
-    public async Task RemoveImageMetadata_PresentThenAbsent_RemovedAndIdempotent()
+    public async Task UpdateImageMetadata_RemovesNullsSetsValues_Idempotent()
     {
         // Arrange
-        var image = await CreateImageAsync(new Dictionary<string, string> { ["gone"] = "soon", ["kept"] = "yes" });
+        var image = await CreateImageAsync(new Dictionary<string, string> { ["gone"] = "soon", ["kept"] = "yes", ["changed"] = "old" });
+        var update = new Dictionary<string, string?> { ["gone"] = null, ["changed"] = "new", ["added"] = "1", ["never"] = null };
 
         // Act
-        await Cluster.Images.RemoveImageMetadataAsync(image, "gone", None);
-        await Cluster.Images.RemoveImageMetadataAsync(image, "gone", None);
+        await Cluster.Images.UpdateImageMetadataAsync(image, update, None);
+        await Cluster.Images.UpdateImageMetadataAsync(image, update, None);
 
         // Assert
-        var meta = (await Cluster.Images.StatImageAsync(image, ["gone", "kept"], None))!.Metadata;
+        var meta = (await Cluster.Images.StatImageAsync(image, ["gone", "kept", "changed", "added", "never"], None))!.Metadata;
         Assert.False(meta.ContainsKey("gone"));
+        Assert.False(meta.ContainsKey("never"));
         Assert.Equal("yes", meta["kept"]);
+        Assert.Equal("new", meta["changed"]);
+        Assert.Equal("1", meta["added"]);
     }
 }

@@ -63,7 +63,8 @@ internal sealed partial class FakeCeph
         Call("CloneImage");
         var snap = SnapshotsOf(source).FirstOrDefault(s => s.Name == snapshot) ?? throw new CephException("rbd_clone3", Errno.ENOENT);
         // librbd copies the parent's metadata into the clone first; the clone's own request then overwrites its keys.
-        var metadata = new Dictionary<string, string>(Images.TryGetValue(source, out var parent) ? parent.Metadata : new Dictionary<string, string>());
+        var metadata = (Images.TryGetValue(source, out var parent) ? parent.Metadata : new Dictionary<string, string>())
+            .ToDictionary(kv => kv.Key, string? (kv) => kv.Value);
         foreach (var (key, value) in clone.Metadata)
         {
             metadata[key] = value;

@@ -110,7 +110,7 @@ internal sealed partial class FakeCeph : ICephImages, ICephSnapshots, ICephTrash
             throw;
         }
 
-        Images[request.Image] = info with { Metadata = request.Metadata };
+        Images[request.Image] = info with { Metadata = Written(new Dictionary<string, string>(), request.Metadata) };
         return Task.CompletedTask;
     }
 
@@ -145,14 +145,31 @@ internal sealed partial class FakeCeph : ICephImages, ICephSnapshots, ICephTrash
         return Task.CompletedTask;
     }
 
-    public Task RemoveImageMetadataAsync(ImageRef image, string key, CancellationToken ct)
+    public Task UpdateImageMetadataAsync(ImageRef image, IReadOnlyDictionary<string, string?> entries, CancellationToken ct)
     {
-        Call("RemoveImageMetadata");
+        Call("UpdateImageMetadata");
         var info = Images.TryGetValue(image, out var found) ? found : throw new CephException("rbd_open", Errno.ENOENT);
-        var metadata = new Dictionary<string, string>(info.Metadata);
-        metadata.Remove(key);
-        Images[image] = info with { Metadata = metadata };
+        Images[image] = info with { Metadata = Written(info.Metadata, entries) };
         return Task.CompletedTask;
+    }
+
+    /// <summary>The metadata after the entries are written: a null value removes its key, as in CephImages.</summary>
+    private static Dictionary<string, string> Written(IReadOnlyDictionary<string, string> before, IReadOnlyDictionary<string, string?> entries)
+    {
+        var metadata = new Dictionary<string, string>(before);
+        foreach (var (key, value) in entries)
+        {
+            if (value is null)
+            {
+                metadata.Remove(key);
+            }
+            else
+            {
+                metadata[key] = value;
+            }
+        }
+
+        return metadata;
     }
 
     public Task<ImageInfo?> StatImageAsync(ImageRef image, IReadOnlyCollection<string> metadataKeys, CancellationToken ct)

@@ -20,6 +20,8 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable, IMountN
     /// <summary>The client each mapping writes with (its watch on the image), by image.</summary>
     public Dictionary<ImageRef, Watcher> Writers { get; } = [];
     public ulong? SupportedFeatures { get; init; }
+
+    public bool AppliesIoLimits { get; init; } = true;
     public Dictionary<ImageRef, MappedDevice> Mapped { get; } = [];
     public Dictionary<string, string?> Signatures { get; } = [];
     public Dictionary<string, (string Device, string FsType, IReadOnlyList<string> Options)> Mounts { get; } = [];

@@ -43,12 +43,6 @@ internal sealed partial class CephImages(CephConnection connection) : ICephImage
         return connection.RunOnImageAsync(operation, image, readOnly: false, img => NativeCall.Check(Librbd.rbd_metadata_set(img, key, value), operation), ct);
     }
 
-    public Task RemoveImageMetadataAsync(ImageRef image, string key, CancellationToken ct)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(key);
-        return UpdateImageMetadataAsync(image, new Dictionary<string, string?> { [key] = null }, ct);
-    }
-
     public Task RenameImageAsync(ImageRef image, string newName, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(image);

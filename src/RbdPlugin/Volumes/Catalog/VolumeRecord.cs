@@ -25,10 +25,14 @@ internal sealed record VolumeRecord(string Name, string Namespace, VolumeSpec Sp
     [JsonIgnore]
     public IoLimits Limits => LimitedTo ?? Spec.Limits ?? IoLimits.None;
 
-    /// <summary>The image metadata this record puts on its image: itself, and its limits as librbd settings (null =
-    /// remove: a clone starts with a copy of its parent's metadata).</summary>
+    /// <summary>
+    /// The image metadata a new image of this record gets: the record itself, its limits as librbd settings, and no
+    /// format mark. A null value removes the key: a clone starts with a copy of its parent's metadata, whose limits
+    /// may differ and whose format mark may be younger than the snapshot (the clone's first mount marks it when it
+    /// finds the filesystem).
+    /// </summary>
     public IReadOnlyDictionary<string, string?> ImageMetadata() =>
-        new Dictionary<string, string?>(Limits.Metadata(), StringComparer.Ordinal) { [MetadataKey] = ToJson() };
+        new Dictionary<string, string?>(Limits.Metadata(), StringComparer.Ordinal) { [MetadataKey] = ToJson(), [FormatMark.Key] = null };
 
     /// <summary>What librbd needs to make this volume's image, the record itself as its metadata.</summary>
     public ImageCreateRequest ToCreateRequest()

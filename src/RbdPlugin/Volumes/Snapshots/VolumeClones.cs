@@ -44,10 +44,9 @@ internal sealed partial class VolumeClones(
         var createdHere = await images.PeekImageAsync(record.Image, ct) is null
             && await staging.MakeAsync(name, record.Image, async image =>
             {
+                // librbd copies the parent's metadata into the clone: the record's metadata replaces or removes it
+                // (VolumeRecord.ImageMetadata).
                 await images.CloneImageAsync(source.Image, request.Snapshot, record.ToCreateRequest() with { Image = image }, ct);
-                // librbd copies the parent's metadata into the clone, its format mark too; but the snapshot may
-                // predate the parent's first mkfs. The clone's first mount marks it when it finds the filesystem.
-                await images.RemoveImageMetadataAsync(image, FormatMark.Key, ct);
             }, ct);
         if (!createdHere)
         {
