@@ -17,7 +17,8 @@ internal sealed class DriverHarness : IDisposable
     private IServiceProvider _services;
     private ServiceProvider? _owned;
 
-    public DriverHarness(ulong? mapperFeatures = null, RemoveAction removeAction = RemoveAction.Trash)
+    /// <param name="ioLimits">Whether this host's mapper enforces I/O limits (false: as krbd).</param>
+    public DriverHarness(ulong? mapperFeatures = null, RemoveAction removeAction = RemoveAction.Trash, bool ioLimits = true)
     {
         Root = Directory.CreateTempSubdirectory("rbd-plugin-test-").FullName;
         Settings = new VolumeSettings
@@ -33,7 +34,7 @@ internal sealed class DriverHarness : IDisposable
             LeaseWait = TimeSpan.Zero,
         };
         Ceph.Clock = Time;
-        Host = new FakeHost { SupportedFeatures = mapperFeatures, Cluster = Ceph };
+        Host = new FakeHost { SupportedFeatures = mapperFeatures, AppliesIoLimits = ioLimits, Cluster = Ceph };
         _services = _owned = Build();
     }
 

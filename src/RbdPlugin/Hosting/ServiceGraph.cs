@@ -39,6 +39,7 @@ internal static class ServiceGraph
         services.AddSingleton<VolumeStore>();
         services.AddSingleton<VolumeClones>();
         services.AddSingleton<VolumeResizer>();
+        services.AddSingleton<VolumeLimiter>();
         services.AddSingleton<VolumeSnapshots>();
         services.AddSingleton<FormatMarks>();
         services.AddSingleton<TrashIndex>();
@@ -107,6 +108,7 @@ internal static class ServiceGraph
         services.AddSingleton<SnapshotOperations>();
         services.AddSingleton<CloneOperations>();
         services.AddSingleton<ResizeOperations>();
+        services.AddSingleton<LimitOperations>();
         services.AddSingleton<TrashOperations>();
         services.AddSingleton<HostOperations>();
         services.AddSingleton<PlainBackupSnapshots>();

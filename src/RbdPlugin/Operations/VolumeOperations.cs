@@ -48,7 +48,8 @@ internal sealed class VolumeOperations(
         var used = await images.UsedBytesAsync(record.Image, ct);
         return new VolumeListItem(record.Name, record.Spec.Pool, image.SizeBytes, ByteSize.Format(image.SizeBytes),
             used, used is { } u ? ByteSize.Format(u) : null, record.Spec.FsType, lease.Host, lease.StateText,
-            lease is { State: LeaseState.Held, Mountpoint: { } mountpoint } ? $"{lease.Host}:{mountpoint}" : null, record.CreatedAt);
+            lease is { State: LeaseState.Held, Mountpoint: { } mountpoint } ? $"{lease.Host}:{mountpoint}" : null, record.CreatedAt,
+            record.Limits.ToOptions());
     }
 
     public Task<VolumeInspectResult> InspectAsync(string name, CancellationToken ct) => CephErrors.Guard($"inspect {name}", async () =>

@@ -56,7 +56,7 @@ internal static class StoredSpec
 
         foreach (var (option, value) in (spec.Limits ?? IoLimits.None).ToOptions())
         {
-            options[option] = value;
+            options[option] = value.ToString(CultureInfo.InvariantCulture);
         }
 
         try

@@ -104,7 +104,8 @@ internal static partial class CreateOptionsParser
         var limits = IoLimits.Parse(options, start);
         if (!mapper.IoLimits && !limits.IsNone)
         {
-            throw Invalid(NoLimitsOn(mapper.Mapper, limits));
+            throw Invalid($"I/O limits ({limits}): {NoLimitsOn(mapper.Mapper)}, or leave them out and limit the containers instead "
+                + "(docker run --device-read-iops/--device-write-iops/--device-read-bps/--device-write-bps)");
         }
 
         return limits;
@@ -116,10 +117,9 @@ internal static partial class CreateOptionsParser
         return options.Where(o => IoLimits.Options.Contains(o.Key)).ToDictionary(StringComparer.Ordinal);
     }
 
-    /// <summary>Why a mapper cannot take these limits, and what to do instead.</summary>
-    public static string NoLimitsOn(string mapper, IoLimits limits) =>
-        $"I/O limits ({limits}) are enforced by librbd, which the {mapper} mapper does not use: map with rbd-nbd or rbd-fuse (setting Mapper), "
-        + "or leave the limits out and limit the containers instead (docker run --device-read-iops/--device-write-iops)";
+    /// <summary>Why a mapper cannot hold I/O limits, and which can.</summary>
+    public static string NoLimitsOn(string mapper) =>
+        $"the {mapper} mapper cannot enforce them (librbd does; the kernel client does not read its settings): map with rbd-nbd or rbd-fuse (setting Mapper)";
 
     private static string? Get(IReadOnlyDictionary<string, string> options, string key) =>
         options.TryGetValue(key, out var value) ? value : null;

@@ -67,15 +67,20 @@ internal sealed record IoLimits(ulong? Iops = null, ulong? Bps = null, ulong? Re
         All.Select(l => KeyValuePair.Create(l.MetadataKey, l.Get(this)?.ToString(CultureInfo.InvariantCulture)));
 
     /// <summary>The limits as the options that set them ("iops-limit=500 bps-limit=10M"), or "none".</summary>
-    public override string ToString()
+    public override string ToString() => Describe(ToOptions());
+
+    /// <summary><see cref="ToOptions"/>'s result as the options that set them, or "none".</summary>
+    public static string Describe(IReadOnlyDictionary<string, ulong> options)
     {
-        var set = All.Where(l => l.Get(this) is not null).Select(l => $"{l.Option}={Show(l, l.Get(this)!.Value)}").ToList();
+        ArgumentNullException.ThrowIfNull(options);
+        var set = All.Where(l => options.ContainsKey(l.Option)).Select(l => $"{l.Option}={Show(l, options[l.Option])}").ToList();
         return set.Count == 0 ? "none" : string.Join(' ', set);
     }
 
-    /// <summary>The limits as option → value text, for Status and the CLI; empty when none.</summary>
-    public IReadOnlyDictionary<string, string> ToOptions() => All.Where(l => l.Get(this) is not null)
-        .ToDictionary(l => l.Option, l => l.Get(this)!.Value.ToString(CultureInfo.InvariantCulture), StringComparer.Ordinal);
+    /// <summary>The limits set, by option name (IOPS, or bytes per second), for Status and the CLI; empty when none.
+    /// A <see cref="Dictionary{TKey,TValue}"/>, the type the JSON contexts know inside Status.</summary>
+    public Dictionary<string, ulong> ToOptions() => All.Where(l => l.Get(this) is not null)
+        .ToDictionary(l => l.Option, l => l.Get(this)!.Value, StringComparer.Ordinal);
 
     private static string Show(Limit limit, ulong value) =>
         limit.Bytes ? ByteSize.Format(value) : value.ToString(CultureInfo.InvariantCulture);
