@@ -9,7 +9,9 @@ namespace RbdPlugin.Tests.EndToEnd.Kernel;
 /// </summary>
 public sealed class KernelTwoHostsTests(KernelGuest guest) : KernelTest(guest)
 {
-    private static readonly string[] LeaseArgs = ["--lease-duration", "6s", "--lease-wait", "1s"];
+    // A lease of 12 s allows CephTimeout 4 s (lease >= 3 x timeout): the guest is emulated, and its cluster
+    // answers too slowly for the 2 s the Cluster tier's multi-host tests use.
+    private static readonly string[] LeaseArgs = ["--lease-duration", "12s", "--ceph-timeout", "4s", "--lease-wait", "1s"];
 
     public static TheoryData<string> Mappers => ["krbd", "nbd"];
 
@@ -55,7 +57,7 @@ public sealed class KernelTwoHostsTests(KernelGuest guest) : KernelTest(guest)
         var oldDevice = Assert.Single(await Guest.MappedDevicesAsync(mapper, volume));
 
         await a.KillAsync();
-        // host-b's Mount waits for the dead owner's lease to lapse (6 s), then fences host-a's clients and maps.
+        // host-b's Mount waits for the dead owner's lease to lapse (12 s), then fences host-a's clients and maps.
         string? onB = null;
         await KernelGuest.WaitUntilAsync(async () =>
         {
