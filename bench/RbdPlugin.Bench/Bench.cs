@@ -36,6 +36,7 @@ internal sealed class Bench(Daemon daemon, TimedPlugin plugin, CephTarget ceph, 
         await Section("mount", "mount 10 GiB", () => MountRowsAsync(10 * GiB, "10 GiB", plan.Mount10Reps, full: true));
         await Section("mount", "mount 1 TiB", () => MountRowsAsync(1024 * GiB, "1 TiB", plan.Mount1TReps, full: false));
         await Section("data", "data path", DataRowsAsync);
+        await Section("limits", "I/O limits", LimitRowsAsync);
         if (plan.Cycles > 0)
         {
             await Section("concurrency", "concurrency", ConcurrencyRowsAsync);
@@ -389,10 +390,13 @@ internal sealed class Bench(Daemon daemon, TimedPlugin plugin, CephTarget ceph, 
         }
     }
 
-    /// <summary>Creates a 10 GiB volume and mounts it through this daemon; the file the data rows' fio jobs use, and the mount ID.</summary>
-    internal async Task<(string File, string Id)> MountForIoAsync(string volume)
+    /// <summary>
+    /// Creates a 10 GiB volume (with these further -o options) and mounts it through this daemon; the file the data
+    /// rows' fio jobs use, and the mount ID.
+    /// </summary>
+    internal async Task<(string File, string Id)> MountForIoAsync(string volume, IReadOnlyDictionary<string, string>? opts = null)
     {
-        await plugin.CreateAsync(volume, "10G");
+        await plugin.CreateAsync(volume, new Dictionary<string, string>(opts ?? new Dictionary<string, string>()) { ["size"] = "10G" });
         var id = TimedPlugin.NewMountId();
         var mountpoint = (await plugin.MountAsync(volume, id)).Body.GetProperty("Mountpoint").GetString()!;
         return (Path.Combine(mountpoint, "bench.dat"), id);
@@ -404,6 +408,77 @@ internal sealed class Bench(Daemon daemon, TimedPlugin plugin, CephTarget ceph, 
         await UnmountUntilReleasedAsync(volume, id);
         await plugin.RemoveAsync(volume);
     }
+
+    /// <summary>
+    /// librbd's QoS (issue 14): fio at queue depth 16 through a volume created with iops-limit=500, side by side with
+    /// an unlimited one, for random reads and writes; then `rbd-plugin volume limit` lowers the limit to 250 and
+    /// swaps it for bps-limit=16M while the volume stays mounted, and the same volume is measured again. The target
+    /// is at most the limit (its ratio to the limit is in the note); the baseline column is the unlimited volume,
+    /// which shows that the limit, not the machine, set the rate.
+    /// </summary>
+    private async Task LimitRowsAsync()
+    {
+        const int Limit = 500, Lowered = 250, BpsMib = 16;
+        var region = $"{plan.DataRegion >> 20} MiB region, queue depth 16, {LimitSeconds} s after a 2 s ramp";
+        var randRead = new DataJob($"Random read 4 KiB, iops-limit={Limit}", "randread", "4K", plan.DataRegion, plan.RandIo, region, Seconds: LimitSeconds);
+        var randWrite = randRead with { Measure = $"Random write 4 KiB, iops-limit={Limit}", Rw = "randwrite" };
+        var lowered = randRead with { Measure = $"Random read 4 KiB after `volume limit NAME iops-limit={Lowered}`, still mounted" };
+        var bps = new DataJob($"Sequential read 4 MiB after `volume limit NAME iops-limit=0 bps-limit={BpsMib}M`, still mounted",
+            "read", "4M", plan.DataRegion, plan.DataRegion, region, Seconds: LimitSeconds);
+        Row LimitRow(DataJob job, double ceiling) =>
+            Add(job.NewRow("the same fio through an unlimited volume", $"≤ {ceiling} {job.Unit}", r => r.PluginMedian <= ceiling * 1.05));
+        var rows = new (DataJob Job, Row Row, double Ceiling, string[] Change)[]
+        {
+            (randRead, LimitRow(randRead, Limit), Limit, []),
+            (randWrite, LimitRow(randWrite, Limit), Limit, []),
+            (lowered, LimitRow(lowered, Lowered), Lowered, [$"iops-limit={Lowered}"]),
+            (bps, LimitRow(bps, BpsMib), BpsMib, ["iops-limit=0", $"bps-limit={BpsMib}M"]),
+        };
+
+        var (limited, free) = (prefix + "qos", prefix + "qosfree");
+        var (fileL, idL) = await MountForIoAsync(limited, new Dictionary<string, string> { ["iops-limit"] = $"{Limit}" });
+        try
+        {
+            var (fileU, idU) = await MountForIoAsync(free);
+            try
+            {
+                // Lay both files out (untimed), so the reads find written blocks.
+                var layout = DataJobs(plan)[0];
+                await layout.RunAsync(fileL);
+                await layout.RunAsync(fileU);
+                foreach (var (job, row, _, change) in rows)
+                {
+                    if (change.Length > 0)
+                    {
+                        var took = (await daemon.CliAsync(["volume", "limit", limited, .. change])).Ms;
+                        row.Note += $"; `volume limit` took {took:0} ms";
+                    }
+
+                    for (var i = 0; i < plan.DataReps; i++)
+                    {
+                        row.Plugin.Add(await job.RunAsync(fileL));
+                        row.Base.Add(await job.RunAsync(fileU));
+                    }
+                }
+            }
+            finally
+            {
+                await ReleaseIoAsync(free, idU);
+            }
+        }
+        finally
+        {
+            await ReleaseIoAsync(limited, idL);
+        }
+
+        foreach (var (_, row, ceiling, _) in rows)
+        {
+            row.Note += $"; achieved {row.PluginMedian / ceiling:0.00}× the limit";
+        }
+    }
+
+    /// <summary>Seconds each limited fio run measures: enough for the token bucket's one-second refills to average out.</summary>
+    private const int LimitSeconds = 8;
 
     internal static async Task<(double Mib, double Iops)> Fio(DataJob job, string file)
     {
@@ -421,6 +496,13 @@ internal sealed class Bench(Daemon daemon, TimedPlugin plugin, CephTarget ceph, 
         if (job.FsyncEach)
         {
             args.Add("--fsync=1");
+        }
+
+        if (job.Seconds is { } seconds)
+        {
+            // A rate, not a total: librbd's token bucket lets a burst of one second's worth through at the start,
+            // which the ramp leaves out.
+            args.AddRange(["--time_based", $"--runtime={seconds}", "--ramp_time=2"]);
         }
 
         var r = await Tool.RunAsync("fio", args, TimeSpan.FromMinutes(5), cephEnv: false);
@@ -615,7 +697,8 @@ internal sealed class Bench(Daemon daemon, TimedPlugin plugin, CephTarget ceph, 
 /// One fio job of the data rows: READ/WRITE pattern and block size over a file of Region bytes, IoSize bytes of I/O.
 /// Its figure is MiB/s for the sequential jobs and IOPS for the random ones.
 /// </summary>
-internal sealed record DataJob(string Measure, string Rw, string Bs, long Region, long IoSize, string Note, bool FsyncEach = false)
+internal sealed record DataJob(string Measure, string Rw, string Bs, long Region, long IoSize, string Note, bool FsyncEach = false,
+    int? Seconds = null)
 {
     public bool Writes => Rw.Contains("write", StringComparison.Ordinal);
     public bool Random => Rw.StartsWith("rand", StringComparison.Ordinal);

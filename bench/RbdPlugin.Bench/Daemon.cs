@@ -37,6 +37,16 @@ internal sealed class Daemon : IAsyncDisposable
     public string PidFile => Path.Combine(Work, "daemon.pid");
     public int Pid => _process?.Id ?? 0;
 
+    /// <summary>
+    /// Runs a runbook command (`rbd-plugin volume limit ...`) of the same binary as this daemon's host: its Ceph
+    /// identity, pool, host id and state dir.
+    /// </summary>
+    public Task<ToolResult> CliAsync(params string[] args) => Tool.RunAsync(_binary,
+        [
+            .. args, "--state-dir", StateDir, "--host-id", HostId, "--ceph-conf", _ceph.Conf, "--ceph-id", _ceph.Id,
+            "--keyring", _ceph.Keyring, "--pool", _ceph.Pool, "--allowed-pools", _ceph.Pool,
+        ], TimeSpan.FromSeconds(60), cephEnv: false);
+
     /// <summary>Starts the daemon and returns the time from spawn until /Plugin.Activate answers 200.</summary>
     public async Task<double> StartAsync()
     {

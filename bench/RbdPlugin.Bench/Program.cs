@@ -4,7 +4,7 @@ using System.Text;
 using RbdPlugin.Bench;
 
 // rbd-plugin-bench run     --daemon BIN --work DIR --ceph-conf CONF (--own-pool rbd-bench-N | --pool P --ceph-id ID --keyring K)
-//                          [--admin-id admin] [--quick] [--out FILE] [--only daemon,control,list,mount,data,concurrency]
+//                          [--admin-id admin] [--quick] [--out FILE] [--only daemon,control,list,mount,data,limits,concurrency]
 //                          [--baseline-daemon BIN]
 // rbd-plugin-bench cleanup --work DIR --ceph-conf CONF [--own-pool rbd-bench-N] [--admin-id admin]
 // bench/run.sh is the way in; it builds both and always calls cleanup at the end.

@@ -23,9 +23,13 @@ internal sealed class TimedPlugin(string socketPath) : IDisposable
     }
 
     public Task<Reply> CreateAsync(string name, string? size, CancellationToken ct = default) =>
-        MustAsync("/VolumeDriver.Create", size is null
-            ? $$"""{"Name":{{Q(name)}},"Opts":null}"""
-            : $$$"""{"Name":{{{Q(name)}}},"Opts":{"size":{{{Q(size)}}}}}""", ct);
+        size is null
+            ? MustAsync("/VolumeDriver.Create", $$"""{"Name":{{Q(name)}},"Opts":null}""", ct)
+            : CreateAsync(name, new Dictionary<string, string> { ["size"] = size }, ct);
+
+    /// <summary>Create with these -o options, as `docker volume create -o K=V ...` sends them.</summary>
+    public Task<Reply> CreateAsync(string name, IReadOnlyDictionary<string, string> opts, CancellationToken ct = default) =>
+        MustAsync("/VolumeDriver.Create", $$"""{"Name":{{Q(name)}},"Opts":{{JsonSerializer.Serialize(opts)}}}""", ct);
 
     public Task<Reply> GetAsync(string name, CancellationToken ct = default) =>
         MustAsync("/VolumeDriver.Get", $$"""{"Name":{{Q(name)}}}""", ct);

@@ -37,6 +37,7 @@ internal static class ServiceGraph
         services.AddSingleton<VolumeCatalog>();
         services.AddSingleton<ImageStaging>();
         services.AddSingleton<VolumeStore>();
+        services.AddSingleton<VolumeRemover>();
         services.AddSingleton<VolumeClones>();
         services.AddSingleton<VolumeResizer>();
         services.AddSingleton<VolumeLimiter>();

@@ -84,11 +84,7 @@ internal sealed partial class ImageStaging(IRadosOmap omap, ICephImages images, 
 
     /// <summary>The creation record on the image, when the image is ours; null when it carries none (not ours).</summary>
     /// <exception cref="VolumeException">Damaged: it carries a record this plugin may not use.</exception>
-    public async Task<VolumeRecord?> OurRecordAsync(ImageRef image, CancellationToken ct)
-    {
-        var info = await images.StatImageAsync(image, [VolumeRecord.MetadataKey], ct);
-        return catalog.TrustedImageRecord(image, info?.Metadata.GetValueOrDefault(VolumeRecord.MetadataKey));
-    }
+    public Task<VolumeRecord?> OurRecordAsync(ImageRef image, CancellationToken ct) => catalog.ImageRecordAsync(image, ct);
 
     /// <summary>
     /// Removes what killed Creates of <paramref name="volume"/> left (their staging images and intents). The caller

@@ -80,6 +80,14 @@ internal sealed partial class VolumeCatalog(IRadosOmap omap, ICephImages images,
             : record;
     }
 
+    /// <summary>The trusted record <paramref name="image"/> carries; null when the image is gone or carries none.</summary>
+    /// <exception cref="VolumeException">Damaged: see <see cref="TrustedImageRecord"/>.</exception>
+    public async Task<VolumeRecord?> ImageRecordAsync(ImageRef image, CancellationToken ct)
+    {
+        var info = await images.StatImageAsync(image, [VolumeRecord.MetadataKey], ct);
+        return TrustedImageRecord(image, info?.Metadata.GetValueOrDefault(VolumeRecord.MetadataKey));
+    }
+
     private VolumeRecord Trusted(string name, string json)
     {
         var record = VolumeRecord.FromJson(json);

@@ -10,6 +10,7 @@ namespace RbdPlugin.Volumes;
 internal sealed partial class VolumeClones(
     ICephImages images,
     ImageStaging staging,
+    VolumeRemover remover,
     VolumeSnapshots snapshots,
     VolumeCatalog catalog,
     VolumeSettings settings,
@@ -39,7 +40,8 @@ internal sealed partial class VolumeClones(
         var snapshot = await snapshots.RequireSnapshotAsync(source, request.Snapshot, ct);
         var spec = CloneSpec(source, snapshot, request);
         var record = new VolumeRecord(name, settings.Namespace, spec, time.GetUtcNow(), settings.HostId);
-        // Staged and renamed into place, as a plain Create (see ImageStaging).
+        // Staged and renamed into place, as a plain Create (see ImageStaging), never over a half-done Remove.
+        await remover.FinishLeftoverAsync(name, ct);
         await staging.ClearAsync(name, ct);
         var createdHere = await images.PeekImageAsync(record.Image, ct) is null
             && await staging.MakeAsync(name, record.Image, async image =>
