@@ -19,8 +19,8 @@
 # one under test serve side by side and are driven alternately (start, idle RSS, Get, List, one cycle alone, fio
 # through a volume each one mounted, the storm).
 # BENCH_ONLY=daemon,control,list,mount,data,limits,concurrency: run only those groups of rows (limits: fio through
-# a volume with iops-limit=500 and one without, then limits changed while mounted; not with a baseline. With a baseline: daemon =
-# start and idle RSS, control = Get, mount = the cycles alone, concurrency = the storm).
+# a volume with iops-limit=500 and an unlimited one, then limits changed while mounted; not with a baseline. With a
+# baseline: daemon = start and idle RSS, control = Get, mount = the cycles alone, concurrency = the storm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
