@@ -84,6 +84,29 @@ public sealed class MapperSelectorTests
         Assert.Equal(setting, mapper.Name);
     }
 
+    [Theory]
+    //          setting  /sys/bus/rbd  /sys/module/nbd  programs                  warned
+    [InlineData("auto", false, false, All, true)] // ceph-common there, no module loaded: the production mistake
+    [InlineData("auto", false, false, "rbd-fuse,losetup", false)] // a development host without ceph-common
+    [InlineData("fuse", false, false, All, false)] // chosen on purpose
+    [InlineData("auto", true, false, All, false)] // krbd taken
+    public void DoctorMapper_AutoFellBackToFuseWithCephCommonInstalled_WarnsWithTheFixButPasses(
+        string setting, bool rbdBus, bool nbdModule, string programs, bool warned)
+    {
+        var host = Host(rbdBus, nbdModule, fuseDevice: true, programs);
+
+        var check = RbdPlugin.Hosting.DoctorHostChecks.Mapper(new RbdPlugin.Hosting.PluginOptions { Mapper = setting }, host);
+
+        Assert.True(check.Ok);
+        Assert.Equal(warned, check.Fix is not null);
+        if (warned)
+        {
+            Assert.Contains("modules-load.d", check.Fix, StringComparison.Ordinal);
+            Assert.Contains("Mapper=krbd", check.Fix, StringComparison.Ordinal);
+            Assert.StartsWith("WARN  mapper", RbdPlugin.Cli.DoctorCommand.Format([check]), StringComparison.Ordinal);
+        }
+    }
+
     private static FakeHostProbe Host(bool rbdBus, bool nbdModule, bool fuseDevice, string programs)
     {
         var host = new FakeHostProbe();

@@ -81,7 +81,7 @@ internal static class DoctorCommand
         var sb = new StringBuilder();
         foreach (var check in checks)
         {
-            sb.Append(check.Ok ? "OK    " : "FAIL  ").Append(check.Name.PadRight(width)).Append("   ").Append(check.Detail).Append('\n');
+            sb.Append(!check.Ok ? "FAIL  " : check.Fix is null ? "OK    " : "WARN  ").Append(check.Name.PadRight(width)).Append("   ").Append(check.Detail).Append('\n');
             if (check.Fix is { } fix)
             {
                 sb.Append(' ', 6 + width + 3).Append("fix: ").Append(fix).Append('\n');

@@ -54,8 +54,13 @@ internal static class PluginHost
         app.MapAdmin();
         app.MapObservability();
         app.MapVolumePlugin();
+        var mapper = app.Services.GetRequiredService<MapperSet>().Active.Name;
         Log.Information("rbd-plugin on host {HostId}: pool {Pool}, mapper {Mapper}, mount root {MountRoot}",
-            settings.HostId, settings.Pool, app.Services.GetRequiredService<MapperSet>().Active.Name, settings.MountRoot);
+            settings.HostId, settings.Pool, mapper, settings.MountRoot);
+        if (MapperSelector.FallbackAdvice(raw.Mapper, mapper, app.Services.GetRequiredService<IHostProbe>()) is { } advice)
+        {
+            Log.Warning("{Advice}", advice);
+        }
         var report = await app.Services.GetRequiredService<Reconciler>().RunAsync(ct);
         app.Services.ReportReconciled(report);
         return app;

@@ -58,6 +58,20 @@ internal sealed class MapperSelector(
         }
     }
 
+    /// <summary>
+    /// Advice when "auto" settled for rbd-fuse + loop on a host that has the rbd CLI (ceph-common): a production host
+    /// almost never wants that, and the cause is usually a kernel module not loaded at boot. Null otherwise.
+    /// </summary>
+    public static string? FallbackAdvice(string mapper, string chosen, IHostProbe host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        return mapper.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase) && chosen == "fuse" && host.HasProgram("rbd")
+            ? "Mapper=auto fell back to rbd-fuse + loop (meant for development and CI) on a host with ceph-common: " +
+              $"load the rbd module at boot (`echo rbd > /etc/modules-load.d/rbd.conf`, then `modprobe rbd`; krbd: {string.Join(", ", Missing("krbd", host))}) " +
+              "and restart the plugin, or set Mapper=krbd (or nbd) so a missing module fails loudly; on a development host set Mapper=fuse to silence this"
+            : null;
+    }
+
     /// <summary>The mappers "auto" tries, in its order of preference.</summary>
     public static IReadOnlyList<string> Mappers { get; } = ["krbd", "nbd", "fuse"];
 

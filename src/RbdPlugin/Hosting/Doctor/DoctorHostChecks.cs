@@ -62,7 +62,10 @@ internal static class DoctorHostChecks
         try
         {
             var chosen = MapperSelector.Choose(o.Mapper, host);
-            return DoctorCheck.Pass(name, $"Mapper={o.Mapper} uses {chosen} here ({each})");
+            var detail = $"Mapper={o.Mapper} uses {chosen} here ({each})";
+            return MapperSelector.FallbackAdvice(o.Mapper, chosen, host) is { } advice
+                ? DoctorCheck.Warn(name, detail, advice)
+                : DoctorCheck.Pass(name, detail);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
