@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using RbdPlugin.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace RbdPlugin.Tests.EndToEnd.Kernel;
 
@@ -7,7 +9,7 @@ namespace RbdPlugin.Tests.EndToEnd.Kernel;
 /// mounts apart): a volume moves between them with its data, and a host that died holding a volume is taken over,
 /// its old mapping fenced so it can write nothing more, and released by its own daemon when that comes back.
 /// </summary>
-public sealed class KernelTwoHostsTests(KernelGuest guest) : KernelTest(guest)
+public sealed class KernelTwoHostsTests(KernelGuest guest, ITestOutputHelper output) : KernelTest(guest)
 {
     // A lease of 12 s allows CephTimeout 4 s (lease >= 3 x timeout): the guest is emulated, and its cluster
     // answers too slowly for the 2 s the Cluster tier's multi-host tests use.
@@ -89,5 +91,52 @@ public sealed class KernelTwoHostsTests(KernelGuest guest) : KernelTest(guest)
         Assert.Equal([newDevice], await Guest.MappedDevicesAsync(mapper, volume));
         await b.UnmountAsync(volume, IdB);
         await WaitReleasedAsync(b, volume);
+    }
+
+    [Theory]
+    [MemberData(nameof(Mappers))]
+    public async Task Race_BothHostsMountAtOnce_NeverBothMounted_TheLoserNamesTheWinner(string mapper)
+    {
+        // RBD_KERNEL_RACE_ROUNDS lowers it for a quick run by hand; CI runs the issue's 20.
+        var rounds = int.TryParse(Environment.GetEnvironmentVariable("RBD_KERNEL_RACE_ROUNDS"), out var n) ? n : 20;
+        var a = await StartPluginAsync(mapper, "host-a", await NewHostNamespaceAsync(), LeaseArgs);
+        var b = await StartPluginAsync(mapper, "host-b", await NewHostNamespaceAsync(), LeaseArgs);
+        var volume = NewVolume();
+        await a.CreateAsync(volume, new() { ["size"] = "1G" });
+        var wins = new Dictionary<string, int>(StringComparer.Ordinal) { ["host-a"] = 0, ["host-b"] = 0 };
+        var clock = Stopwatch.StartNew();
+        for (var round = 0; round < rounds; round++)
+        {
+            var onA = TryMountAsync(a, volume, IdA);
+            var onB = TryMountAsync(b, volume, IdB);
+            var (mountedA, errA) = await onA;
+            var (mountedB, errB) = await onB;
+
+            // Exactly one wins; the loser was refused before mapping anything, naming the winner.
+            Assert.True(mountedA is null != (mountedB is null), $"round {round}: host-a {mountedA ?? errA}, host-b {mountedB ?? errB}");
+            var (winner, loser, mountpoint, error) = mountedA is not null ? (a, b, mountedA, errB!) : (b, a, mountedB!, errA!);
+            wins[winner.HostId]++;
+            Assert.Contains($"in use on host {winner.HostId}", error, StringComparison.Ordinal);
+            Assert.Null(await Guest.MountSourceAsync(loser.MountpointOf(volume), loser.Namespace));
+            Assert.Single(await Guest.MappedDevicesAsync(mapper, volume));
+            Assert.NotNull(await Guest.MountSourceAsync(mountpoint, winner.Namespace));
+            await winner.UnmountAsync(volume, winner == a ? IdA : IdB);
+            await WaitReleasedAsync(winner, volume);
+        }
+
+        output.WriteLine($"{mapper} race: {rounds} rounds in {clock.Elapsed.TotalSeconds:0} s, won by host-a {wins["host-a"]}, host-b {wins["host-b"]}");
+        Assert.Equal(1, a.FormatCount(volume) + b.FormatCount(volume)); // one mkfs over all the rounds
+    }
+
+    private static async Task<(string? Mountpoint, string? Error)> TryMountAsync(GuestPlugin plugin, string volume, string id)
+    {
+        try
+        {
+            return (await plugin.MountAsync(volume, id), null);
+        }
+        catch (PluginErrorException e)
+        {
+            return (null, e.Err);
+        }
     }
 }
