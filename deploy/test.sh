@@ -6,6 +6,8 @@
 #
 #   deploy/test.sh              all tiers, as root (the Kernel tier last, alone: its guest is emulated on this machine's cores)
 #   deploy/test.sh Fast         one tier (Fast, Cluster, Docker or Kernel); no cluster or engine is started for Fast
+#   TEST_FILTER='FullyQualifiedName~Race' deploy/test.sh Kernel
+#                               only the tests of the tier(s) that also match this dotnet test filter
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOG_PREFIX='test'
@@ -60,6 +62,7 @@ rc=0
 # run_tests NAME FILTER: one dotnet test run, its trx in $results/NAME.
 run_tests() {
   local name=$1 filter=$2 args=()
+  [[ -n ${TEST_FILTER:-} ]] && filter="${filter:+$filter&}(${TEST_FILTER})"
   [[ -n $filter ]] && args=(--filter "$filter")
   set +e
   dotnet test RbdPlugin.sln -c Release "${args[@]}" --logger "trx;LogFileName=$name.trx" \
