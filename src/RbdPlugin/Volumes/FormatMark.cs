@@ -18,17 +18,7 @@ internal sealed partial record FormatMark(string FsType, DateTimeOffset Formatte
     public string ToJson() => JsonSerializer.Serialize(this, FormatMarkJsonContext.Default.FormatMark);
 
     /// <summary>The mark's fields, or null when the value is damaged (it still counts as a mark).</summary>
-    public static FormatMark? FromJson(string json)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(json, FormatMarkJsonContext.Default.FormatMark);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    public static FormatMark? FromJson(string json) => StoredJson.Parse(json, FormatMarkJsonContext.Default.FormatMark);
 
     /// <summary>"ext4 on 2026-11-27T10:00:00Z by host host-a", from the fields that look like what we write; else "".</summary>
     public static string Describe(FormatMark? mark) =>

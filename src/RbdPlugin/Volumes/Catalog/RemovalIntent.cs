@@ -12,17 +12,7 @@ internal sealed record RemovalIntent(string Record, string Host, DateTimeOffset 
     public string ToJson() => JsonSerializer.Serialize(this, RemovalJsonContext.Default.RemovalIntent);
 
     /// <summary>The intent, or null when the value is damaged.</summary>
-    public static RemovalIntent? FromJson(string json)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(json, RemovalJsonContext.Default.RemovalIntent);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    public static RemovalIntent? FromJson(string json) => StoredJson.Parse(json, RemovalJsonContext.Default.RemovalIntent);
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]

@@ -12,17 +12,7 @@ internal sealed record StagingIntent(string Volume, string Pool, string Namespac
     public string ToJson() => JsonSerializer.Serialize(this, StagingJsonContext.Default.StagingIntent);
 
     /// <summary>The intent, or null when the value is damaged.</summary>
-    public static StagingIntent? FromJson(string json)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(json, StagingJsonContext.Default.StagingIntent);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    public static StagingIntent? FromJson(string json) => StoredJson.Parse(json, StagingJsonContext.Default.StagingIntent);
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]

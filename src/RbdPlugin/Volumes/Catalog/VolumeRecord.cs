@@ -47,17 +47,7 @@ internal sealed record VolumeRecord(string Name, string Namespace, VolumeSpec Sp
     public string ToJson() => JsonSerializer.Serialize(this, VolumesJsonContext.Default.VolumeRecord);
 
     /// <summary>Parses a stored record; null when it is not one of ours or is damaged.</summary>
-    public static VolumeRecord? FromJson(string json)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(json, VolumesJsonContext.Default.VolumeRecord);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    public static VolumeRecord? FromJson(string json) => StoredJson.Parse(json, VolumesJsonContext.Default.VolumeRecord);
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

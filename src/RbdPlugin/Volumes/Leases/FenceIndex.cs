@@ -12,16 +12,9 @@ internal sealed record FenceRecord(string Address, string Host, string Volume, D
     /// <summary>The record, or null when it is damaged or names no client address (the index is writable by every host's key).</summary>
     public static FenceRecord? FromJson(string json)
     {
-        try
-        {
-            var record = JsonSerializer.Deserialize(json, FenceJsonContext.Default.FenceRecord);
-            return record is not null && ClientAddress.IsValid(record.Address) && record.Host is not null && record.Volume is not null
-                && record.FencedBy is not null ? record : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        var record = StoredJson.Parse(json, FenceJsonContext.Default.FenceRecord);
+        return record is not null && ClientAddress.IsValid(record.Address) && record.Host is not null && record.Volume is not null
+            && record.FencedBy is not null ? record : null;
     }
 }
 

@@ -30,18 +30,11 @@ internal sealed record LeaseRecord(string Host, string Cookie, string Address, D
             return null;
         }
 
-        try
-        {
-            // Any host's key can write the record, and its addresses end up in blocklist commands: a record that names
-            // anything but client addresses is no record (the next owner fences the image's watchers only).
-            var record = JsonSerializer.Deserialize(json, LeaseJsonContext.Default.LeaseRecord);
-            return record is not null && record.Host is not null && record.Cookie is not null && ClientAddress.IsValid(record.Address)
-                && (record.Writers ?? []).All(ClientAddress.IsValid) ? record : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        // Any host's key can write the record, and its addresses end up in blocklist commands: a record that names
+        // anything but client addresses is no record (the next owner fences the image's watchers only).
+        var record = StoredJson.Parse(json, LeaseJsonContext.Default.LeaseRecord);
+        return record is not null && record.Host is not null && record.Cookie is not null && ClientAddress.IsValid(record.Address)
+            && (record.Writers ?? []).All(ClientAddress.IsValid) ? record : null;
     }
 }
 

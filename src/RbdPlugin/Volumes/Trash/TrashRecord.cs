@@ -8,17 +8,7 @@ internal sealed record TrashRecord(string Name, string Pool, string Namespace, s
 {
     public string ToJson() => JsonSerializer.Serialize(this, TrashJsonContext.Default.TrashRecord);
 
-    public static TrashRecord? FromJson(string json)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(json, TrashJsonContext.Default.TrashRecord);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    public static TrashRecord? FromJson(string json) => StoredJson.Parse(json, TrashJsonContext.Default.TrashRecord);
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
