@@ -34,6 +34,7 @@ internal sealed class DriverHarness : IDisposable
         };
         Ceph.Clock = Time;
         Host = new FakeHost { SupportedFeatures = mapperFeatures, Cluster = Ceph };
+        Namespaces = new FakeMountNamespaces(Host);
         _services = _owned = Build();
     }
 
@@ -41,6 +42,9 @@ internal sealed class DriverHarness : IDisposable
     public VolumeSettings Settings { get; }
     public FakeCeph Ceph { get; } = new();
     public FakeHost Host { get; }
+
+    /// <summary>The host's other mount namespaces (containers'), as the reconciler reads them.</summary>
+    public FakeMountNamespaces Namespaces { get; }
 
     /// <summary>The mapper new mounts use from the next (re)start on, when not <see cref="Host"/>'s own (an operator
     /// switched the Mapper setting); <see cref="Host"/> stays registered for what it mapped.</summary>
@@ -120,6 +124,7 @@ internal sealed class DriverHarness : IDisposable
         services.AddSingleton(new MapperSet(ActiveMapper ?? Host, ActiveMapper is null ? [Host] : [Host, ActiveMapper]));
         services.AddSingleton<IFilesystem>(Host);
         services.AddSingleton<IMountTable>(Host);
+        services.AddSingleton<IMountNamespaces>(Namespaces);
         services.AddHostVolumes(settings);
         // The background loops (trash purger, unused-mount reaper) are driven by the tests themselves, on fake time.
         services.RemoveAll<Microsoft.Extensions.Hosting.IHostedService>();

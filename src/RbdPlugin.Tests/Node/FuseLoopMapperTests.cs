@@ -276,6 +276,31 @@ public sealed class FuseLoopMapperTests : IDisposable
     }
 
     [Fact]
+    public async Task UnmapAsync_RecordedLoopOnTheFileOfAGoneFuseMount_IsDetached()
+    {
+        // Arrange: the rbd-fuse mount died with a managed plugin; the loop device shows its file at the root of the
+        // detached mount, and a container's filesystem still holds it (the kernel detaches it when that goes)
+        Loops.Add(new LoopDevice("/dev/loop3", "/vol1"));
+        _runner.On("losetup", ["-d"], _ => Ok());
+
+        // Act
+        await _mapper.UnmapAsync(new MappedDevice(Vol1, "/dev/loop3", "fuse"), CancellationToken.None);
+
+        // Assert
+        Assert.Equal(["-d", "/dev/loop3"], Assert.Single(_runner.CallsTo("losetup", "-d")));
+    }
+
+    [Fact]
+    public async Task UnmapAsync_AnotherLoopOnAGoneFuseFileOfTheSameName_IsNotDetached()
+    {
+        Loops.Add(new LoopDevice("/dev/loop4", "/vol1"));
+
+        await _mapper.UnmapAsync(new MappedDevice(Vol1, "/dev/loop3", "fuse"), CancellationToken.None);
+
+        Assert.Empty(_runner.CallsTo("losetup", "-d"));
+    }
+
+    [Fact]
     public async Task UnmapAsync_LoopStillMounted_RefusesAndDetachesNothing()
     {
         FuseMounted();

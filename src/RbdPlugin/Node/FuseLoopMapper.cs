@@ -98,8 +98,11 @@ internal sealed partial class FuseLoopMapper(
         var file = Path.Combine(dir, device.Image.Name);
 
         // Detach whatever loop device backs this image's file now; the recorded device path may since have been
-        // reused for another file, so it is not trusted on its own.
-        foreach (var loop in (await ListLoopsAsync(ct)).Where(l => l.BackingFile == file))
+        // reused for another file, so it is not trusted on its own: only with the backing file an rbd-fuse mount
+        // that is gone leaves behind (the image's name at the root of a detached mount), as when a managed plugin
+        // stopped and took its rbd-fuse and fuse mounts with it while a container kept the filesystem.
+        foreach (var loop in (await ListLoopsAsync(ct)).Where(l => l.BackingFile == file
+                     || (l.Device == device.DevicePath && l.BackingFile == "/" + device.Image.Name)))
         {
             var mountedAt = mounts.Read().FirstOrDefault(m => m.Source == loop.Device);
             if (mountedAt is not null)
