@@ -16,8 +16,10 @@
 # then also count whatever else is in the pool). BENCH_OUT=FILE: where the table is written (default /tmp/...).
 # BENCH_DAEMON=PATH: benchmark that rbd-plugin executable instead of publishing src/ (deploy/publish.sh, Native AOT).
 # BENCH_BASELINE_DAEMON=PATH: before/after in one run instead of the full table: that build (e.g. main's) and the
-# one under test serve side by side and are driven alternately (start, idle RSS, Get, one cycle alone, the storm).
-# BENCH_ONLY=daemon,control,list,mount,data,concurrency: run only those groups of rows.
+# one under test serve side by side and are driven alternately (start, idle RSS, Get, List, one cycle alone, fio
+# through a volume each one mounted, the storm).
+# BENCH_ONLY=daemon,control,list,mount,data,concurrency: run only those groups of rows (with a baseline: daemon =
+# start and idle RSS, control = Get, mount = the cycles alone, concurrency = the storm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

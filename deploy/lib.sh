@@ -98,7 +98,7 @@ wait_until() {
 read_env() {
   local line name value
   local re='^export ([A-Z][A-Z0-9_]*)=(.*)$' plain='^[A-Za-z0-9_./,:@%+=-]*$' quoted="^'([A-Za-z0-9_./,:@%+= -]*)'$"
-  local names='^(CEPH_CONF|CEPH_ARGS|DOCKER_HOST|RBD_PLUGIN_[A-Z_]+)$'
+  local names='^(CEPH_CONF|CEPH_ARGS|DOCKER_HOST|RBD_PLUGIN_[A-Z_]+|RBD_KERNEL_[A-Z_]+)$'
   while IFS= read -r line || [[ -n $line ]]; do
     [[ -n ${line//[[:space:]]/} && ! $line =~ ^[[:space:]]*# ]] || continue
     [[ $line =~ $re ]] || die "cannot read '$line' (expected: export NAME=VALUE)"

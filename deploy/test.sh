@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test tier: fast (no cluster), cluster (real Ceph, real block devices), docker (a real dockerd).
-# Brings up what the tiers need — the dev Ceph cluster and a dev Docker engine — and stops again whatever it
-# started itself (set KEEP_RUNNING=1 to leave them up for the next run). Exits non-zero on any failure.
+# Runs every test tier: fast (no cluster), cluster (real Ceph, real block devices), docker (a real dockerd), kernel
+# (krbd and rbd-nbd on Debian's stock kernel in a QEMU guest, deploy/kernel-vm.sh). Brings up what the tiers need
+# and stops again whatever it started itself (set KEEP_RUNNING=1 to leave them up for the next run). Exits
+# non-zero on any failure.
 #
-#   deploy/test.sh              all tiers (as root)
-#   deploy/test.sh Fast         one tier (Fast, Cluster or Docker); no cluster or engine is started for Fast
+#   deploy/test.sh              all tiers, as root (the Kernel tier last, alone: its guest is emulated on this machine's cores)
+#   deploy/test.sh Fast         one tier (Fast, Cluster, Docker or Kernel); no cluster or engine is started for Fast
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOG_PREFIX='test'
@@ -13,7 +14,11 @@ source deploy/lib.sh
 
 tier=${1:-}
 
-require_root -c 2 "mounts, loop devices and dockerd need it"
+case "$tier" in
+  "" | Fast | Cluster | Docker | Kernel) ;;
+  *) die -c 2 "unknown tier '$tier': use Fast, Cluster, Docker or Kernel (or nothing for all)" ;;
+esac
+require_root -c 2 "mounts, loop devices, dockerd and the VM need it"
 deploy/install-packages.sh
 
 started=()
@@ -25,6 +30,7 @@ cleanup() {
       case "$what" in
         cluster) deploy/ceph/dev-cluster.sh down || rc=1 ;;
         docker) deploy/dev-docker.sh down || rc=1 ;;
+        kernel) deploy/kernel-vm.sh down || rc=1 ;;
       esac
     done
   fi
@@ -32,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ $tier != Fast ]]; then
+if [[ -z $tier || $tier == Cluster || $tier == Docker ]]; then
   deploy/ceph/dev-cluster.sh status >/dev/null 2>&1 || { deploy/ceph/dev-cluster.sh up; started+=(cluster); }
   # Read, never evaluated (lib.sh's read_env), the same way quickstart.sh reads it.
   import_env deploy/ceph/dev-cluster.sh env
@@ -48,21 +54,61 @@ if [[ $tier != Fast ]]; then
   export RBD_TEST_DAEMON
 fi
 
-filter=()
-[[ -n $tier ]] && filter=(--filter "Tier=$tier")
 export TESTCONTAINERS_RYUK_DISABLED=true
 results=$(mktemp -d)
-set +e
-dotnet test RbdPlugin.sln -c Release "${filter[@]}" --logger "trx;LogFileName=results.trx" \
-  --results-directory "$results" --logger "console;verbosity=normal"
-rc=$?
-set -e
+rc=0
+# run_tests NAME FILTER: one dotnet test run, its trx in $results/NAME.
+run_tests() {
+  local name=$1 filter=$2 args=()
+  [[ -n $filter ]] && args=(--filter "$filter")
+  set +e
+  dotnet test RbdPlugin.sln -c Release "${args[@]}" --logger "trx;LogFileName=$name.trx" \
+    --results-directory "$results/$name" --logger "console;verbosity=normal"
+  local code=$?
+  set -e
+  ((code == 0)) || rc=$code
+}
+
+# The Kernel tier's guest: booted once for the run, after the daemon is published (the guest reads this machine's
+# files over 9p and caches them), and given the daemon under a path named by its hash, which the guest has never
+# read before, so a guest left running (KEEP_RUNNING=1) never runs an older build.
+start_kernel_guest() {
+  deploy/kernel-vm.sh status >/dev/null 2>&1 || { deploy/kernel-vm.sh up; started+=(kernel); }
+  import_env deploy/kernel-vm.sh env
+  local hash dir=artifacts/kernel-daemon
+  hash=$(sha256sum "$RBD_TEST_DAEMON" | cut -c1-16)
+  mkdir -p "$dir"
+  if [[ ! -x $dir/rbd-plugin-$hash ]]; then
+    cp "$RBD_TEST_DAEMON" "$dir/rbd-plugin-$hash.tmp"
+    mv -f "$dir/rbd-plugin-$hash.tmp" "$dir/rbd-plugin-$hash"
+  fi
+  find "$dir" -maxdepth 1 -name 'rbd-plugin-*' ! -name "rbd-plugin-$hash" -delete
+  RBD_KERNEL_DAEMON=$(realpath "$dir/rbd-plugin-$hash")
+  export RBD_KERNEL_DAEMON
+}
+
+case "$tier" in
+  "")
+    run_tests main 'Tier!=Kernel'
+    start_kernel_guest
+    run_tests kernel 'Tier=Kernel'
+    ;;
+  Kernel)
+    start_kernel_guest
+    run_tests kernel 'Tier=Kernel'
+    ;;
+  *) run_tests main "Tier=$tier" ;;
+esac
+
 # One plain summary line, whatever the runner printed.
-if trx=$(find "$results" -name '*.trx' | head -n 1) && [[ -n $trx ]]; then
-  passed=$(grep -o 'passed="[0-9]*"' "$trx" | head -n 1 | tr -dc 0-9)
-  failed=$(grep -o 'failed="[0-9]*"' "$trx" | head -n 1 | tr -dc 0-9)
-  printf '%s passed, %s failed\n' "${passed:-0}" "${failed:-0}"
-  [[ ${passed:-0} -gt 0 ]] || { log "no test ran"; rc=1; }
-fi
+passed=0 failed=0
+while IFS= read -r -d '' trx; do
+  p=$(grep -o 'passed="[0-9]*"' "$trx" | head -n 1 | tr -dc 0-9)
+  f=$(grep -o 'failed="[0-9]*"' "$trx" | head -n 1 | tr -dc 0-9)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+done < <(find "$results" -name '*.trx' -print0)
+printf '%s passed, %s failed\n' "$passed" "$failed"
+((passed > 0)) || { log "no test ran"; rc=1; }
 rm -rf "$results"
 exit "$rc"

@@ -307,16 +307,36 @@ internal sealed class Bench(Daemon daemon, TimedPlugin plugin, CephTarget ceph, 
 
     // ---- data path ----------------------------------------------------------------------------------------
 
+    /// <summary>
+    /// The fio jobs of the data rows, in the order they run on one file: the sequential write lays the file out
+    /// first, so every later job finds its blocks written.
+    /// </summary>
+    internal static IReadOnlyList<DataJob> DataJobs(Plan plan)
+    {
+        var region = $"{plan.DataRegion >> 20} MiB region, queue depth 16";
+        var random = $"{plan.RandIo >> 20} MiB of I/O over the region";
+        return
+        [
+            new("Sequential write 4 MiB, O_DIRECT through the mounted ext4", "write", "4M", plan.DataRegion, plan.DataRegion, region),
+            new("Sequential read 4 MiB", "read", "4M", plan.DataRegion, plan.DataRegion, region),
+            new("Random write 4 KiB", "randwrite", "4K", plan.DataRegion, plan.RandIo, random),
+            new("Random read 4 KiB", "randread", "4K", plan.DataRegion, plan.RandIo, random),
+        ];
+    }
+
+    /// <summary>
+    /// What a database does: every 4 KiB write fsynced before the next (fio --fsync=1 drains the queue for each
+    /// fsync, so queue depth 1). `rbd bench` has nothing like it, so only the before/after comparison runs it.
+    /// </summary>
+    internal static DataJob FsyncJob(Plan plan) =>
+        new("Random write 4 KiB, fsync after every write", "randwrite", "4K", plan.DataRegion, plan.RandIo / 4,
+            $"{plan.RandIo / 4 >> 20} MiB of I/O over the region, fio --fsync=1", FsyncEach: true);
+
     private async Task DataRowsAsync()
     {
-        var region = plan.DataRegion;
-        var mib = region >> 20;
         var fio = Tool.OnPath("fio");
-        var note = $"{mib} MiB region, queue depth 16";
-        var seqW = Add(new Row("Sequential write 4 MiB, O_DIRECT through the mounted ext4", "MiB/s") { Baseline = "`rbd bench` seq write 4M", HigherIsBetter = true, Target = "≥ 0.9×", Check = Row.RatioAtLeast(0.9), Note = note });
-        var seqR = Add(new Row("Sequential read 4 MiB", "MiB/s") { Baseline = "`rbd bench` seq read 4M", HigherIsBetter = true, Target = "≥ 0.9×", Check = Row.RatioAtLeast(0.9), Note = note });
-        var rndW = Add(new Row("Random write 4 KiB", "IOPS") { Baseline = "`rbd bench` rand write 4K", HigherIsBetter = true, Target = "≥ 0.9×", Check = Row.RatioAtLeast(0.9), Note = $"{plan.RandIo >> 20} MiB of I/O over the region" });
-        var rndR = Add(new Row("Random read 4 KiB", "IOPS") { Baseline = "`rbd bench` rand read 4K", HigherIsBetter = true, Target = "≥ 0.9×", Check = Row.RatioAtLeast(0.9), Note = $"{plan.RandIo >> 20} MiB of I/O over the region" });
+        var jobs = DataJobs(plan);
+        var rows = jobs.Select(j => Add(j.NewRow($"`rbd bench` {j.RbdPattern} {j.RbdIoType} {j.Bs}", "≥ 0.9×", Row.RatioAtLeast(0.9)))).ToList();
 
         // The twin: same pool, features and object size, as large as the file, so rbd bench's random offsets fall
         // on written objects just as fio's fall inside its file. rbd bench cannot run on the volume's own image:
@@ -325,50 +345,33 @@ internal sealed class Bench(Daemon daemon, TimedPlugin plugin, CephTarget ceph, 
         var volume = prefix + "io";
         var twin = prefix + "iotwin";
         var handImage = prefix + "iohand";
-        await plugin.CreateAsync(volume, "10G");
-        var id = TimedPlugin.NewMountId();
-        var mountpoint = (await plugin.MountAsync(volume, id)).Body.GetProperty("Mountpoint").GetString()!;
-        await Rbd("create", "--size", $"{mib}M", Spec(twin));
+        var (file, id) = await MountForIoAsync(volume);
+        await Rbd("create", "--size", $"{plan.DataRegion >> 20}M", Spec(twin));
         await Rbd("create", "--size", "10G", Spec(handImage));
         var handMap = await hand.MapAsync(handImage);
         await hand.MkfsAsync(handMap);
         await ByHand.MountAsync(handMap);
-        var file = Path.Combine(mountpoint, "bench.dat");
         var handFile = Path.Combine(handMap.Mountpoint, "bench.dat");
-        var byHand = new Dictionary<Row, List<double>> { [seqW] = [], [seqR] = [], [rndW] = [], [rndR] = [] };
+        var byHand = rows.ToDictionary(r => r, _ => new List<double>());
         try
         {
             if (!fio)
             {
-                seqW.Note = seqR.Note = "dd, queue depth 1 (fio not installed); rbd bench with --io-threads 1";
-                rndW.Failure = rndR.Failure = "needs fio (apt-get install fio)";
+                foreach (var (job, row) in jobs.Zip(rows))
+                {
+                    (row.Note, row.Failure) = job.Random
+                        ? (row.Note, "needs fio (apt-get install fio)")
+                        : ("dd, queue depth 1 (fio not installed); rbd bench with --io-threads 1", null);
+                }
             }
 
             for (var i = -1; i < plan.DataReps; i++)
             {
-                if (fio)
+                foreach (var (job, row) in jobs.Zip(rows).Where(p => fio || !p.First.Random))
                 {
-                    Keep(seqW.Plugin, i, (await Fio(file, "write", "4M", region, region)).Mib);
-                    Keep(seqW.Base, i, (await RbdBench(twin, "write", "seq", 4 << 20, region, 16)).Mib);
-                    Keep(byHand[seqW], i, (await Fio(handFile, "write", "4M", region, region)).Mib);
-                    Keep(seqR.Plugin, i, (await Fio(file, "read", "4M", region, region)).Mib);
-                    Keep(seqR.Base, i, (await RbdBench(twin, "read", "seq", 4 << 20, region, 16)).Mib);
-                    Keep(byHand[seqR], i, (await Fio(handFile, "read", "4M", region, region)).Mib);
-                    Keep(rndW.Plugin, i, (await Fio(file, "randwrite", "4K", region, plan.RandIo)).Iops);
-                    Keep(rndW.Base, i, (await RbdBench(twin, "write", "rand", 4096, plan.RandIo, 16)).Iops);
-                    Keep(byHand[rndW], i, (await Fio(handFile, "randwrite", "4K", region, plan.RandIo)).Iops);
-                    Keep(rndR.Plugin, i, (await Fio(file, "randread", "4K", region, plan.RandIo)).Iops);
-                    Keep(rndR.Base, i, (await RbdBench(twin, "read", "rand", 4096, plan.RandIo, 16)).Iops);
-                    Keep(byHand[rndR], i, (await Fio(handFile, "randread", "4K", region, plan.RandIo)).Iops);
-                }
-                else
-                {
-                    Keep(seqW.Plugin, i, await Dd(["if=/dev/zero", $"of={file}", "bs=4M", $"count={region >> 22}", "oflag=direct"], region));
-                    Keep(seqW.Base, i, (await RbdBench(twin, "write", "seq", 4 << 20, region, 1)).Mib);
-                    Keep(byHand[seqW], i, await Dd(["if=/dev/zero", $"of={handFile}", "bs=4M", $"count={region >> 22}", "oflag=direct"], region));
-                    Keep(seqR.Plugin, i, await Dd([$"if={file}", "of=/dev/null", "bs=4M", "iflag=direct"], region));
-                    Keep(seqR.Base, i, (await RbdBench(twin, "read", "seq", 4 << 20, region, 1)).Mib);
-                    Keep(byHand[seqR], i, await Dd([$"if={handFile}", "of=/dev/null", "bs=4M", "iflag=direct"], region));
+                    Keep(row.Plugin, i, fio ? await job.RunAsync(file) : await Dd(job, file));
+                    Keep(row.Base, i, await RbdBench(twin, job, fio ? 16 : 1));
+                    Keep(byHand[row], i, fio ? await job.RunAsync(handFile) : await Dd(job, handFile));
                 }
             }
         }
@@ -380,48 +383,72 @@ internal sealed class Bench(Daemon daemon, TimedPlugin plugin, CephTarget ceph, 
             }
 
             await ByHand.UnmountAsync(handMap);
-            await UnmountUntilReleasedAsync(volume, id);
-            await plugin.RemoveAsync(volume);
+            await ReleaseIoAsync(volume, id);
             await Rbd("rm", "--no-progress", Spec(twin));
             await Rbd("rm", "--no-progress", Spec(handImage));
         }
     }
 
-    private static async Task<(double Mib, double Iops)> Fio(string file, string rw, string bs, long size, long ioSize)
+    /// <summary>Creates a 10 GiB volume and mounts it through this daemon; the file the data rows' fio jobs use, and the mount ID.</summary>
+    internal async Task<(string File, string Id)> MountForIoAsync(string volume)
+    {
+        await plugin.CreateAsync(volume, "10G");
+        var id = TimedPlugin.NewMountId();
+        var mountpoint = (await plugin.MountAsync(volume, id)).Body.GetProperty("Mountpoint").GetString()!;
+        return (Path.Combine(mountpoint, "bench.dat"), id);
+    }
+
+    /// <summary>Unmounts (until released) and removes a volume <see cref="MountForIoAsync"/> made.</summary>
+    internal async Task ReleaseIoAsync(string volume, string id)
+    {
+        await UnmountUntilReleasedAsync(volume, id);
+        await plugin.RemoveAsync(volume);
+    }
+
+    internal static async Task<(double Mib, double Iops)> Fio(DataJob job, string file)
     {
         List<string> args =
         [
-            "--name=bench", $"--filename={file}", $"--rw={rw}", $"--bs={bs}", $"--size={size}", $"--io_size={ioSize}",
+            "--name=bench", $"--filename={file}", $"--rw={job.Rw}", $"--bs={job.Bs}", $"--size={job.Region}", $"--io_size={job.IoSize}",
             "--ioengine=libaio", "--iodepth=16", "--direct=1", "--norandommap", "--output-format=json",
         ];
-        if (rw.Contains("write", StringComparison.Ordinal))
+        if (job.Writes)
         {
             // Count the flush of what the layers below still hold (rbd-fuse's librbd cache) in the write's time.
             args.Add("--end_fsync=1");
         }
 
+        if (job.FsyncEach)
+        {
+            args.Add("--fsync=1");
+        }
+
         var r = await Tool.RunAsync("fio", args, TimeSpan.FromMinutes(5), cephEnv: false);
         var json = r.Stdout[r.Stdout.IndexOf('{', StringComparison.Ordinal)..];
         using var doc = JsonDocument.Parse(json);
-        var job = doc.RootElement.GetProperty("jobs")[0].GetProperty(rw.Contains("write", StringComparison.Ordinal) ? "write" : "read");
-        return (job.GetProperty("bw_bytes").GetDouble() / (1 << 20), job.GetProperty("iops").GetDouble());
+        var result = doc.RootElement.GetProperty("jobs")[0].GetProperty(job.Writes ? "write" : "read");
+        return (result.GetProperty("bw_bytes").GetDouble() / (1 << 20), result.GetProperty("iops").GetDouble());
     }
 
-    private async Task<(double Mib, double Iops)> RbdBench(string image, string type, string pattern, long ioSize, long total, int threads)
+    private async Task<double> RbdBench(string image, DataJob job, int threads)
     {
-        var r = await Rbd("bench", "--io-type", type, "--io-pattern", pattern, "--io-size", ioSize.ToString(CultureInfo.InvariantCulture),
-            "--io-threads", threads.ToString(CultureInfo.InvariantCulture), "--io-total", total.ToString(CultureInfo.InvariantCulture), Spec(image));
+        var r = await Rbd("bench", "--io-type", job.RbdIoType, "--io-pattern", job.RbdPattern, "--io-size", job.BlockBytes.ToString(CultureInfo.InvariantCulture),
+            "--io-threads", threads.ToString(CultureInfo.InvariantCulture), "--io-total", job.IoSize.ToString(CultureInfo.InvariantCulture), Spec(image));
         // "elapsed: 3   ops: 8192   ops/sec: 2716.7   bytes/sec: 11 MiB/s"
         var last = r.Stdout.Split('\n').Last(l => l.StartsWith("elapsed:", StringComparison.Ordinal));
         var words = last.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var ops = double.Parse(words[Array.IndexOf(words, "ops/sec:") + 1], CultureInfo.InvariantCulture);
-        return (ops * ioSize / (1 << 20), ops);
+        return job.Random ? ops : ops * job.BlockBytes / (1 << 20);
     }
 
-    private static async Task<double> Dd(string[] args, long bytes)
+    /// <summary>The sequential jobs without fio: dd with 4 MiB O_DIRECT blocks, queue depth 1; MiB/s.</summary>
+    private static async Task<double> Dd(DataJob job, string file)
     {
+        string[] args = job.Writes
+            ? ["if=/dev/zero", $"of={file}", $"bs={job.Bs}", $"count={job.Region / job.BlockBytes}", "oflag=direct"]
+            : [$"if={file}", "of=/dev/null", $"bs={job.Bs}", "iflag=direct"];
         var r = await Tool.RunAsync("dd", args, TimeSpan.FromMinutes(5), cephEnv: false);
-        return bytes / (1 << 20) / (r.Ms / 1000);
+        return job.Region / (1 << 20) / (r.Ms / 1000);
     }
 
     // ---- concurrency --------------------------------------------------------------------------------------
@@ -582,6 +609,29 @@ internal sealed class Bench(Daemon daemon, TimedPlugin plugin, CephTarget ceph, 
     private string Spec(string image) => $"{ceph.Pool}/{image}";
 
     private static Task<ToolResult> Rbd(params string[] args) => Tool.RunAsync("rbd", args);
+}
+
+/// <summary>
+/// One fio job of the data rows: READ/WRITE pattern and block size over a file of Region bytes, IoSize bytes of I/O.
+/// Its figure is MiB/s for the sequential jobs and IOPS for the random ones.
+/// </summary>
+internal sealed record DataJob(string Measure, string Rw, string Bs, long Region, long IoSize, string Note, bool FsyncEach = false)
+{
+    public bool Writes => Rw.Contains("write", StringComparison.Ordinal);
+    public bool Random => Rw.StartsWith("rand", StringComparison.Ordinal);
+    public string Unit => Random ? "IOPS" : "MiB/s";
+    public long BlockBytes => long.Parse(Bs[..^1], CultureInfo.InvariantCulture) << (Bs[^1] == 'M' ? 20 : 10);
+    public string RbdIoType => Writes ? "write" : "read";
+    public string RbdPattern => Random ? "rand" : "seq";
+
+    public Row NewRow(string baseline, string target = "", Func<Row, bool>? check = null) =>
+        new(Measure, Unit) { Baseline = baseline, HigherIsBetter = true, Target = target, Check = check, Note = Note };
+
+    public async Task<double> RunAsync(string file)
+    {
+        var (mib, iops) = await Bench.Fio(this, file);
+        return Random ? iops : mib;
+    }
 }
 
 internal static class RowExtensions

@@ -14,12 +14,15 @@ internal sealed class ByHand(CephTarget ceph, string root, IReadOnlyList<string>
 {
     public string Root { get; } = root;
 
-    /// <summary>rbd-fuse -c CONF -p POOL -r IMAGE DIR, wait for DIR/IMAGE, losetup --find --show --direct-io=on.</summary>
+    /// <summary>
+    /// rbd-fuse -c CONF -p POOL -r IMAGE DIR with --rbd_cache=false in CEPH_ARGS (as the plugin's fuse mapper runs
+    /// it, so that an fsync rbd-fuse acknowledges is durable), wait for DIR/IMAGE, losetup --find --show --direct-io=on.
+    /// </summary>
     public async Task<HandMapping> MapAsync(string image)
     {
         var dir = Path.Combine(Root, "fuse", image);
         Directory.CreateDirectory(dir);
-        await Tool.RunAsync("rbd-fuse", ["-c", ceph.Conf, "-p", ceph.Pool, "-r", image, dir]);
+        await Tool.RunAsync("rbd-fuse", ["-c", ceph.Conf, "-p", ceph.Pool, "-r", image, dir], extraCephArgs: "--rbd_cache=false");
         var file = Path.Combine(dir, image);
         var sw = Stopwatch.StartNew();
         while (!File.Exists(file))

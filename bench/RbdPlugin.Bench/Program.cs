@@ -5,6 +5,7 @@ using RbdPlugin.Bench;
 
 // rbd-plugin-bench run     --daemon BIN --work DIR --ceph-conf CONF (--own-pool rbd-bench-N | --pool P --ceph-id ID --keyring K)
 //                          [--admin-id admin] [--quick] [--out FILE] [--only daemon,control,list,mount,data,concurrency]
+//                          [--baseline-daemon BIN]
 // rbd-plugin-bench cleanup --work DIR --ceph-conf CONF [--own-pool rbd-bench-N] [--admin-id admin]
 // bench/run.sh is the way in; it builds both and always calls cleanup at the end.
 
@@ -70,10 +71,11 @@ async Task<int> RunAsync()
     // Short names: a per-run prefix keeps them apart from anything else in a shared pool.
     var prefix = "bn" + Convert.ToHexStringLower(BitConverter.GetBytes(Environment.ProcessId))[..4] + "-";
     var hand = new ByHand(ceph, Path.Combine(work, "hand"), await ByHand.PluginMkfsFlagsAsync());
+    var only = Opt("only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
     List<Row> rows;
     if (Opt("baseline-daemon") is { } baselineBinary)
     {
-        rows = await CompareAsync(baselineBinary, work, ceph, hand, plan, prefix);
+        rows = await CompareAsync(baselineBinary, work, ceph, hand, plan, prefix, only);
     }
     else
     {
@@ -82,7 +84,6 @@ async Task<int> RunAsync()
             Console.Error.WriteLine("bench: starting the daemon (warm-up start, not timed)");
             await daemon.StartAsync();
             using var client = new TimedPlugin(daemon.Socket);
-            var only = Opt("only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
             var bench = new Bench(daemon, client, ceph, hand, plan, prefix, only);
             try
             {
@@ -116,7 +117,8 @@ async Task<int> RunAsync()
 }
 
 // Both builds serve at once, each with its own socket, state dir, mount root and host id; see Compare.
-async Task<List<Row>> CompareAsync(string baselineBinary, string work, CephTarget ceph, ByHand hand, Plan plan, string prefix)
+async Task<List<Row>> CompareAsync(string baselineBinary, string work, CephTarget ceph, ByHand hand, Plan plan, string prefix,
+    IReadOnlySet<string>? only)
 {
     await using var a = new Daemon(Need("daemon"), Path.Combine(work, "plugin"), ceph, "bench-" + Environment.MachineName);
     await using var b = new Daemon(baselineBinary, Path.Combine(work, "baseline"), ceph, "bench-base-" + Environment.MachineName);
@@ -126,7 +128,7 @@ async Task<List<Row>> CompareAsync(string baselineBinary, string work, CephTarge
     using var clientA = new TimedPlugin(a.Socket);
     using var clientB = new TimedPlugin(b.Socket);
     var compare = new Compare(a, new Bench(a, clientA, ceph, hand, plan, prefix), clientA,
-        b, new Bench(b, clientB, ceph, hand, plan, prefix), clientB, plan, prefix);
+        b, new Bench(b, clientB, ceph, hand, plan, prefix), clientB, plan, prefix, only);
     try
     {
         await compare.RunAsync();

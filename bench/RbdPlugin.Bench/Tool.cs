@@ -16,8 +16,9 @@ internal static class Tool
     /// <summary>CEPH_CONF / CEPH_ARGS for every process that talks to the cluster.</summary>
     public static Dictionary<string, string> CephEnv { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Runs PROGRAM; with cephEnv, CEPH_CONF/CEPH_ARGS from <see cref="CephEnv"/>, CEPH_ARGS with extraCephArgs appended.</summary>
     public static async Task<ToolResult> TryRunAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null,
-        bool cephEnv = true)
+        bool cephEnv = true, string extraCephArgs = "")
     {
         var start = new ProcessStartInfo(program)
         {
@@ -39,7 +40,7 @@ internal static class Tool
         {
             foreach (var (k, v) in CephEnv)
             {
-                start.Environment[k] = v;
+                start.Environment[k] = k == "CEPH_ARGS" && extraCephArgs.Length > 0 ? $"{v} {extraCephArgs}" : v;
             }
         }
 
@@ -64,10 +65,10 @@ internal static class Tool
     }
 
     public static async Task<ToolResult> RunAsync(string program, IEnumerable<string> args, TimeSpan? timeout = null,
-        bool cephEnv = true)
+        bool cephEnv = true, string extraCephArgs = "")
     {
         var list = args.ToList();
-        var result = await TryRunAsync(program, list, timeout, cephEnv);
+        var result = await TryRunAsync(program, list, timeout, cephEnv, extraCephArgs);
         return result.ExitCode == 0
             ? result
             : throw new InvalidOperationException(

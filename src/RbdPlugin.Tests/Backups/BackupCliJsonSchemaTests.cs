@@ -72,7 +72,7 @@ public sealed class BackupCliJsonSchemaTests
         var root = JsonDocument.Parse(bytes).RootElement;
 
         Assert.Equal(["schema", "id", "volume", "createdAt", "parentId", "snapshot", "image", "imageSizeBytes", "volumeOptions", "files"], Fields(root));
-        Assert.Equal(["pool", "sizeBytes", "fsType", "features", "objectSize", "dataPool", "mkfsOptions", "mountOptions", "fromSnapshot"], Fields(root.GetProperty("volumeOptions")));
+        Assert.Equal(["pool", "sizeBytes", "fsType", "features", "objectSize", "dataPool", "mkfsOptions", "mountOptions", "fromSnapshot", "limits"], Fields(root.GetProperty("volumeOptions")));
         Assert.Equal(["name", "bytes", "sha256"], Fields(root.GetProperty("files")[0]));
         Assert.Equal(1, root.GetProperty("schema").GetInt32());
         var back = BackupManifest.Parse(bytes);

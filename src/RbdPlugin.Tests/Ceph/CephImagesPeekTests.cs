@@ -48,8 +48,8 @@ public sealed class CephImagesPeekTests(CephClusterFixture fixture) : ClusterTes
         var twin = new ImageRef(DevCluster.Pool, "", image.Name); // same name outside the namespace: must not be read
         try
         {
-            await Cluster.Images.CreateImageAsync(new ImageCreateRequest(image, 24UL << 20, null, null, null, new Dictionary<string, string>()), None);
-            await Cluster.Images.CreateImageAsync(new ImageCreateRequest(twin, 40UL << 20, null, null, null, new Dictionary<string, string>()), None);
+            await Cluster.Images.CreateImageAsync(new ImageCreateRequest(image, 24UL << 20, null, null, null, new Dictionary<string, string?>()), None);
+            await Cluster.Images.CreateImageAsync(new ImageCreateRequest(twin, 40UL << 20, null, null, null, new Dictionary<string, string?>()), None);
 
             Assert.Equal(24UL << 20, (await Cluster.Images.PeekImageAsync(image, None))!.SizeBytes);
             Assert.Equal(40UL << 20, (await Cluster.Images.PeekImageAsync(twin, None))!.SizeBytes);

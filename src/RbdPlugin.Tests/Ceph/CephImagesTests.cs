@@ -12,7 +12,7 @@ public sealed class CephImagesTests(CephClusterFixture fixture) : ClusterTest(fi
     {
         // Arrange
         var image = NewImage();
-        var metadata = new Dictionary<string, string> { ["rbd-plugin.owner"] = "test", ["rbd-plugin.fstype"] = "xfs" };
+        var metadata = new Dictionary<string, string?> { ["rbd-plugin.owner"] = "test", ["rbd-plugin.fstype"] = "xfs" };
 
         // Act
         await Cluster.Images.CreateImageAsync(
@@ -37,7 +37,7 @@ public sealed class CephImagesTests(CephClusterFixture fixture) : ClusterTest(fi
         var image = NewImage();
 
         await Cluster.Images.CreateImageAsync(
-            new ImageCreateRequest(image, 16UL << 20, null, null, DevCluster.ExtraPool, new Dictionary<string, string>()), None);
+            new ImageCreateRequest(image, 16UL << 20, null, null, DevCluster.ExtraPool, new Dictionary<string, string?>()), None);
 
         var info = (await CephCli.RunAsync("rbd", "info", "--format", "json", image.ToString())).EnsureSuccess("rbd info").Json;
         Assert.Equal(DevCluster.ExtraPool, info.GetProperty("data_pool").GetString());
@@ -50,7 +50,7 @@ public sealed class CephImagesTests(CephClusterFixture fixture) : ClusterTest(fi
         var image = await CreateImageAsync(new Dictionary<string, string> { ["k"] = "first" });
 
         var error = await Assert.ThrowsAsync<CephException>(() => Cluster.Images.CreateImageAsync(
-            new ImageCreateRequest(image, 32UL << 20, null, null, null, new Dictionary<string, string> { ["k"] = "second" }), None));
+            new ImageCreateRequest(image, 32UL << 20, null, null, null, new Dictionary<string, string?> { ["k"] = "second" }), None));
 
         Assert.Equal(Errno.EEXIST, error.Errno);
         Assert.Contains(image.ToString(), error.Message, StringComparison.Ordinal);
@@ -65,7 +65,7 @@ public sealed class CephImagesTests(CephClusterFixture fixture) : ClusterTest(fi
         // librbd refuses "conf_" keys that name no config option: the create must not leave half a volume.
         var image = NewImage();
         var request = new ImageCreateRequest(image, 16UL << 20, null, null, null,
-            new Dictionary<string, string> { ["rbd-plugin.owner"] = "test", ["conf_no_such_option"] = "1" });
+            new Dictionary<string, string?> { ["rbd-plugin.owner"] = "test", ["conf_no_such_option"] = "1" });
 
         var error = await Assert.ThrowsAsync<CephException>(() => Cluster.Images.CreateImageAsync(request, None));
 

@@ -74,7 +74,7 @@ public sealed class CephSnapshotsTests(CephClusterFixture fixture) : ClusterTest
         var clone = NewImage();
 
         await Cluster.Images.CloneImageAsync(source, "s1",
-            new ImageCreateRequest(clone, 16UL << 20, null, null, null, new Dictionary<string, string> { ["k"] = "v" }), None);
+            new ImageCreateRequest(clone, 16UL << 20, null, null, null, new Dictionary<string, string?> { ["k"] = "v" }), None);
 
         Assert.Equal(atSnapshot, await RbdExport.ChecksumAsync(clone.ToString()));
         var info = (await CephCli.RunAsync("rbd", "info", "--format", "json", clone.ToString())).EnsureSuccess("rbd info").Json;
@@ -83,7 +83,7 @@ public sealed class CephSnapshotsTests(CephClusterFixture fixture) : ClusterTest
 
         // Grown: the first 16 MiB are the snapshot's, the rest reads as zeros.
         var bigger = NewImage();
-        await Cluster.Images.CloneImageAsync(source, "s1", new ImageCreateRequest(bigger, 48UL << 20, null, null, null, new Dictionary<string, string>()), None);
+        await Cluster.Images.CloneImageAsync(source, "s1", new ImageCreateRequest(bigger, 48UL << 20, null, null, null, new Dictionary<string, string?>()), None);
         Assert.Equal(48UL << 20, (await Cluster.Images.StatImageAsync(bigger, [], None))!.SizeBytes);
 
         // A snapshot with a clone can still be removed (clone v2: it waits in the snapshot trash).
@@ -98,7 +98,7 @@ public sealed class CephSnapshotsTests(CephClusterFixture fixture) : ClusterTest
         var clone = NewImage();
 
         var e = await Assert.ThrowsAsync<CephException>(() => Cluster.Images.CloneImageAsync(source, "nope",
-            new ImageCreateRequest(clone, 16UL << 20, null, null, null, new Dictionary<string, string>()), None));
+            new ImageCreateRequest(clone, 16UL << 20, null, null, null, new Dictionary<string, string?>()), None));
 
         Assert.Equal(Errno.ENOENT, e.Errno);
         Assert.Null(await Cluster.Images.StatImageAsync(clone, [], None));

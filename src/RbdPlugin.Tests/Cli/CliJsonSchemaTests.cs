@@ -22,11 +22,13 @@ public sealed class CliJsonSchemaTests
     [Fact]
     public void Ls_Json_IsAnArrayOfRowsWithTheDocumentedFields()
     {
-        IReadOnlyList<VolumeListItem> items = [new("db1", "rbd", 1 << 30, "1G", null, null, "ext4", null, "none", null, When)];
+        IReadOnlyList<VolumeListItem> items = [new("db1", "rbd", 1 << 30, "1G", null, null, "ext4", null, "none", null, When,
+            new Dictionary<string, ulong> { ["iops-limit"] = 500 })];
 
         var json = JsonSerializer.Serialize(items, CliJsonContext.Default.IReadOnlyListVolumeListItem);
 
-        Assert.Equal(["name", "pool", "sizeBytes", "size", "usedBytes", "used", "fstype", "owner", "lease", "mountedWhere", "createdAt"], Fields(json));
+        Assert.Equal(["name", "pool", "sizeBytes", "size", "usedBytes", "used", "fstype", "owner", "lease", "mountedWhere", "createdAt", "limits"], Fields(json));
+        Assert.Equal(500, JsonDocument.Parse(json).RootElement[0].GetProperty("limits").GetProperty("iops-limit").GetInt32());
         Assert.Contains("\"owner\": null", json, StringComparison.Ordinal);
         Assert.Contains("\"usedBytes\": null", json, StringComparison.Ordinal);
         Assert.Contains("\"mountedWhere\": null", json, StringComparison.Ordinal);
@@ -36,12 +38,17 @@ public sealed class CliJsonSchemaTests
     [Fact]
     public void Inspect_Json_HasNameCreatedAtStatusWatchers_AndStatusKeepsTheDaemonsKeys()
     {
-        var status = new Dictionary<string, object> { ["pool"] = "rbd", ["sizeBytes"] = 5UL, ["mounted"] = true, ["lease"] = "held", ["owner"] = "host-a" };
+        var status = new Dictionary<string, object>
+        {
+            ["pool"] = "rbd", ["sizeBytes"] = 5UL, ["mounted"] = true, ["lease"] = "held", ["owner"] = "host-a",
+            ["limits"] = new Dictionary<string, ulong> { ["bps-limit"] = 1UL << 20 },
+        };
 
         var json = JsonSerializer.Serialize(new VolumeInspectResult("db1", When, status, ["client.4 at 1.2.3.4:0/5"]), CliJsonContext.Default.VolumeInspectResult);
 
         Assert.Equal(["name", "createdAt", "status", "watchers"], Fields(json));
-        Assert.Equal(["pool", "sizeBytes", "mounted", "lease", "owner"], Fields(json, "status"));
+        Assert.Equal(["pool", "sizeBytes", "mounted", "lease", "owner", "limits"], Fields(json, "status"));
+        Assert.Contains("\"bps-limit\": 1048576", json, StringComparison.Ordinal);
         Assert.Contains("\"sizeBytes\": 5", json, StringComparison.Ordinal);
         Assert.Contains("\"mounted\": true", json, StringComparison.Ordinal);
     }

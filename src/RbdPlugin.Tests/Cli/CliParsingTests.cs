@@ -77,14 +77,16 @@ public sealed class CliParsingTests
     public void CreateOptionPairs_SameKeyTwice_InvalidArgument() =>
         Assert.Throws<VolumeException>(() => CreateOptionPairs.Parse(["size=1G", "size=2G"]));
 
+    private static readonly Dictionary<string, ulong> NoLimits = [];
+
     [Fact]
     public void VolumeTable_NoOwner_ShowsDash_ExpiredOwner_Marked_UsedAndMountedShown()
     {
         var when = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
         var text = VolumeTable.Format([
-            new("db1", "rbd", 1, "1G", null, null, "ext4", null, "none", null, when),
-            new("db2", "rbd", 1, "2G", 1, "12M", "xfs", "host-a", "expired", null, when),
-            new("db3", "rbd", 1, "2G", 1, "4M", "xfs", "host-b", "held", "host-b:/var/lib/rbd-plugin/mounts/db3", when),
+            new("db1", "rbd", 1, "1G", null, null, "ext4", null, "none", null, when, NoLimits),
+            new("db2", "rbd", 1, "2G", 1, "12M", "xfs", "host-a", "expired", null, when, NoLimits),
+            new("db3", "rbd", 1, "2G", 1, "4M", "xfs", "host-b", "held", "host-b:/var/lib/rbd-plugin/mounts/db3", when, NoLimits),
         ]);
 
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);

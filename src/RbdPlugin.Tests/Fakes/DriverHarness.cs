@@ -17,7 +17,8 @@ internal sealed class DriverHarness : IDisposable
     private IServiceProvider _services;
     private ServiceProvider? _owned;
 
-    public DriverHarness(ulong? mapperFeatures = null, RemoveAction removeAction = RemoveAction.Trash)
+    /// <param name="ioLimits">Whether this host's mapper enforces I/O limits (false: as krbd).</param>
+    public DriverHarness(ulong? mapperFeatures = null, RemoveAction removeAction = RemoveAction.Trash, bool ioLimits = true)
     {
         Root = Directory.CreateTempSubdirectory("rbd-plugin-test-").FullName;
         Settings = new VolumeSettings
@@ -33,7 +34,7 @@ internal sealed class DriverHarness : IDisposable
             LeaseWait = TimeSpan.Zero,
         };
         Ceph.Clock = Time;
-        Host = new FakeHost { SupportedFeatures = mapperFeatures, Cluster = Ceph };
+        Host = new FakeHost { SupportedFeatures = mapperFeatures, AppliesIoLimits = ioLimits, Cluster = Ceph };
         Namespaces = new FakeMountNamespaces(Host);
         _services = _owned = Build();
     }
@@ -45,6 +46,9 @@ internal sealed class DriverHarness : IDisposable
 
     /// <summary>The host's other mount namespaces (containers'), as the reconciler reads them.</summary>
     public FakeMountNamespaces Namespaces { get; }
+
+    /// <summary>What this host's files and programs look like (devices in use, /sys files).</summary>
+    public FakeHostProbe Probe { get; } = new();
 
     /// <summary>The mapper new mounts use from the next (re)start on, when not <see cref="Host"/>'s own (an operator
     /// switched the Mapper setting); <see cref="Host"/> stays registered for what it mapped.</summary>
@@ -125,6 +129,7 @@ internal sealed class DriverHarness : IDisposable
         services.AddSingleton<IFilesystem>(Host);
         services.AddSingleton<IMountTable>(Host);
         services.AddSingleton<IMountNamespaces>(Namespaces);
+        services.AddSingleton<IHostProbe>(Probe);
         services.AddHostVolumes(settings);
         // The background loops (trash purger, unused-mount reaper) are driven by the tests themselves, on fake time.
         services.RemoveAll<Microsoft.Extensions.Hosting.IHostedService>();

@@ -62,7 +62,15 @@ internal sealed partial class FakeCeph
     {
         Call("CloneImage");
         var snap = SnapshotsOf(source).FirstOrDefault(s => s.Name == snapshot) ?? throw new CephException("rbd_clone3", Errno.ENOENT);
-        await CreateImageAsync(clone with { SizeBytes = Math.Max(snap.SizeBytes, clone.SizeBytes) }, ct);
+        // librbd copies the parent's metadata into the clone first; the clone's own request then overwrites its keys.
+        var metadata = (Images.TryGetValue(source, out var parent) ? parent.Metadata : new Dictionary<string, string>())
+            .ToDictionary(kv => kv.Key, string? (kv) => kv.Value);
+        foreach (var (key, value) in clone.Metadata)
+        {
+            metadata[key] = value;
+        }
+
+        await CreateImageAsync(clone with { SizeBytes = Math.Max(snap.SizeBytes, clone.SizeBytes), Metadata = metadata }, ct);
         Clones.Add(clone.Image);
     }
 

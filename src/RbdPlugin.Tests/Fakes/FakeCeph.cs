@@ -12,7 +12,8 @@ internal sealed partial class FakeCeph : ICephImages, ICephSnapshots, ICephTrash
     public ConcurrentDictionary<string, TrashEntry> Trash { get; } = new();
     /// <summary>What a trashed image was, by trash id (restore brings it back).</summary>
     public ConcurrentDictionary<string, ImageInfo> TrashedImages { get; } = new();
-    /// <summary>Ids of images that came back from the trash (others get "id-NAME").</summary>
+    /// <summary>Image ids: one per image made here or brought back from the trash (images put in place by a test
+    /// directly have "id-NAME").</summary>
     public ConcurrentDictionary<ImageRef, string> ImageIds { get; } = new();
     /// <summary>Allocated bytes per image, for UsedBytes (missing = unknown).</summary>
     public ConcurrentDictionary<ImageRef, ulong> Used { get; } = new();
@@ -37,10 +38,42 @@ internal sealed partial class FakeCeph : ICephImages, ICephSnapshots, ICephTrash
     /// <summary>Return an exception to make the named call ("CreateImage", "SetOmapKey", ...) fail.</summary>
     public Func<string, Exception?> FailOn { get; set; } = _ => null;
 
+    private int? _callsUntilKilled;
+    private bool _killed;
+
+    /// <summary>
+    /// Simulates kill -9 of the daemon before its <paramref name="callsFromNow"/>-th next call (0 = the next one):
+    /// that call and every later one throw <see cref="ProcessKilledException"/>, so no cleanup reaches the cluster,
+    /// until <see cref="Revive"/> (the restarted daemon).
+    /// </summary>
+    public void KillBeforeCall(int callsFromNow)
+    {
+        _callsUntilKilled = callsFromNow;
+        _killed = false;
+    }
+
+    /// <summary>The daemon is running again: calls reach the cluster.</summary>
+    public void Revive()
+    {
+        _callsUntilKilled = null;
+        _killed = false;
+    }
+
     private void Call(string name)
     {
         lock (Calls)
         {
+            if (_callsUntilKilled is { } left)
+            {
+                _killed |= left <= 0;
+                _callsUntilKilled = left - 1;
+            }
+
+            if (_killed)
+            {
+                throw new ProcessKilledException(name);
+            }
+
             Calls.Add(name);
         }
 
@@ -50,11 +83,93 @@ internal sealed partial class FakeCeph : ICephImages, ICephSnapshots, ICephTrash
         }
     }
 
+    /// <summary>Two steps, as in librbd: the image (rbd_create4), then its metadata ("CreateImage:metadata"), which
+    /// removes the image again when it fails — unless the daemon died in between.</summary>
     public Task CreateImageAsync(ImageCreateRequest request, CancellationToken ct)
     {
         Call("CreateImage");
-        var info = new ImageInfo(request.Image, request.SizeBytes, request.Features ?? 61, request.Metadata);
-        return Images.TryAdd(request.Image, info) ? Task.CompletedTask : throw new CephException("rbd_create4", Errno.EEXIST);
+        var info = new ImageInfo(request.Image, request.SizeBytes, request.Features ?? 61, new Dictionary<string, string>());
+        if (!Images.TryAdd(request.Image, info))
+        {
+            throw new CephException("rbd_create4", Errno.EEXIST);
+        }
+
+        ImageIds[request.Image] = Guid.NewGuid().ToString("N")[..12];
+        if (request.Metadata.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        try
+        {
+            Call("CreateImage:metadata");
+        }
+        catch (Exception e) when (e is not ProcessKilledException)
+        {
+            Images.TryRemove(request.Image, out _);
+            throw;
+        }
+
+        Images[request.Image] = info with { Metadata = Written(new Dictionary<string, string>(), request.Metadata) };
+        return Task.CompletedTask;
+    }
+
+    public Task RenameImageAsync(ImageRef image, string newName, CancellationToken ct)
+    {
+        Call("RenameImage");
+        var target = image with { Name = newName };
+        lock (Images)
+        {
+            if (Images.ContainsKey(target))
+            {
+                throw new CephException("rbd_rename", Errno.EEXIST);
+            }
+
+            if (!Images.TryRemove(image, out var info))
+            {
+                throw new CephException("rbd_rename", Errno.ENOENT);
+            }
+
+            Images[target] = info with { Image = target };
+            if (ImageIds.TryRemove(image, out var id))
+            {
+                ImageIds[target] = id;
+            }
+
+            if (Clones.Remove(image))
+            {
+                Clones.Add(target);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task UpdateImageMetadataAsync(ImageRef image, IReadOnlyDictionary<string, string?> entries, CancellationToken ct)
+    {
+        Call("UpdateImageMetadata");
+        var info = Images.TryGetValue(image, out var found) ? found : throw new CephException("rbd_open", Errno.ENOENT);
+        Images[image] = info with { Metadata = Written(info.Metadata, entries) };
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The metadata after the entries are written: a null value removes its key, as in CephImages.</summary>
+    private static Dictionary<string, string> Written(IReadOnlyDictionary<string, string> before, IReadOnlyDictionary<string, string?> entries)
+    {
+        var metadata = new Dictionary<string, string>(before);
+        foreach (var (key, value) in entries)
+        {
+            if (value is null)
+            {
+                metadata.Remove(key);
+            }
+            else
+            {
+                metadata[key] = value;
+            }
+        }
+
+        return metadata;
     }
 
     public Task<ImageInfo?> StatImageAsync(ImageRef image, IReadOnlyCollection<string> metadataKeys, CancellationToken ct)
@@ -82,6 +197,7 @@ internal sealed partial class FakeCeph : ICephImages, ICephSnapshots, ICephTrash
     public Task<bool> RemoveImageAsync(ImageRef image, CancellationToken ct)
     {
         Call("RemoveImage");
+        ImageIds.TryRemove(image, out _);
         return Task.FromResult(Images.TryRemove(image, out _));
     }
 
@@ -93,7 +209,7 @@ internal sealed partial class FakeCeph : ICephImages, ICephSnapshots, ICephTrash
             return Task.FromResult<string?>(null);
         }
 
-        var id = ImageIds.TryRemove(image, out var known) ? known : Guid.NewGuid().ToString("N")[..12];
+        var id = ImageIds.TryRemove(image, out var known) ? known : "id-" + image.Name;
         TrashedImages[id] = info;
         Trash[id] = new TrashEntry(image.Pool, image.Namespace, id, image.Name, Clock.GetUtcNow() + expiry, Clock.GetUtcNow());
         return Task.FromResult<string?>(id);
@@ -324,4 +440,14 @@ internal sealed partial class FakeCeph : ICephImages, ICephSnapshots, ICephTrash
 
         return Task.FromResult(MonAnswer(json));
     }
+}
+
+/// <summary>The daemon was killed (kill -9) at this call: nothing after it runs, no cleanup reaches the cluster.</summary>
+internal sealed class ProcessKilledException : Exception
+{
+    public ProcessKilledException(string call) : base($"killed before {call}") { }
+
+    public ProcessKilledException() : this("a call") { }
+
+    public ProcessKilledException(string message, Exception inner) : base(message, inner) { }
 }

@@ -7,8 +7,9 @@ namespace RbdPlugin.Tests.Fakes;
 /// This host as the driver sees it, in memory: a block mapper, the filesystem tools and the mount table, sharing
 /// one state so that "mounted" means the same to all three. Failures injectable per step.
 /// </summary>
-internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
+internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable, IMountNamespaces
 {
+    private readonly Dictionary<ImageRef, string> _lastDevice = [];
     private int _next;
 
     public string Name { get; init; } = "fake";
@@ -19,6 +20,8 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
     /// <summary>The client each mapping writes with (its watch on the image), by image.</summary>
     public Dictionary<ImageRef, Watcher> Writers { get; } = [];
     public ulong? SupportedFeatures { get; init; }
+
+    public bool AppliesIoLimits { get; init; } = true;
     public Dictionary<ImageRef, MappedDevice> Mapped { get; } = [];
     public Dictionary<string, string?> Signatures { get; } = [];
     public Dictionary<string, (string Device, string FsType, IReadOnlyList<string> Options)> Mounts { get; } = [];
@@ -62,6 +65,14 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
                     Writers[image] = writer;
                     Cluster.Watchers.AddOrUpdate(image, _ => [writer], (_, list) => [.. list, writer]);
                 }
+
+                // What is on a device is the image's: mapped again under another name, it still carries it.
+                if (_lastDevice.TryGetValue(image, out var before) && Signatures.TryGetValue(before, out var signature))
+                {
+                    Signatures[device.DevicePath] = signature;
+                }
+
+                _lastDevice[image] = device.DevicePath;
             }
 
             return Task.FromResult(device);
@@ -161,4 +172,7 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable
     }
 
     public IReadOnlyList<MountEntry> Read() => Mounts.Select(m => new MountEntry(m.Value.Device, m.Key, m.Value.FsType)).ToList();
+
+    /// <summary>The host's one mount namespace (tests that need containers' namespaces bring their own).</summary>
+    public IReadOnlyList<MountEntry> ReadAll() => Read();
 }

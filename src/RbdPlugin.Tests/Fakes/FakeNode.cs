@@ -109,6 +109,33 @@ internal sealed class FakeHostProbe : IHostProbe
 
     public ulong BlockDeviceSize(string device) => DeviceSizes[device];
 
+    /// <summary>What direct reads see on a device, from offset 0 (missing = all zeros, as a fresh image).</summary>
+    public Dictionary<string, byte[]> DeviceBytes { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Return an exception to make a direct read of (device, offset) fail, as an I/O error would.</summary>
+    public Func<string, long, IOException?> FailDirectRead { get; set; } = (_, _) => null;
+
+    /// <summary>Every direct read: device, offset, count.</summary>
+    public List<(string Path, long Offset, int Count)> DirectReads { get; } = [];
+
+    public byte[] ReadDirect(string path, long offset, int count)
+    {
+        DirectReads.Add((path, offset, count));
+        if (FailDirectRead(path, offset) is { } e)
+        {
+            throw e;
+        }
+
+        var size = DeviceSizes.TryGetValue(path, out var known) ? (long)known : offset + count;
+        var bytes = new byte[Math.Max(0, Math.Min(count, size - offset))];
+        if (DeviceBytes.TryGetValue(path, out var content) && offset < content.Length)
+        {
+            content.AsSpan((int)offset, Math.Min(bytes.Length, content.Length - (int)offset)).CopyTo(bytes);
+        }
+
+        return bytes;
+    }
+
     /// <summary>PID → how many more IsRunning checks it survives before it ends (absent: runs until removed).</summary>
     public Dictionary<int, int> EndsAfterChecks { get; } = [];
 
@@ -121,4 +148,14 @@ internal sealed class FakeHostProbe : IHostProbe
 
         return Processes.ContainsKey(pid);
     }
+
+    /// <summary>Block devices something holds open (a mounted filesystem).</summary>
+    public HashSet<string> DevicesInUse { get; } = new(StringComparer.Ordinal);
+
+    public bool IsInUse(string device) => DevicesInUse.Contains(device);
+
+    /// <summary>Unix sockets with a live server behind them.</summary>
+    public HashSet<string> ListeningSockets { get; } = new(StringComparer.Ordinal);
+
+    public bool AcceptsConnections(string unixSocketPath) => ListeningSockets.Contains(unixSocketPath);
 }

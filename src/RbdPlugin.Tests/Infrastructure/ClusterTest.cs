@@ -31,7 +31,7 @@ public abstract class ClusterTest : IAsyncLifetime
     {
         var image = NewImage();
         await Cluster.Images.CreateImageAsync(
-            new ImageCreateRequest(image, 16UL << 20, null, null, null, metadata ?? new Dictionary<string, string>()), CancellationToken.None);
+            new ImageCreateRequest(image, 16UL << 20, null, null, null, (metadata ?? new Dictionary<string, string>()).ToDictionary(kv => kv.Key, string? (kv) => kv.Value)), CancellationToken.None);
         return image;
     }
 

@@ -19,6 +19,7 @@ public sealed class FilesystemTests
     {
         _fs = new Filesystem(_runner, _mounts, _host, NullLogger<Filesystem>.Instance);
         _host.Paths.UnionWith(["/dev/loop0", "/dev/loop1"]);
+        _host.DeviceSizes["/dev/loop0"] = _host.DeviceSizes["/dev/loop1"] = 64UL << 20;
     }
 
     [Fact]
@@ -111,7 +112,7 @@ public sealed class FilesystemTests
     {
         _runner.On("blkid", [], Ok(export));
 
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => _fs.MakeAsync("/dev/loop0", fsType, [], CancellationToken.None));
+        var e = await Assert.ThrowsAsync<DeviceNotBlankException>(() => _fs.MakeAsync("/dev/loop0", fsType, [], CancellationToken.None));
 
         Assert.Contains("refusing", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(_runner.Calls, c => c.Program.StartsWith("mkfs", StringComparison.Ordinal));

@@ -140,8 +140,8 @@ public sealed class FuseLoopMapperClusterTests : IAsyncLifetime
 
         Assert.Equal("dos", await _scope.Fs.ProbeAsync(loop, ct));
         // Even a caller that skipped the probe cannot format it (mke2fs alone would: it does not ask without a tty).
-        await Assert.ThrowsAsync<InvalidOperationException>(() => _scope.Fs.MakeAsync(loop, "ext4", [], ct));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => _scope.Fs.MakeAsync(loop, "xfs", [], ct));
+        await Assert.ThrowsAsync<DeviceNotBlankException>(() => _scope.Fs.MakeAsync(loop, "ext4", [], ct));
+        await Assert.ThrowsAsync<DeviceNotBlankException>(() => _scope.Fs.MakeAsync(loop, "xfs", [], ct));
         Assert.Equal("dos", await _scope.Fs.ProbeAsync(loop, ct));
     }
 

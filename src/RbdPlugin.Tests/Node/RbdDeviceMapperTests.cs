@@ -46,17 +46,168 @@ public sealed class RbdDeviceMapperTests
     }
 
     [Fact]
-    public async Task MapAsync_AlreadyMapped_ReturnsTheExistingDeviceWithoutMapping()
+    public async Task MapAsync_LeftoverMappingNobodyUses_UnmapsItAndMapsAfresh()
     {
+        // A leftover's kernel client may have been blocklisted since: reusing it would fail every I/O.
         var runner = new FakeCommandRunner()
-            .On("rbd", ["device", "list"], Ok("""[{"id":"0","pool":"rbd","namespace":"","name":"vol1","snap":"-","device":"/dev/rbd0"}]"""));
+            .OnSequence("rbd", ["device", "list"], Ok(Row("vol1", "/dev/rbd0")), Ok("[]"))
+            .On("rbd", ["device", "unmap"], Ok())
+            .On("rbd", ["device", "map"], Ok("/dev/rbd1\n"));
         var mapper = new KrbdMapper(runner, Client, new FakeHostProbe());
 
         var device = await mapper.MapAsync(Vol1, CancellationToken.None);
 
-        Assert.Equal("/dev/rbd0", device.DevicePath);
-        Assert.Empty(runner.CallsTo("rbd", "device", "map"));
+        Assert.Equal("/dev/rbd1", device.DevicePath);
+        Assert.Equal("/dev/rbd0", Assert.Single(runner.CallsTo("rbd", "device", "unmap"))[^1]);
+        Assert.Single(runner.CallsTo("rbd", "device", "map"));
     }
+
+    [Fact]
+    public async Task MapAsync_LeftoverMappingHeldOpen_RefusedWithoutMappingOrUnmapping()
+    {
+        var host = new FakeHostProbe();
+        host.DevicesInUse.Add("/dev/rbd0");
+        var runner = new FakeCommandRunner()
+            .On("rbd", ["device", "list"], Ok(Row("vol1", "/dev/rbd0")))
+            .On("dd", [], Ok()); // it still reads: a live user of the image
+
+        var e = await Assert.ThrowsAsync<HostCommandException>(() => new KrbdMapper(runner, Client, host).MapAsync(Vol1, CancellationToken.None));
+
+        Assert.Contains("already mapped on this host at /dev/rbd0", e.Message, StringComparison.Ordinal);
+        Assert.Empty(runner.CallsTo("rbd", "device", "map"));
+        Assert.Empty(runner.CallsTo("rbd", "device", "unmap"));
+    }
+
+    [Fact]
+    public async Task MapAsync_LeftoverHeldOpenButFenced_MapsANewDeviceBesideIt_AndAFailedMapLeavesTheOldOneAlone()
+    {
+        // One kernel, two owners (or this host's own dead mount): the old device fails every read.
+        var host = new FakeHostProbe();
+        host.DevicesInUse.Add("/dev/rbd0");
+        var runner = new FakeCommandRunner()
+            .On("rbd", ["device", "list"], Ok(Row("vol1", "/dev/rbd0")))
+            .On("dd", [], Fail(1, "dd: error reading '/dev/rbd0': Input/output error"))
+            .On("rbd", ["device", "map"], Ok("/dev/rbd1\n"));
+        var mapper = new KrbdMapper(runner, Client, host);
+
+        Assert.Equal("/dev/rbd1", (await mapper.MapAsync(Vol1, CancellationToken.None)).DevicePath);
+        runner.On("rbd", ["device", "map"], Fail(1, "rbd: map failed"));
+        await Assert.ThrowsAsync<HostCommandException>(() => mapper.MapAsync(Vol1, CancellationToken.None));
+        Assert.Empty(runner.CallsTo("rbd", "device", "unmap"));
+    }
+
+    [Fact]
+    public async Task MapAsync_KrbdWithoutUdev_MapsNoshareAndNoudev()
+    {
+        var runner = new FakeCommandRunner().On("rbd", ["device", "list"], Ok("[]")).On("rbd", ["device", "map"], Ok("/dev/rbd0\n"));
+
+        await new KrbdMapper(runner, Client, new FakeHostProbe()).MapAsync(Vol1, CancellationToken.None);
+
+        Assert.Equal(["device", "map", "-t", "krbd", "-o", "noshare,noudev", .. ClientArgs, "rbd/vol1"], Assert.Single(runner.CallsTo("rbd", "device", "map")));
+    }
+
+    [Fact]
+    public async Task MapAsync_KrbdWithUdevRunning_MapsNoshareOnly()
+    {
+        var host = new FakeHostProbe();
+        host.ListeningSockets.Add(Udev.ControlSocket);
+        var runner = new FakeCommandRunner().On("rbd", ["device", "list"], Ok("[]")).On("rbd", ["device", "map"], Ok("/dev/rbd0\n"));
+
+        await new KrbdMapper(runner, Client, host).MapAsync(Vol1, CancellationToken.None);
+
+        Assert.Equal(["device", "map", "-t", "krbd", "-o", "noshare", .. ClientArgs, "rbd/vol1"], Assert.Single(runner.CallsTo("rbd", "device", "map")));
+    }
+
+    [Fact]
+    public async Task MapAsync_Nbd_PassesNoOptions()
+    {
+        var runner = new FakeCommandRunner().On("rbd", ["device", "list"], Ok("[]")).On("rbd", ["device", "map"], Ok("/dev/nbd0\n"));
+
+        await new NbdMapper(runner, Client, new FakeHostProbe()).MapAsync(Vol1, CancellationToken.None);
+
+        Assert.Equal(["device", "map", "-t", "nbd", .. ClientArgs, "rbd/vol1"], Assert.Single(runner.CallsTo("rbd", "device", "map")));
+    }
+
+    public static TheoryData<string> MapFailures => ["exit", "timeout", "cancel", "no-path"];
+
+    [Theory]
+    [MemberData(nameof(MapFailures))]
+    public async Task MapAsync_FailsTimesOutOrIsCancelled_UnmapsTheDeviceTheKernelMadeMeanwhile(string failure)
+    {
+        // The kernel mapped the image although the CLI never printed the device (udev wait killed, or cancelled).
+        var runner = new FakeCommandRunner()
+            .OnSequence("rbd", ["device", "list"], Ok("[]"), Ok(Row("vol1", "/dev/rbd0")), Ok("[]"))
+            .On("rbd", ["device", "unmap"], Ok())
+            .On("rbd", ["device", "map"], _ => failure switch
+            {
+                "exit" => Fail(110, "rbd: map failed: (110) Connection timed out"),
+                "timeout" => throw new HostCommandException("rbd device map", null, "", "did not finish within 60 s and was killed") { TimedOut = true },
+                "cancel" => throw new OperationCanceledException(),
+                _ => Ok("rbd: warning: something\n"),
+            });
+        var mapper = new KrbdMapper(runner, Client, new FakeHostProbe());
+
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => mapper.MapAsync(Vol1, CancellationToken.None));
+
+        Assert.True(e is HostCommandException or OperationCanceledException, e.ToString());
+        Assert.Equal(["device", "unmap", "-t", "krbd", "-o", "noudev", .. ClientArgs, "/dev/rbd0"], Assert.Single(runner.CallsTo("rbd", "device", "unmap")));
+    }
+
+    [Fact]
+    public async Task MapAsync_FailsAndTheUndoFailsToo_SaysBoth()
+    {
+        var runner = new FakeCommandRunner()
+            .OnSequence("rbd", ["device", "list"], Ok("[]"), Ok(Row("vol1", "/dev/rbd0")))
+            .On("rbd", ["device", "unmap"], Fail(16, "rbd: unmap failed: (16) Device or resource busy"))
+            .On("rbd", ["device", "map"], Fail(1, "rbd: map failed"));
+
+        var e = await Assert.ThrowsAsync<HostCommandException>(() => new KrbdMapper(runner, Client, new FakeHostProbe()).MapAsync(Vol1, CancellationToken.None));
+
+        Assert.Contains("map failed", e.Message, StringComparison.Ordinal);
+        Assert.Contains("undoing it failed", e.Message, StringComparison.Ordinal);
+        Assert.Contains("(16) Device or resource busy", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AbandonAsync_Krbd_ForceUnmapsEvenWhileMounted()
+    {
+        var runner = new FakeCommandRunner()
+            .OnSequence("rbd", ["device", "list"], Ok(Row("vol1", "/dev/rbd0")))
+            .On("rbd", ["device", "unmap"], Ok());
+
+        await new KrbdMapper(runner, Client, new FakeHostProbe()).AbandonAsync(new MappedDevice(Vol1, "/dev/rbd0", "krbd"), CancellationToken.None);
+
+        Assert.Equal(["device", "unmap", "-t", "krbd", "-o", "noudev,force", .. ClientArgs, "/dev/rbd0"], Assert.Single(runner.CallsTo("rbd", "device", "unmap")));
+    }
+
+    [Fact]
+    public async Task AbandonAsync_Nbd_KillsItsRbdNbdProcess()
+    {
+        var host = new FakeHostProbe();
+        host.Processes[4321] = ["/usr/bin/rbd-nbd", "map", "rbd/vol1"];
+        host.EndsAfterChecks[4321] = 1;
+        var runner = new FakeCommandRunner()
+            .On("rbd", ["device", "list"], Ok("""[{"id":4321,"pool":"rbd","namespace":"","image":"vol1","snap":"","device":"/dev/nbd0","cookie":""}]"""))
+            .On("kill", [], Ok());
+
+        await new NbdMapper(runner, Client, host).AbandonAsync(new MappedDevice(Vol1, "/dev/nbd0", "nbd"), CancellationToken.None);
+
+        Assert.Equal(["-KILL", "4321"], Assert.Single(runner.CallsTo("kill")));
+        Assert.False(host.IsRunning(4321));
+    }
+
+    [Fact]
+    public async Task AbandonAsync_NotMapped_DoesNothing()
+    {
+        var runner = new FakeCommandRunner().On("rbd", ["device", "list"], Ok("[]"));
+
+        await new KrbdMapper(runner, Client, new FakeHostProbe()).AbandonAsync(new MappedDevice(Vol1, "/dev/rbd0", "krbd"), CancellationToken.None);
+
+        Assert.Empty(runner.CallsTo("rbd", "device", "unmap"));
+    }
+
+    private static string Row(string image, string device) =>
+        $$"""[{"id":"0","pool":"rbd","namespace":"","name":"{{image}}","snap":"-","device":"{{device}}"}]""";
 
     [Fact]
     public async Task MapAsync_OnlyASnapshotMapped_MapsTheHead()
@@ -89,7 +240,7 @@ public sealed class RbdDeviceMapperTests
     {
         var runner = new FakeCommandRunner().On("rbd", ["device", "list"], Ok("[]"));
 
-        await new NbdMapper(runner, Client).UnmapAsync(new MappedDevice(Vol1, "/dev/nbd0", "nbd"), CancellationToken.None);
+        await new NbdMapper(runner, Client, new FakeHostProbe()).UnmapAsync(new MappedDevice(Vol1, "/dev/nbd0", "nbd"), CancellationToken.None);
 
         Assert.Empty(runner.CallsTo("rbd", "device", "unmap"));
     }
@@ -108,6 +259,7 @@ public sealed class RbdDeviceMapperTests
     [Theory]
     [InlineData("krbd", "rbd: rbd/vol1: " + KrbdMapper.NotMappedImageText)]
     [InlineData("krbd", "rbd: unmap failed: " + KrbdMapper.NoSuchDeviceText)]
+    [InlineData("krbd", "rbd: '/dev/rbd0' " + KrbdMapper.NotABlockDeviceText + "\nrbd: unmap failed: (22) Invalid argument")]
     [InlineData("nbd", "rbd-nbd: /dev/nbd0 " + NbdMapper.NotMappedText)]
     public async Task UnmapAsync_NotMappedStderr_IsSuccess(string type, string stderr)
     {
@@ -115,7 +267,7 @@ public sealed class RbdDeviceMapperTests
         var runner = new FakeCommandRunner()
             .On("rbd", ["device", "list"], Ok($$"""[{"id":"0","pool":"rbd","namespace":"","name":"vol1","snap":"-","device":"{{device}}"}]"""))
             .On("rbd", ["device", "unmap"], Fail(22, stderr));
-        IBlockMapper mapper = type == "krbd" ? new KrbdMapper(runner, Client, new FakeHostProbe()) : new NbdMapper(runner, Client);
+        IBlockMapper mapper = type == "krbd" ? new KrbdMapper(runner, Client, new FakeHostProbe()) : new NbdMapper(runner, Client, new FakeHostProbe());
 
         await mapper.UnmapAsync(new MappedDevice(Vol1, device, type), CancellationToken.None);
 
@@ -154,7 +306,7 @@ public sealed class RbdDeviceMapperTests
              {"id":2,"pool":"rbd","namespace":"","image":"vol2","snap":"s1","device":"/dev/nbd1"}]
             """));
 
-        var mapped = await new NbdMapper(runner, Client).ListMappedAsync(CancellationToken.None);
+        var mapped = await new NbdMapper(runner, Client, new FakeHostProbe()).ListMappedAsync(CancellationToken.None);
 
         Assert.Equal([new MappedDevice(new ImageRef("rbd", "ns", "vol1"), "/dev/nbd0", "nbd")], mapped);
     }
@@ -179,6 +331,6 @@ public sealed class RbdDeviceMapperTests
         host.Files[KrbdMapper.SupportedFeaturesPath] = "0x3d\n";
 
         Assert.Equal(0x3dUL, new KrbdMapper(new FakeCommandRunner(), Client, host).SupportedFeatures);
-        Assert.Null(new NbdMapper(new FakeCommandRunner(), Client).SupportedFeatures);
+        Assert.Null(new NbdMapper(new FakeCommandRunner(), Client, new FakeHostProbe()).SupportedFeatures);
     }
 }

@@ -4,6 +4,7 @@ using RbdPlugin.Hosting;
 using RbdPlugin.Operations;
 using RbdPlugin.Tests.Fakes;
 using RbdPlugin.Volumes;
+using RbdPlugin.Node;
 
 namespace RbdPlugin.Tests.Operations;
 
@@ -22,7 +23,7 @@ public sealed class VolumeOperationsTests : IDisposable
             Pool = "rbd", AllowedPools = ["rbd"], MountRoot = "/m", StateDir = _state, HostId = "ops.cli", RemoveAction = RemoveAction.Delete,
         };
         _services = new ServiceCollection().AddFakeCeph(_ceph, settings, LeaseIdentity.ForDaemon(settings.HostId, _state), TimeProvider.System)
-            .AddOperations(Path.Combine(_state, "admin.sock"), new CreateFeatures(null)).BuildServiceProvider();
+            .AddOperations(Path.Combine(_state, "admin.sock"), MapperAbilities.Any).BuildServiceProvider();
         _ops = _services.GetRequiredService<VolumeOperations>();
     }
 

@@ -89,7 +89,7 @@ public sealed class VolumeDriverTests : IDisposable
         _h.Ceph.FailOn = call => call == "SetOmapKey" ? new CephException("omap", Errno.ETIMEDOUT) : null;
         var image = new ImageRef("rbd", "", "db1");
         // Image made by an earlier run that died before the index write.
-        var record = new VolumeRecord("db1", "", CreateOptionsParser.Parse(null, _h.Settings, null), _h.Time.GetUtcNow(), "host-a");
+        var record = new VolumeRecord("db1", "", CreateOptionsParser.Parse(null, _h.Settings, MapperAbilities.Any), _h.Time.GetUtcNow(), "host-a");
         _h.Ceph.Images[image] = new ImageInfo(image, 10UL << 30, 61, new Dictionary<string, string> { [VolumeRecord.MetadataKey] = record.ToJson() });
         _h.Ceph.FailOn = _ => null;
 

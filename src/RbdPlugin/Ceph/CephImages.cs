@@ -43,6 +43,45 @@ internal sealed partial class CephImages(CephConnection connection) : ICephImage
         return connection.RunOnImageAsync(operation, image, readOnly: false, img => NativeCall.Check(Librbd.rbd_metadata_set(img, key, value), operation), ct);
     }
 
+    public Task RenameImageAsync(ImageRef image, string newName, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentException.ThrowIfNullOrEmpty(newName);
+        var operation = $"rbd_rename {image} {newName}";
+        return connection.RunAsync(operation, image.Pool, image.Namespace, io => NativeCall.Check(Librbd.rbd_rename(io, image.Name, newName), operation), ct);
+    }
+
+    public Task UpdateImageMetadataAsync(ImageRef image, IReadOnlyDictionary<string, string?> entries, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(entries);
+        return connection.RunOnImageAsync($"update metadata of {image}", image, readOnly: false, img =>
+        {
+            WriteMetadata(img, image, entries);
+            return true;
+        }, ct);
+    }
+
+    /// <summary>Sets each key with a value and removes each key without one (one already absent is fine).</summary>
+    private static void WriteMetadata(SafeRbdImageHandle img, ImageRef image, IReadOnlyDictionary<string, string?> entries)
+    {
+        foreach (var (key, value) in entries)
+        {
+            if (value is null)
+            {
+                var rc = Librbd.rbd_metadata_remove(img, key);
+                if (rc != -Errno.ENOENT)
+                {
+                    NativeCall.Check(rc, $"rbd_metadata_remove {image} {key}");
+                }
+            }
+            else
+            {
+                NativeCall.Check(Librbd.rbd_metadata_set(img, key, value), $"rbd_metadata_set {image} {key}");
+            }
+        }
+    }
+
     public Task<bool> RemoveImageAsync(ImageRef image, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(image);
@@ -162,10 +201,7 @@ internal sealed partial class CephImages(CephConnection connection) : ICephImage
         try
         {
             using var img = ImageHandles.Open(io, image, readOnly: false);
-            foreach (var (key, value) in request.Metadata)
-            {
-                NativeCall.Check(Librbd.rbd_metadata_set(img, key, value), $"rbd_metadata_set {image} {key}");
-            }
+            WriteMetadata(img, image, request.Metadata);
         }
         catch (CephException e)
         {

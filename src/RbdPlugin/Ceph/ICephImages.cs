@@ -20,6 +20,14 @@ internal interface ICephImages
     /// <summary>Sets one metadata key on an existing image.</summary>
     Task SetImageMetadataAsync(ImageRef image, string key, string value, CancellationToken ct);
 
+    /// <summary>Renames the image within its pool and namespace (its id, data and snapshots stay). Throws
+    /// <see cref="CephException"/> EEXIST when <paramref name="newName"/> is taken, ENOENT when the image is gone.</summary>
+    Task RenameImageAsync(ImageRef image, string newName, CancellationToken ct);
+
+    /// <summary>Sets the entries with a value and removes those without one (idempotent: a key not there is fine),
+    /// in one open of the image.</summary>
+    Task UpdateImageMetadataAsync(ImageRef image, IReadOnlyDictionary<string, string?> entries, CancellationToken ct);
+
     /// <summary>Deletes the image. Idempotent: false when it was already gone.</summary>
     Task<bool> RemoveImageAsync(ImageRef image, CancellationToken ct);
 

@@ -6,11 +6,12 @@ namespace RbdPlugin.Ceph;
 /// <param name="Features">RBD feature bits (see <see cref="RbdFeatures"/>); null = cluster default.</param>
 /// <param name="Order">log2 of the object size (22 = 4 MiB); null = cluster default.</param>
 /// <param name="DataPool">Separate data pool (erasure-coded pools); null = none.</param>
-/// <param name="Metadata">Image metadata written together with the image (our creation record).</param>
+/// <param name="Metadata">Image metadata written together with the image (our creation record); a null value
+/// removes the key (a clone starts with a copy of its parent's metadata).</param>
 internal sealed record ImageCreateRequest(
     ImageRef Image,
     ulong SizeBytes,
     ulong? Features,
     int? Order,
     string? DataPool,
-    IReadOnlyDictionary<string, string> Metadata);
+    IReadOnlyDictionary<string, string?> Metadata);

@@ -27,6 +27,7 @@ internal sealed record CliError(string Error, int ExitCode);
 [JsonSerializable(typeof(int))]
 [JsonSerializable(typeof(long))]
 [JsonSerializable(typeof(ulong))]
+[JsonSerializable(typeof(Dictionary<string, ulong>))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never, WriteIndented = true)]
@@ -54,4 +55,5 @@ internal sealed partial class DoctorJsonContext : JsonSerializerContext;
 [JsonSerializable(typeof(VolumeCloned))]
 [JsonSerializable(typeof(VolumeResized))]
 [JsonSerializable(typeof(VolumeFlattened))]
+[JsonSerializable(typeof(VolumeLimited))]
 internal sealed partial class SnapshotJsonContext : JsonSerializerContext;

@@ -49,7 +49,7 @@ internal static class SnapshotCommand
         return snapshot;
     }
 
-    /// <summary>Adds <c>clone</c>, <c>flatten</c> and <c>resize</c> to the <c>volume</c> command.</summary>
+    /// <summary>Adds <c>clone</c>, <c>flatten</c>, <c>resize</c> and <c>limit</c> to the <c>volume</c> command.</summary>
     public static void AddVolumeCommands(Command volume)
     {
         var clone = Subcommand(volume, "clone", "Create a volume from a snapshot: rbd-plugin volume clone SOURCE@SNAP NEW", out var cloneFlags, out var cloneJson);
@@ -77,6 +77,28 @@ internal static class SnapshotCommand
         resize.SetAction((parse, ct) => CliCommand.RunAsync(parse, resizeFlags, resizeJson,
             (session, c) => session.Get<ResizeOperations>().ResizeAsync(parse.GetValue(resizeName)!, parse.GetValue(newSize)!, c),
             SnapshotJsonContext.Default.VolumeResized, DescribeResized, ct));
+
+        var limit = Subcommand(volume, "limit", "Show or change a volume's I/O limits: rbd-plugin volume limit NAME [iops-limit=500] [bps-limit=50M] ... (0 removes one)",
+            out var limitFlags, out var limitJson);
+        var limitName = CliCommand.NameArgument(limit);
+        var limits = new Argument<string[]>("LIMIT=VALUE")
+        {
+            Description = $"Limits to change: {string.Join(", ", Volumes.IoLimits.Options)}; IOPS, or bytes per second (50M); 0 removes the limit",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        limit.Arguments.Add(limits);
+        limit.SetAction((parse, ct) => CliCommand.RunAsync(parse, limitFlags, limitJson,
+            (session, c) => session.Get<LimitOperations>().LimitAsync(parse.GetValue(limitName)!, CreateOptionPairs.Parse(parse.GetValue(limits) ?? []), c),
+            SnapshotJsonContext.Default.VolumeLimited, DescribeLimited, ct));
+    }
+
+    public static string DescribeLimited(VolumeLimited r)
+    {
+        static string Show(IReadOnlyDictionary<string, ulong> limits) => limits.Count == 0 ? "no I/O limits" : Volumes.IoLimits.Describe(limits);
+        var where = r.MountedOn is { } host ? $"; mounted on host {host}, which applies them now (rbd-nbd, rbd-fuse)" : "";
+        return r.Changed
+            ? $"volume {r.Name}: {Show(r.Limits)} (was {Show(r.Before)}){where}\n"
+            : $"volume {r.Name}: {Show(r.Limits)}\n";
     }
 
     public static string DescribeTaken(SnapshotTaken r) => r switch

@@ -1,6 +1,5 @@
 using RbdPlugin.Ceph;
 using RbdPlugin.Node;
-using RbdPlugin.Operations;
 using RbdPlugin.Volumes;
 using Serilog;
 using Serilog.Events;
@@ -57,7 +56,7 @@ internal sealed class CommandSession : IAsyncDisposable
         services.AddCeph(connection)
             .AddVolumes(options.Volumes, LeaseIdentity.ForCommand(options.Volumes.HostId))
             .AddNode(raw, options.Volumes)
-            .AddOperations(options.AdminSocket, new CreateFeatures(MapperFeatures(raw.Mapper)));
+            .AddOperations(options.AdminSocket, MapperOfDaemon(raw.Mapper));
         return new CommandSession(services.BuildServiceProvider(), connection, loggers);
     }
 
@@ -69,11 +68,12 @@ internal sealed class CommandSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// The image features a create must stay within so this host's daemon can map the volume: the kernel's list when
-    /// krbd may be chosen and the module is loaded, otherwise any (nbd and fuse open every feature).
+    /// What a runbook create must stay within so this host's daemon can serve the volume: krbd's when it may be
+    /// chosen and its module is loaded (the kernel's features, no I/O limits), otherwise any (nbd and fuse open every
+    /// feature and apply the limits).
     /// </summary>
-    private static ulong? MapperFeatures(string mapper) =>
+    private static MapperAbilities MapperOfDaemon(string mapper) =>
         mapper is "krbd" or "auto" && File.Exists(KrbdMapper.SupportedFeaturesPath)
-            ? KrbdMapper.ParseSupportedFeatures(File.ReadAllText(KrbdMapper.SupportedFeaturesPath))
-            : null;
+            ? new MapperAbilities("krbd", KrbdMapper.ParseSupportedFeatures(File.ReadAllText(KrbdMapper.SupportedFeaturesPath)), IoLimits: false)
+            : MapperAbilities.Any;
 }

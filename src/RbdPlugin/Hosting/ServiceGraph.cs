@@ -38,10 +38,13 @@ internal static class ServiceGraph
         services.AddSingleton(settings);
         services.AddSingleton(identity);
         services.AddSingleton<VolumeCatalog>();
+        services.AddSingleton<ImageStaging>();
         services.AddSingleton<VolumeStore>();
         services.AddSingleton<VolumeClones>();
         services.AddSingleton<VolumeResizer>();
+        services.AddSingleton<VolumeLimiter>();
         services.AddSingleton<VolumeSnapshots>();
+        services.AddSingleton<FormatMarks>();
         services.AddSingleton<TrashIndex>();
         services.AddSingleton<VolumeTrash>();
         services.AddSingleton<LeaseObjects>();
@@ -91,6 +94,7 @@ internal static class ServiceGraph
         services.AddSingleton<FrozenSnapshot>();
         services.AddSingleton<VolumeDriver>();
         services.AddSingleton<IVolumeDriver>(sp => sp.GetRequiredService<VolumeDriver>());
+        services.AddSingleton<KernelLeftovers>();
         services.AddSingleton<Reconciler>();
         services.AddSingleton<TrashPurger>();
         services.AddHostedService(sp => sp.GetRequiredService<TrashPurger>());
@@ -98,15 +102,17 @@ internal static class ServiceGraph
         return services;
     }
 
-    /// <summary>What the runbook commands do, with this host's daemon at <paramref name="adminSocket"/>.</summary>
-    public static IServiceCollection AddOperations(this IServiceCollection services, string adminSocket, CreateFeatures features)
+    /// <summary>What the runbook commands do, with this host's daemon at <paramref name="adminSocket"/> whose mapper
+    /// can serve what <paramref name="mapper"/> says (a create stays within it).</summary>
+    public static IServiceCollection AddOperations(this IServiceCollection services, string adminSocket, MapperAbilities mapper)
     {
         services.AddSingleton(new LocalDaemon(adminSocket));
-        services.AddSingleton(features);
+        services.AddSingleton(mapper);
         services.AddSingleton<VolumeOperations>();
         services.AddSingleton<SnapshotOperations>();
         services.AddSingleton<CloneOperations>();
         services.AddSingleton<ResizeOperations>();
+        services.AddSingleton<LimitOperations>();
         services.AddSingleton<TrashOperations>();
         services.AddSingleton<HostOperations>();
         services.AddSingleton<PlainBackupSnapshots>();

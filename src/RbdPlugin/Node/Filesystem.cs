@@ -3,7 +3,8 @@ namespace RbdPlugin.Node;
 /// <summary>
 /// blkid, mkfs.ext4/mkfs.xfs, mount, umount, resize2fs/xfs_growfs. The one rule that matters most lives here:
 /// mkfs never runs over data (invariant 2). The probe never turns an error into "empty", and <see cref="MakeAsync"/>
-/// probes again itself right before mkfs instead of trusting its caller or the mkfs tools: mke2fs 1.47 formats a
+/// first reads the device's ends directly (an I/O error there is one blkid would have hidden) and wants zeros in
+/// them, then probes again itself right before mkfs instead of trusting its caller or the mkfs tools: mke2fs 1.47 formats a
 /// device holding a DOS partition table without a word when stdin is not a terminal (checked on this project's
 /// hosts). mkfs is also never forced (no -F/-f), which makes mkfs.xfs refuse on its own as a second line.
 /// </summary>
@@ -15,6 +16,14 @@ internal sealed partial class Filesystem(
 {
     /// <summary>blkid's exit code when the probe found no signature at all (and, silently, when the device is missing).</summary>
     public const int BlkidNothingFound = 2;
+
+    /// <summary>How much of the device's start must read back, as zeros, before mkfs: ext4 and xfs headers, partition
+    /// tables, LVM and LUKS headers all live in the first MiB; 4 covers an ext4 group descriptor table too.</summary>
+    public const int HeadCheckBytes = 4 << 20;
+
+    /// <summary>How much of the device's end must read back, as zeros, before mkfs: a backup GPT header, an md 0.90/1.0
+    /// superblock and ZFS's last labels live there.</summary>
+    public const int TailCheckBytes = 1 << 20;
 
     /// <summary>umount of a directory that is not a mount point: "umount: DIR: not mounted.".</summary>
     public const string NotMountedText = "not mounted";
@@ -48,10 +57,23 @@ internal sealed partial class Filesystem(
         {
             throw new ArgumentException($"unsupported filesystem '{fsType}': use ext4 or xfs", nameof(fsType));
         }
-        // Invariant 2, enforced where mkfs runs: whatever the caller probed earlier, look again now.
+        // Invariant 2, enforced where mkfs runs. First the device must read back at all: blkid answers an I/O error
+        // exactly as it answers an empty device (exit 2, no output), so its "nothing found" means nothing until the
+        // bytes it would have looked at have been read without error.
+        var (head, tail) = ReadEnds(device);
+        // Whatever the caller probed earlier, look again now.
         if (await ProbeAsync(device, ct) is { } found)
         {
-            throw new InvalidOperationException($"refusing to make a filesystem on {device}: it already carries a '{found}' signature");
+            throw new DeviceNotBlankException($"refusing to make a filesystem on {device}: it already carries a '{found}' signature");
+        }
+
+        // No signature, and yet not blank: a damaged superblock, a format blkid does not know, raw data. A device
+        // the plugin never formatted reads as zeros (a new image, or a clone of one), and the lazy-init flags below
+        // rely on exactly that.
+        if ((FirstNonZero(head.Bytes, head.Offset) ?? FirstNonZero(tail.Bytes, tail.Offset)) is { } at)
+        {
+            throw new DeviceNotBlankException(
+                $"refusing to make a filesystem on {device}: blkid finds no signature on it, but byte {at} is not zero, so it holds data blkid cannot name (a damaged filesystem?); nothing was formatted");
         }
         switch (fsType)
         {
@@ -186,6 +208,35 @@ internal sealed partial class Filesystem(
         }
     }
 
+    /// <summary>
+    /// The first <see cref="HeadCheckBytes"/> and last <see cref="TailCheckBytes"/> of the device, read with O_DIRECT
+    /// (the page cache may still hold what an earlier read saw). An I/O error refuses the mkfs.
+    /// </summary>
+    private ((long Offset, byte[] Bytes) Head, (long Offset, byte[] Bytes) Tail) ReadEnds(string device)
+    {
+        long offset = 0;
+        try
+        {
+            var head = _host.ReadDirect(device, offset, HeadCheckBytes);
+            var size = (long)_host.BlockDeviceSize(device);
+            offset = Math.Max(0, (size - TailCheckBytes) / DirectRead.Alignment * DirectRead.Alignment);
+            var tail = offset < HeadCheckBytes ? [] : _host.ReadDirect(device, offset, TailCheckBytes);
+            return ((0, head), (offset, tail));
+        }
+        catch (IOException e)
+        {
+            throw new HostCommandException(
+                $"cannot read {device} (direct read of {(offset == 0 ? "its first" : "its last")} MiBs at byte {offset}: {e.Message}): a device that cannot be read may hold data that blkid could not see, so nothing was formatted. Check the kernel log (`dmesg`) and the mapping, then retry", e);
+        }
+    }
+
+    /// <summary>The device offset of the first byte that is not zero, or null.</summary>
+    internal static long? FirstNonZero(ReadOnlySpan<byte> bytes, long offset)
+    {
+        var i = bytes.IndexOfAnyExcept((byte)0);
+        return i < 0 ? null : offset + i;
+    }
+
     /// <summary>fsfreeze --unfreeze of a filesystem that is not frozen: "fsfreeze: DIR: unfreeze failed: Invalid argument".</summary>
     public const string NotFrozenText = "Invalid argument";
 
@@ -199,7 +250,8 @@ internal sealed partial class Filesystem(
     /// inode table afterwards: 16 GiB of real writes for a 1 TiB volume) skip zeroing on the promise that the
     /// device already reads as zeros. A fresh RBD image does (unwritten extents read as zero), and we only mkfs
     /// after blkid found nothing on a brand-new image. On a reused device, stale blocks in the journal area could
-    /// be replayed as if they were transactions after a crash. nodiscard: discarding a fresh thin image is wasted
+    /// be replayed as if they were transactions after a crash; so <see cref="MakeAsync"/> also requires the device's
+    /// first MiBs and last MiB to read back as zeros. nodiscard: discarding a fresh thin image is wasted
     /// work (through rbd-fuse + loop, a very slow one). xfs: -K is its "do not discard".
     /// </summary>
     internal static IReadOnlyList<string> MkfsArgs(string fsType, string device, IReadOnlyList<string> extraOptions, bool assumeZeroed) =>

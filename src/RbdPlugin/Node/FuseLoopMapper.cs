@@ -35,6 +35,8 @@ internal sealed partial class FuseLoopMapper(
 
     public ulong? SupportedFeatures => null;
 
+    public bool AppliesIoLimits => true;
+
     /// <summary>Parent of the per-image rbd-fuse mounts: STATE/fuse.</summary>
     public string FuseRoot { get; } = Path.GetFullPath(Path.Combine(stateDir, "fuse"));
 

@@ -1,7 +1,7 @@
 namespace RbdPlugin.Node;
 
 /// <summary>The real host, through the filesystem.</summary>
-internal sealed class HostProbe : IHostProbe
+internal sealed partial class HostProbe : IHostProbe
 {
     public bool Exists(string path) => Path.Exists(path);
 
@@ -68,6 +68,8 @@ internal sealed class HostProbe : IHostProbe
 
         return buffer[..read];
     }
+
+    public byte[] ReadDirect(string path, long offset, int count) => DirectRead.Read(path, offset, count);
 
     public ulong BlockDeviceSize(string device)
     {

@@ -14,6 +14,10 @@ internal interface IBlockMapper
     /// <summary>Feature bits this mapper can open, or null when it supports every librbd feature.</summary>
     ulong? SupportedFeatures { get; }
 
+    /// <summary>Whether the volume's I/O limits (librbd's rbd_qos_* image settings) hold on this mapper's device:
+    /// true for the librbd clients (rbd-nbd, rbd-fuse), false for the kernel client.</summary>
+    bool AppliesIoLimits { get; }
+
     /// <summary>Maps the image. Idempotent: an image already mapped by this mapper returns the existing device.</summary>
     Task<MappedDevice> MapAsync(ImageRef image, CancellationToken ct);
 

@@ -26,7 +26,7 @@ internal sealed class MapperSelector(
     public IBlockMapper Create(string name) => name switch
     {
         "krbd" => new KrbdMapper(runner, client, host),
-        "nbd" => new NbdMapper(runner, client),
+        "nbd" => new NbdMapper(runner, client, host),
         "fuse" => new FuseLoopMapper(runner, client, mounts, host, stateDir, time, fuseLogger),
         _ => throw new ArgumentException($"unknown mapper '{name}': use krbd, nbd or fuse", nameof(name)),
     };

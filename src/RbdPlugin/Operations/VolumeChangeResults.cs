@@ -14,3 +14,10 @@ internal sealed record VolumeFlattened(string Name, bool Flattened, string? From
 /// mounted here: it grows when it is next mounted, or run resize again on <see cref="Host"/>, which has it mounted).
 /// </summary>
 internal sealed record VolumeResized(string Name, ulong PreviousSizeBytes, ulong SizeBytes, string Filesystem, string? Host, ulong? FilesystemBytes);
+
+/// <summary>
+/// A volume's I/O limits (<c>volume limit</c>), by option name: IOPS, or bytes per second; a limit not listed is not
+/// set. <see cref="MountedOn"/>: the host holding the volume's lease, where librbd applies new limits at once.
+/// </summary>
+internal sealed record VolumeLimited(string Name, IReadOnlyDictionary<string, ulong> Before, IReadOnlyDictionary<string, ulong> Limits,
+    bool Changed, string? MountedOn);

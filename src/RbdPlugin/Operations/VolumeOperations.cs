@@ -1,4 +1,5 @@
 using RbdPlugin.Ceph;
+using RbdPlugin.Node;
 using RbdPlugin.Volumes;
 
 namespace RbdPlugin.Operations;
@@ -16,7 +17,7 @@ internal sealed class VolumeOperations(
     LeaseInspector leases,
     LeaseRetirer retirer,
     LeaseFencer fencer,
-    CreateFeatures features,
+    MapperAbilities mapper,
     VolumeSettings settings)
 {
     /// <summary>How many volumes `ls` looks up at once: each is three small reads and an image open, mostly waiting
@@ -47,7 +48,8 @@ internal sealed class VolumeOperations(
         var used = await images.UsedBytesAsync(record.Image, ct);
         return new VolumeListItem(record.Name, record.Spec.Pool, image.SizeBytes, ByteSize.Format(image.SizeBytes),
             used, used is { } u ? ByteSize.Format(u) : null, record.Spec.FsType, lease.Host, lease.StateText,
-            lease is { State: LeaseState.Held, Mountpoint: { } mountpoint } ? $"{lease.Host}:{mountpoint}" : null, record.CreatedAt);
+            lease is { State: LeaseState.Held, Mountpoint: { } mountpoint } ? $"{lease.Host}:{mountpoint}" : null, record.CreatedAt,
+            record.Limits.ToOptions());
     }
 
     public Task<VolumeInspectResult> InspectAsync(string name, CancellationToken ct) => CephErrors.Guard($"inspect {name}", async () =>
@@ -68,11 +70,11 @@ internal sealed class VolumeOperations(
         VolumeName.Validate(name);
         if (CreateOptionsParser.IsClone(options))
         {
-            var clone = await CephErrors.Guard($"create {name}", () => clones.CloneAsync(name, CreateOptionsParser.ParseClone(options, settings), ct));
+            var clone = await CephErrors.Guard($"create {name}", () => clones.CloneAsync(name, CreateOptionsParser.ParseClone(options, settings, mapper), ct));
             return new VolumeCreateResult(name, clone.Image.ToString(), clone.Spec.SizeBytes, clone.Spec.FsType);
         }
 
-        var spec = CreateOptionsParser.Parse(options, settings, features.Supported);
+        var spec = CreateOptionsParser.Parse(options, settings, mapper);
         var record = await CephErrors.Guard($"create {name}", () => store.CreateAsync(name, spec, ct));
         return new VolumeCreateResult(name, record.Image.ToString(), record.Spec.SizeBytes, record.Spec.FsType);
     }

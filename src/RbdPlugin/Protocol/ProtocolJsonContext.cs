@@ -35,6 +35,7 @@ namespace RbdPlugin.Protocol;
 [JsonSerializable(typeof(bool))]
 [JsonSerializable(typeof(long))]
 [JsonSerializable(typeof(ulong))]
+[JsonSerializable(typeof(Dictionary<string, ulong>))]
 [JsonSerializable(typeof(double))]
 [JsonSerializable(typeof(decimal))]
 internal sealed partial class ProtocolJsonContext : JsonSerializerContext;

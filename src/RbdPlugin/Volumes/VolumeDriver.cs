@@ -1,4 +1,5 @@
 using RbdPlugin.Ceph;
+using RbdPlugin.Node;
 
 namespace RbdPlugin.Volumes;
 
@@ -45,13 +46,13 @@ internal sealed class VolumeDriver : IVolumeDriver
         VolumeName.Validate(name);
         if (CreateOptionsParser.IsClone(options))
         {
-            var clone = CreateOptionsParser.ParseClone(options!, _settings);
+            var clone = CreateOptionsParser.ParseClone(options!, _settings, MapperAbilities.Of(_mappers.Active));
             using var locked = await _guard.LockAsync(name, ct);
             await _guard.GuardAsync($"create {name} from {clone.Spec}", () => _clones.CloneAsync(name, clone, ct));
             return;
         }
 
-        var spec = CreateOptionsParser.Parse(options, _settings, _mappers.Active.SupportedFeatures);
+        var spec = CreateOptionsParser.Parse(options, _settings, MapperAbilities.Of(_mappers.Active));
         using var _ = await _guard.LockAsync(name, ct);
         await _guard.GuardAsync($"create {name}", () => _store.CreateAsync(name, spec, ct));
     }
@@ -91,6 +92,14 @@ internal sealed class VolumeDriver : IVolumeDriver
         }
 
         var record = await RequireRecordAsync(name, ct);
+        if (!record.Limits.IsNone && !_mappers.Active.AppliesIoLimits)
+        {
+            // Mounted without them, the limits would be a promise nobody keeps; nothing is taken or mapped yet.
+            throw new VolumeException(VolumeErrorKind.InvalidArgument,
+                $"volume {name} has I/O limits ({record.Limits}) and {CreateOptionsParser.NoLimitsOn(_mappers.Active.Name)} on this host; " +
+                $"or remove them: rbd-plugin volume limit {name} {string.Join(' ', record.Limits.ToOptions().Keys.Select(k => k + "=0"))}");
+        }
+
         // The lease first: nothing is mapped here while another host may still write (it waits, refuses, or fences).
         var lease = await _guard.GuardAsync($"mount {name}",
             () => _leases.AcquireAsync(name, record.Image, loss => _releaser.OnLeaseLostAsync(name, loss), ct));

@@ -11,6 +11,7 @@ internal sealed partial class VolumeMounter(
     MapperSet mappers,
     WriterProbe writers,
     IFilesystem filesystem,
+    FormatMarks marks,
     MountJournal journal,
     VolumeSettings settings,
     TimeProvider time,
@@ -89,6 +90,13 @@ internal sealed partial class VolumeMounter(
     {
         var mapper = mappers.Get(entry.Mapper);
         await TryStepAsync(entry.Name, "end the mapping's client", () => mapper.AbandonAsync(DeviceOf(entry), CancellationToken.None));
+        // Not before the client is gone (a write must not land), but before the unmount: a filesystem left frozen
+        // (a daemon killed during a snapshot) would keep its writers hanging, unkillable, after a lazy unmount.
+        await TryStepAsync(entry.Name, "thaw", async () =>
+        {
+            using var bounded = new CancellationTokenSource(LostUnmountTimeout);
+            await filesystem.ThawAsync(entry.Mountpoint, bounded.Token);
+        });
         try
         {
             using var bounded = new CancellationTokenSource(LostUnmountTimeout);
@@ -114,22 +122,46 @@ internal sealed partial class VolumeMounter(
     }
 
     /// <summary>
-    /// Makes a filesystem only when the probe finds no signature at all (invariant 2: never mkfs over data), and
-    /// refuses to mount what is neither of our filesystems (a partition table, LVM, a foreign filesystem).
+    /// Makes a filesystem only when the probe finds no signature at all (invariant 2: never mkfs over data) on an
+    /// image that never had one (no <see cref="FormatMark"/>), marks the image once it has one, and refuses to mount
+    /// what is neither of our filesystems (a partition table, LVM, a foreign filesystem).
     /// </summary>
     private async Task<(string FsType, bool Formatted)> EnsureFilesystemAsync(VolumeRecord record, string device, CancellationToken ct)
     {
         var found = await filesystem.ProbeAsync(device, ct);
+        var (marked, mark) = await marks.ReadAsync(record, ct);
+        if (found is null && marked)
+        {
+            throw FormatMarks.Gone(record, device, mark);
+        }
+
         if (found is null)
         {
-            // Not cancellable: a half-made filesystem would carry a signature and block every later mount.
-            await filesystem.MakeAsync(device, record.Spec.FsType, SplitMkfsOptions(record.Spec.MkfsOptions), CancellationToken.None);
+            try
+            {
+                // Not cancellable: a half-made filesystem would carry a signature and block every later mount.
+                await filesystem.MakeAsync(device, record.Spec.FsType, SplitMkfsOptions(record.Spec.MkfsOptions), CancellationToken.None);
+            }
+            catch (DeviceNotBlankException e)
+            {
+                throw new VolumeException(VolumeErrorKind.Conflict,
+                    $"volume {record.Name}: {e.Message}. Inspect the image {record.Image} by hand before anything writes to it (docs/troubleshooting.md, \"refusing to make a filesystem\")", e);
+            }
+
             LogFormatted(record.Name, device, record.Spec.FsType);
+            await marks.WriteAsync(record, record.Spec.FsType, CancellationToken.None);
             return (record.Spec.FsType, true);
         }
 
         if (FsOptions.FsTypes.Contains(found))
         {
+            if (!marked)
+            {
+                // A volume formatted before the mark existed (or whose mark write failed after its mkfs): the
+                // filesystem found is the proof, so mark it now.
+                await marks.WriteAsync(record, found, ct);
+            }
+
             return (found, false);
         }
 

@@ -1,5 +1,6 @@
 using RbdPlugin.Ceph;
 using RbdPlugin.Volumes;
+using RbdPlugin.Node;
 
 namespace RbdPlugin.Tests.Volumes.Options;
 
@@ -13,7 +14,9 @@ public sealed class CreateOptionsParserTests
     };
 
     private static VolumeSpec Parse(params (string Key, string Value)[] options) =>
-        CreateOptionsParser.Parse(options.ToDictionary(o => o.Key, o => o.Value), Settings, mapperFeatures: null);
+        CreateOptionsParser.Parse(options.ToDictionary(o => o.Key, o => o.Value), Settings, MapperAbilities.Any);
+
+    private static MapperAbilities Krbd(ulong features) => new("krbd", features, IoLimits: false);
 
     private static string Error(params (string Key, string Value)[] options) =>
         Assert.Throws<VolumeException>(() => Parse(options)).Message;
@@ -21,7 +24,7 @@ public sealed class CreateOptionsParserTests
     [Fact]
     public void Parse_NoOptions_TakesDefaults()
     {
-        var spec = CreateOptionsParser.Parse(null, Settings, null);
+        var spec = CreateOptionsParser.Parse(null, Settings, MapperAbilities.Any);
         Assert.Equal(new VolumeSpec("rbd", 10UL << 30, "ext4", null, null, null, "", ""), spec);
     }
 
@@ -83,7 +86,7 @@ public sealed class CreateOptionsParserTests
     [Fact]
     public void Parse_KrbdWithoutFeatures_AsksOnlyForWhatTheKernelMaps()
     {
-        var spec = CreateOptionsParser.Parse(null, Settings, mapperFeatures: RbdFeatures.Layering | RbdFeatures.ExclusiveLock);
+        var spec = CreateOptionsParser.Parse(null, Settings, Krbd(RbdFeatures.Layering | RbdFeatures.ExclusiveLock));
         Assert.Equal("layering,exclusive-lock", spec.Features);
     }
 
@@ -91,7 +94,7 @@ public sealed class CreateOptionsParserTests
     public void Parse_KrbdWithUnsupportedFeature_NamesIt()
     {
         var e = Assert.Throws<VolumeException>(() => CreateOptionsParser.Parse(
-            new Dictionary<string, string> { ["features"] = "layering,journaling,exclusive-lock" }, Settings, RbdFeatures.Layering | RbdFeatures.ExclusiveLock));
+            new Dictionary<string, string> { ["features"] = "layering,journaling,exclusive-lock" }, Settings, Krbd(RbdFeatures.Layering | RbdFeatures.ExclusiveLock)));
         Assert.Contains("cannot map journaling", e.Message, StringComparison.Ordinal);
     }
 

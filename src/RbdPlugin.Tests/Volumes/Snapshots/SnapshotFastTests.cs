@@ -23,14 +23,15 @@ public sealed class SnapshotFastTests : IDisposable
     [Fact]
     public void ParseClone_TakesSourceSnapshotSizePool_AndRefusesLayoutOptions()
     {
-        var clone = CreateOptionsParser.ParseClone(Opts(("from-snapshot", "db1@s1"), ("size", "20G"), ("pool", "rbd-extra")), _h.Settings);
-        Assert.Equal(new CloneRequest("db1", "s1", "rbd-extra", 20UL << 30, null, null), clone);
+        var clone = CreateOptionsParser.ParseClone(Opts(("from-snapshot", "db1@s1"), ("size", "20G"), ("pool", "rbd-extra")), _h.Settings, MapperAbilities.Any);
+        Assert.Equal(("db1", "s1", "rbd-extra", 20UL << 30, null, null, 0),
+            (clone.Source, clone.Snapshot, clone.Pool, clone.SizeBytes, clone.FsType, clone.MountOptions, clone.LimitOptions.Count));
         Assert.True(CreateOptionsParser.IsClone(Opts(("from-snapshot", "db1@s1"))));
 
-        var layout = Assert.Throws<VolumeException>(() => CreateOptionsParser.ParseClone(Opts(("from-snapshot", "db1@s1"), ("features", "layering")), _h.Settings));
+        var layout = Assert.Throws<VolumeException>(() => CreateOptionsParser.ParseClone(Opts(("from-snapshot", "db1@s1"), ("features", "layering")), _h.Settings, MapperAbilities.Any));
         Assert.Contains("cannot be combined with from-snapshot", layout.Message, StringComparison.Ordinal);
         // The plain parser never turns a clone request into an empty volume.
-        Assert.Throws<VolumeException>(() => CreateOptionsParser.Parse(Opts(("from-snapshot", "db1@s1")), _h.Settings, null));
+        Assert.Throws<VolumeException>(() => CreateOptionsParser.Parse(Opts(("from-snapshot", "db1@s1")), _h.Settings, MapperAbilities.Any));
     }
 
     [Theory]
@@ -42,7 +43,7 @@ public sealed class SnapshotFastTests : IDisposable
     [InlineData("../x@s1")]
     public void ParseClone_BadSpec_SaysWhatToGive(string spec)
     {
-        var e = Assert.Throws<VolumeException>(() => CreateOptionsParser.ParseClone(Opts(("from-snapshot", spec)), _h.Settings));
+        var e = Assert.Throws<VolumeException>(() => CreateOptionsParser.ParseClone(Opts(("from-snapshot", spec)), _h.Settings, MapperAbilities.Any));
         Assert.Equal(VolumeErrorKind.InvalidArgument, e.Kind);
         Assert.Contains("VOLUME@SNAPSHOT", e.Message, StringComparison.Ordinal);
     }

@@ -93,6 +93,14 @@ internal static unsafe partial class Librbd
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rbd_metadata_set(SafeRbdImageHandle image, string key, string value);
 
+    // int rbd_metadata_remove(rbd_image_t image, const char *key);  -ENOENT: no such key.
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rbd_metadata_remove(SafeRbdImageHandle image, string key);
+
+    // int rbd_rename(rados_ioctx_t src_io_ctx, const char *srcname, const char *destname);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int rbd_rename(SafeIoCtxHandle io, string srcname, string destname);
+
     // int rbd_trash_move(rados_ioctx_t io, const char *name, uint64_t delay);  (delay in seconds)
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int rbd_trash_move(SafeIoCtxHandle io, string name, ulong delay);

@@ -83,7 +83,7 @@ internal static class DoctorCephChecks
         var probe = new ImageRef(pool, ns, "rbd-plugin-doctor-" + Guid.NewGuid().ToString("N")[..12]);
         try
         {
-            await images.CreateImageAsync(new ImageCreateRequest(probe, 4UL << 20, null, null, null, new Dictionary<string, string>()), ct);
+            await images.CreateImageAsync(new ImageCreateRequest(probe, 4UL << 20, null, null, null, new Dictionary<string, string?>()), ct);
             await images.RemoveImageAsync(probe, ct);
             return DoctorCheck.Pass(name, $"created and removed the probe image {probe}");
         }

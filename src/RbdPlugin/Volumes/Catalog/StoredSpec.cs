@@ -1,4 +1,5 @@
 using System.Globalization;
+using RbdPlugin.Node;
 
 namespace RbdPlugin.Volumes;
 
@@ -53,9 +54,14 @@ internal static class StoredSpec
             options["data-pool"] = dataPool;
         }
 
+        foreach (var (option, value) in (spec.Limits ?? IoLimits.None).ToOptions())
+        {
+            options[option] = value.ToString(CultureInfo.InvariantCulture);
+        }
+
         try
         {
-            _ = CreateOptionsParser.Parse(options, settings, mapperFeatures: null); // no size given: the default size, always valid
+            _ = CreateOptionsParser.Parse(options, settings, MapperAbilities.Any); // no size given: the default size, always valid
             if (spec.FromSnapshot is { } from)
             {
                 _ = SnapshotName.ParseSpec(from, "from-snapshot");

@@ -9,6 +9,8 @@ namespace RbdPlugin.Volumes;
 /// <param name="MkfsOptions">Extra mkfs arguments, space separated ("" = none).</param>
 /// <param name="MountOptions">Mount options, comma separated ("" = none).</param>
 /// <param name="FromSnapshot">"SOURCE@SNAP" for a volume cloned from a snapshot, else null.</param>
+/// <param name="Limits">The I/O limits it was created with, null for none (<c>volume limit</c> changes are in
+/// <see cref="VolumeRecord.LimitedTo"/>).</param>
 internal sealed record VolumeSpec(
     string Pool,
     ulong SizeBytes,
@@ -18,7 +20,8 @@ internal sealed record VolumeSpec(
     string? DataPool,
     string MkfsOptions,
     string MountOptions,
-    string? FromSnapshot = null)
+    string? FromSnapshot = null,
+    IoLimits? Limits = null)
 {
     /// <summary>Names the options in which <paramref name="other"/> differs from this spec, e.g. "size (10G here, 20G asked)".</summary>
     public IEnumerable<string> DifferencesFrom(VolumeSpec other)
@@ -32,6 +35,7 @@ internal sealed record VolumeSpec(
         if (MkfsOptions != other.MkfsOptions) yield return $"mkfs-options ('{MkfsOptions}' here, '{other.MkfsOptions}' asked)";
         if (MountOptions != other.MountOptions) yield return $"mount-options ('{MountOptions}' here, '{other.MountOptions}' asked)";
         if (FromSnapshot != other.FromSnapshot) yield return $"from-snapshot ({FromSnapshot ?? "none"} here, {other.FromSnapshot ?? "none"} asked)";
+        if ((Limits ?? IoLimits.None) != (other.Limits ?? IoLimits.None)) yield return $"I/O limits ({Limits ?? IoLimits.None} here, {other.Limits ?? IoLimits.None} asked)";
     }
 
     private static string Show(ulong? size) => size is { } s ? ByteSize.Format(s) : "default";

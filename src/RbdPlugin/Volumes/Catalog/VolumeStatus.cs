@@ -29,6 +29,11 @@ internal static class VolumeStatus
             status["createdFrom"] = from; // kept after a flatten: where its data came from
         }
 
+        if (!record.Limits.IsNone)
+        {
+            status["limits"] = record.Limits.ToOptions(); // by option name: IOPS, bytes per second
+        }
+
         status["lease"] = lease.StateText;
         if (lease.Host is not null)
         {

@@ -9,6 +9,7 @@ namespace RbdPlugin.Volumes;
 internal sealed partial class VolumeStore(
     ICephImages images,
     ICephTrash trash,
+    ImageStaging staging,
     VolumeCatalog catalog,
     TrashIndex trashIndex,
     VolumeSettings settings,
@@ -32,19 +33,18 @@ internal sealed partial class VolumeStore(
         }
 
         var record = new VolumeRecord(name, settings.Namespace, spec, time.GetUtcNow(), settings.HostId);
-        var createdHere = true;
-        try
+        // Made under a staging name and renamed into place (see ImageStaging): whatever step a kill -9 interrupts,
+        // this name never holds a half-made image, and the next Create clears the leftovers.
+        await staging.ClearAsync(name, ct);
+        var createdHere = await images.PeekImageAsync(record.Image, ct) is null
+            && await staging.MakeAsync(name, record.Image, image => images.CreateImageAsync(record.ToCreateRequest() with { Image = image }, ct), ct);
+        if (!createdHere)
         {
-            await images.CreateImageAsync(record.ToCreateRequest(), ct);
-        }
-        catch (CephException e) when (e.Errno == Errno.EEXIST)
-        {
-            // Either a crash between image and index last time (the image carries our record: finish the job),
-            // or somebody else's image with this name (refuse: never adopt data we did not create).
-            record = await OurRecordOnImageAsync(record.Image, ct) ?? throw new VolumeException(VolumeErrorKind.Conflict,
+            // The name is taken: either a crash between image and index last time (the image carries our record:
+            // finish the job), or somebody else's image (refuse: never adopt data we did not create).
+            record = await staging.OurRecordAsync(record.Image, ct) ?? throw new VolumeException(VolumeErrorKind.Conflict,
                 $"an RBD image named {record.Image} already exists and was not created by rbd-plugin; choose another volume name");
             EnsureSameSpec(record, spec);
-            createdHere = false;
         }
 
         try
@@ -59,12 +59,6 @@ internal sealed partial class VolumeStore(
 
         LogCreated(name, record.Image.ToString(), ByteSize.Format(spec.SizeBytes), spec.FsType);
         return record;
-    }
-
-    private async Task<VolumeRecord?> OurRecordOnImageAsync(ImageRef image, CancellationToken ct)
-    {
-        var info = await images.StatImageAsync(image, [VolumeRecord.MetadataKey], ct);
-        return catalog.TrustedImageRecord(image, info?.Metadata.GetValueOrDefault(VolumeRecord.MetadataKey));
     }
 
     private static void EnsureSameSpec(VolumeRecord existing, VolumeSpec asked)
@@ -115,15 +109,27 @@ internal sealed partial class VolumeStore(
     /// <summary>Clients watching the image; none when the image is gone.</summary>
     public Task<IReadOnlyList<Watcher>> WatchersOrNoneAsync(ImageRef image, CancellationToken ct) => images.ListWatchersOrNoneAsync(image, ct);
 
+    /// <summary>
+    /// Remembers what we put in the trash (the purger only ever deletes our own images): the record first, keyed by
+    /// the image's id, then the move. A kill -9 between the two leaves a record whose image is still a volume (the
+    /// next Remove writes it again and moves the image; the purger leaves such a record alone), never an image in
+    /// Ceph's trash that our index does not know, which nothing would ever list or purge.
+    /// </summary>
     private async Task TrashAsync(VolumeRecord record, CancellationToken ct)
     {
-        var expires = time.GetUtcNow() + settings.TrashExpiry;
-        var id = await trash.TrashImageAsync(record.Image, settings.TrashExpiry, ct);
-        if (id is not null)
+        var id = await images.GetImageIdAsync(record.Image, ct);
+        if (id is null)
         {
-            // Remember what we put in the trash, so the purger only ever deletes our own images.
-            var entry = new TrashRecord(record.Name, record.Spec.Pool, record.Namespace, id, expires);
-            await trashIndex.PutAsync(entry, ct);
+            return; // moved already (killed after the move last time: its record is there) or deleted
+        }
+
+        var expires = time.GetUtcNow() + settings.TrashExpiry;
+        await trashIndex.PutAsync(new TrashRecord(record.Name, record.Spec.Pool, record.Namespace, id, expires), ct);
+        var moved = await trash.TrashImageAsync(record.Image, settings.TrashExpiry, ct);
+        if (moved is not null && moved != id)
+        {
+            // The name held another image by the time of the move (replaced in between): it is in the trash now too.
+            await trashIndex.PutAsync(new TrashRecord(record.Name, record.Spec.Pool, record.Namespace, moved, expires), ct);
         }
     }
 

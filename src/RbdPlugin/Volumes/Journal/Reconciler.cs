@@ -10,7 +10,8 @@ internal sealed record ReconcileReport(int Kept, int Released, int Dropped, int 
 /// A journal entry whose mount is still there is kept (containers run on it); one with no references left is
 /// released (its grace period was cut short); one whose mount vanished is dropped (host rebooted, or unmounted by
 /// hand) after unmapping what is left. Mounts under our mount root that the journal does not know are orphans of a
-/// crash between mount and journal write: unmounted and unmapped; so are our own mappings without a mount.
+/// crash between mount and journal write: unmounted and unmapped; so are our own fuse mappings without a mount, and
+/// the krbd/nbd mappings of our volumes that nobody uses (<see cref="KernelLeftovers"/>).
 /// A kept volume keeps running only if this host still owns it: its lease is taken back (a restart is not a
 /// failover); one another host took over meanwhile is released here and never re-acquired by itself.
 /// A mount can also vanish from under a running container: Docker unmounts a managed plugin's propagated mount
@@ -22,6 +23,7 @@ internal sealed partial class Reconciler(
     VolumeReleaser releaser,
     LeaseAcquirer leases,
     MapperSet mappers,
+    KernelLeftovers kernelLeftovers,
     IFilesystem filesystem,
     IMountTable mountTable,
     IMountNamespaces namespaces,
@@ -55,11 +57,13 @@ internal sealed partial class Reconciler(
                     continue;
                 }
 
+                await ThawAsync(entry, problems, ct);
                 kept++;
                 LogKept(entry.Name, entry.Mountpoint, entry.TotalRefs);
             }
             else if (isMounted)
             {
+                await ThawAsync(entry, problems, ct);
                 await releaser.ReleaseAsync(entry, ct);
                 released++;
             }
@@ -82,10 +86,35 @@ internal sealed partial class Reconciler(
             }
         }
 
-        var orphans = await CleanOrphansAsync(mounts, mapped, ct);
+        // Read again: the loop above released some of what the first reading showed.
+        mounts = mountTable.Read();
+        mapped = await ListMappedAsync(ct);
+        var orphans = await CleanOrphansAsync(mounts, mapped, ct)
+            + await kernelLeftovers.ReleaseAsync(mapped, journal.All.Select(e => e.Image).ToHashSet(), ct);
         var report = new ReconcileReport(kept, released, dropped, orphans, problems, lost);
         LogDone(kept, released, dropped, orphans, lost);
         return report;
+    }
+
+    /// <summary>
+    /// A daemon killed between fsfreeze and thaw (a snapshot of a mounted volume) left the filesystem frozen, and
+    /// every writer in its containers hangs until someone thaws it; nobody else will. Thawing a filesystem that is
+    /// not frozen is success, so every mounted volume is thawed, without knowing whether it was frozen. A lost
+    /// volume is thawed by its release, once its client is gone. A failure is reported, not thrown: the other
+    /// volumes still get reconciled.
+    /// </summary>
+    private async Task ThawAsync(JournalEntry entry, List<string> problems, CancellationToken ct)
+    {
+        try
+        {
+            await filesystem.ThawAsync(entry.Mountpoint, ct);
+        }
+        catch (HostCommandException e)
+        {
+            var problem = $"volume {entry.Name}: could not thaw {entry.Mountpoint} ({e.Message}); if its writers hang, run `fsfreeze --unfreeze {entry.Mountpoint}`";
+            problems.Add(problem);
+            LogProblem(problem);
+        }
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using RbdPlugin.Ceph;
+using RbdPlugin.Node;
 
 namespace RbdPlugin.Volumes;
 
@@ -7,13 +8,13 @@ namespace RbdPlugin.Volumes;
 internal static partial class CreateOptionsParser
 {
     public static readonly IReadOnlyList<string> Known =
-        ["size", "fstype", "pool", "features", "object-size", "data-pool", "mkfs-options", "mount-options", FromSnapshot];
+        ["size", "fstype", "pool", "features", "object-size", "data-pool", "mkfs-options", "mount-options", .. IoLimits.Options, FromSnapshot];
 
     /// <summary>The option that makes the volume a clone of a snapshot (see <see cref="ParseClone"/>).</summary>
     public const string FromSnapshot = "from-snapshot";
 
     /// <summary>The options a clone may also take; the rest come from its source.</summary>
-    public static readonly IReadOnlyList<string> CloneKnown = [FromSnapshot, "size", "pool", "fstype", "mount-options"];
+    public static readonly IReadOnlyList<string> CloneKnown = [FromSnapshot, "size", "pool", "fstype", "mount-options", .. IoLimits.Options];
 
     // The features librbd enables by default (rbd_default_features = 61) — used when the mapper needs a subset.
     private const ulong DefaultFeatures = RbdFeatures.Layering | RbdFeatures.ExclusiveLock | RbdFeatures.ObjectMap
@@ -22,9 +23,10 @@ internal static partial class CreateOptionsParser
     [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,100}\z", RegexOptions.CultureInvariant)]
     private static partial Regex PoolName();
 
-    /// <param name="mapperFeatures">Features the host's mapper can open (krbd), or null when any will do.</param>
-    public static VolumeSpec Parse(IReadOnlyDictionary<string, string>? options, VolumeSettings settings, ulong? mapperFeatures)
+    /// <param name="mapper">What the host's mapper can serve (krbd: some features, no I/O limits).</param>
+    public static VolumeSpec Parse(IReadOnlyDictionary<string, string>? options, VolumeSettings settings, MapperAbilities mapper)
     {
+        ArgumentNullException.ThrowIfNull(mapper);
         options ??= new Dictionary<string, string>();
         foreach (var key in options.Keys)
         {
@@ -50,11 +52,12 @@ internal static partial class CreateOptionsParser
             Pool: ParsePool(Get(options, "pool"), settings),
             SizeBytes: ParseSize(Get(options, "size"), settings, fsType),
             FsType: fsType,
-            Features: ParseFeatures(Get(options, "features"), mapperFeatures),
+            Features: ParseFeatures(Get(options, "features"), mapper.Features),
             ObjectSize: ParseObjectSize(Get(options, "object-size")),
             DataPool: ParseDataPool(Get(options, "data-pool")),
             MkfsOptions: FsOptions.ValidateMkfs(fsType, Get(options, "mkfs-options") ?? ""),
-            MountOptions: FsOptions.ValidateMount(fsType, Get(options, "mount-options") ?? ""));
+            MountOptions: FsOptions.ValidateMount(fsType, Get(options, "mount-options") ?? ""),
+            Limits: ParseLimits(options, IoLimits.None, mapper).OrNull());
     }
 
     /// <summary>True when the options ask for a clone (<c>from-snapshot=SOURCE@SNAP</c>).</summary>
@@ -65,9 +68,10 @@ internal static partial class CreateOptionsParser
     /// pool, mount options). The image layout and the filesystem come from the source, so options about them are
     /// refused rather than silently ignored; fstype is accepted only to be checked against the source's.
     /// </summary>
-    public static CloneRequest ParseClone(IReadOnlyDictionary<string, string> options, VolumeSettings settings)
+    public static CloneRequest ParseClone(IReadOnlyDictionary<string, string> options, VolumeSettings settings, MapperAbilities mapper)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(mapper);
         foreach (var key in options.Keys.Where(k => !CloneKnown.Contains(k)))
         {
             throw Invalid(Known.Contains(key)
@@ -86,8 +90,36 @@ internal static partial class CreateOptionsParser
             Get(options, "pool") is { } pool ? ParsePool(pool, settings) : null,
             Get(options, "size") is { } size ? ParseSize(size, settings, fsType ?? "ext4") : null,
             fsType,
-            Get(options, "mount-options"));
+            Get(options, "mount-options"),
+            LimitOptionsOf(options, mapper));
     }
+
+    /// <summary>
+    /// The limits named in <paramref name="options"/> applied to <paramref name="start"/>. Refused on a mapper that
+    /// cannot hold them (the kernel client): a limit that is silently not enforced is worse than none.
+    /// </summary>
+    public static IoLimits ParseLimits(IReadOnlyDictionary<string, string> options, IoLimits start, MapperAbilities mapper)
+    {
+        ArgumentNullException.ThrowIfNull(mapper);
+        var limits = IoLimits.Parse(options, start);
+        if (!mapper.IoLimits && !limits.IsNone)
+        {
+            throw Invalid($"I/O limits ({limits}): {NoLimitsOn(mapper.Mapper)}, or leave them out and limit the containers instead "
+                + "(docker run --device-read-iops/--device-write-iops/--device-read-bps/--device-write-bps)");
+        }
+
+        return limits;
+    }
+
+    private static Dictionary<string, string> LimitOptionsOf(IReadOnlyDictionary<string, string> options, MapperAbilities mapper)
+    {
+        _ = ParseLimits(options, IoLimits.None, mapper); // checked now: a bad value fails before any work
+        return options.Where(o => IoLimits.Options.Contains(o.Key)).ToDictionary(StringComparer.Ordinal);
+    }
+
+    /// <summary>Why a mapper cannot hold I/O limits, and which can.</summary>
+    public static string NoLimitsOn(string mapper) =>
+        $"the {mapper} mapper cannot enforce them (librbd does; the kernel client does not read its settings): map with rbd-nbd or rbd-fuse (setting Mapper)";
 
     private static string? Get(IReadOnlyDictionary<string, string> options, string key) =>
         options.TryGetValue(key, out var value) ? value : null;

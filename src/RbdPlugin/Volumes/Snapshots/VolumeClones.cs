@@ -9,6 +9,7 @@ namespace RbdPlugin.Volumes;
 /// </summary>
 internal sealed partial class VolumeClones(
     ICephImages images,
+    ImageStaging staging,
     VolumeSnapshots snapshots,
     VolumeCatalog catalog,
     VolumeSettings settings,
@@ -38,21 +39,30 @@ internal sealed partial class VolumeClones(
         var snapshot = await snapshots.RequireSnapshotAsync(source, request.Snapshot, ct);
         var spec = CloneSpec(source, snapshot, request);
         var record = new VolumeRecord(name, settings.Namespace, spec, time.GetUtcNow(), settings.HostId);
-        try
+        // Staged and renamed into place, as a plain Create (see ImageStaging).
+        await staging.ClearAsync(name, ct);
+        var createdHere = await images.PeekImageAsync(record.Image, ct) is null
+            && await staging.MakeAsync(name, record.Image, async image =>
+            {
+                // librbd copies the parent's metadata into the clone: the record's metadata replaces or removes it
+                // (VolumeRecord.ImageMetadata).
+                await images.CloneImageAsync(source.Image, request.Snapshot, record.ToCreateRequest() with { Image = image }, ct);
+            }, ct);
+        if (!createdHere)
         {
-            await images.CloneImageAsync(source.Image, request.Snapshot, record.ToCreateRequest(), ct);
-        }
-        catch (CephException e) when (e.Errno == Errno.EEXIST)
-        {
-            throw new VolumeException(VolumeErrorKind.Conflict,
-                $"an RBD image named {record.Image} already exists; choose another volume name", e);
+            // A crash between the rename and the index write last time leaves this same clone, with our record:
+            // finish the job. Anything else under the name is not ours to take.
+            record = await staging.OurRecordAsync(record.Image, ct) is { } found && found.Spec.FromSnapshot == request.Spec
+                && (request.SizeBytes is null || request.SizeBytes == found.Spec.SizeBytes)
+                ? found
+                : throw new VolumeException(VolumeErrorKind.Conflict, $"an RBD image named {record.Image} already exists; choose another volume name");
         }
 
         try
         {
             await catalog.PutAsync(record, ct);
         }
-        catch
+        catch when (createdHere)
         {
             await images.RemoveImageAsync(record.Image, CancellationToken.None); // no half volumes
             throw;
@@ -108,6 +118,7 @@ internal sealed partial class VolumeClones(
             SizeBytes = size,
             MountOptions = request.MountOptions is { } options ? FsOptions.ValidateMount(fsType, options) : source.Spec.MountOptions,
             FromSnapshot = request.Spec,
+            Limits = IoLimits.Parse(request.LimitOptions, source.Limits).OrNull(), // the source's limits now, unless given
         };
     }
 

@@ -4,9 +4,10 @@ namespace RbdPlugin.Volumes;
 
 /// <summary>
 /// Purges the images this plugin moved to Ceph's trash once their expiry has passed (at start, then hourly). Only
-/// entries recorded in our trash index are touched: other tools' trash is not ours to empty.
+/// entries recorded in our trash index are touched: other tools' trash is not ours to empty. The same pass sweeps
+/// the staging images of Creates that a dead host never finished (<see cref="ImageStaging.SweepAbandonedAsync"/>).
 /// </summary>
-internal sealed partial class TrashPurger(VolumeTrash trash, TimeProvider time, ILogger<TrashPurger> logger)
+internal sealed partial class TrashPurger(VolumeTrash trash, ImageStaging staging, TimeProvider time, ILogger<TrashPurger> logger)
     : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
@@ -22,6 +23,7 @@ internal sealed partial class TrashPurger(VolumeTrash trash, TimeProvider time, 
             {
                 var purged = await PurgeExpiredAsync(stoppingToken);
                 Purged?.Invoke(purged);
+                await staging.SweepAbandonedAsync(stoppingToken);
             }
             catch (Exception e) when (e is CephException or VolumeException)
             {

@@ -23,7 +23,7 @@ internal sealed class VolumeTrash(ICephTrash trash, ICephImages images, TrashInd
         {
             if (entry is null)
             {
-                continue; // purged or restored outside the plugin; a purge drops the stale record
+                continue; // purged or restored outside the plugin (a purge drops the record), or not moved yet by a Remove that was killed
             }
 
             var size = await trash.StatTrashedImageAsync(record.Pool, record.Namespace, record.TrashId, ct);
@@ -88,6 +88,7 @@ internal sealed class VolumeTrash(ICephTrash trash, ICephImages images, TrashInd
         var purged = new List<TrashRecord>();
         var failed = new List<(TrashRecord, string)>();
         var now = time.GetUtcNow();
+        var trashed = new Dictionary<(string Pool, string Ns), HashSet<string>>();
         foreach (var (key, record) in await index.ReadAllAsync(ct))
         {
             if (record is null)
@@ -103,6 +104,12 @@ internal sealed class VolumeTrash(ICephTrash trash, ICephImages images, TrashInd
             var named = nameOrId is null || record.Name == nameOrId || record.TrashId == nameOrId;
             if (!named || (expiredOnly && record.Expires > now))
             {
+                continue;
+            }
+
+            if (!await InTrashAsync(record, trashed, ct))
+            {
+                await DropUnlessStillAVolumeAsync(key, record, ct);
                 continue;
             }
 
@@ -123,6 +130,30 @@ internal sealed class VolumeTrash(ICephTrash trash, ICephImages images, TrashInd
         }
 
         return new TrashPurgeOutcome(purged, failed);
+    }
+
+    private async Task<bool> InTrashAsync(TrashRecord record, Dictionary<(string Pool, string Ns), HashSet<string>> trashed, CancellationToken ct)
+    {
+        if (!trashed.TryGetValue((record.Pool, record.Namespace), out var ids))
+        {
+            ids = (await trash.ListTrashAsync(record.Pool, record.Namespace, ct)).Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+            trashed[(record.Pool, record.Namespace)] = ids;
+        }
+
+        return ids.Contains(record.TrashId);
+    }
+
+    /// <summary>
+    /// A record whose image is not in Ceph's trash: either a Remove killed between writing it and moving the image
+    /// (the image is still the volume, under its name: keep the record, the next Remove moves the image), or an
+    /// image purged or restored outside the plugin (drop the record). Never reported as purged.
+    /// </summary>
+    private async Task DropUnlessStillAVolumeAsync(string key, TrashRecord record, CancellationToken ct)
+    {
+        if (await images.GetImageIdAsync(new ImageRef(record.Pool, record.Namespace, record.Name), ct) != record.TrashId)
+        {
+            await index.RemoveAsync(key, ct);
+        }
     }
 
     private static string WhyNot(TrashRecord record, CephException e) => e.Errno switch

@@ -1,0 +1,91 @@
+using RbdPlugin.Tests.Infrastructure;
+
+namespace RbdPlugin.Tests.EndToEnd.Kernel;
+
+/// <summary>
+/// Two daemons as two hosts in one guest, each in a mount namespace of its own (one kernel, so one device list;
+/// mounts apart): a volume moves between them with its data, and a host that died holding a volume is taken over,
+/// its old mapping fenced so it can write nothing more, and released by its own daemon when that comes back.
+/// </summary>
+public sealed class KernelTwoHostsTests(KernelGuest guest) : KernelTest(guest)
+{
+    private static readonly string[] LeaseArgs = ["--lease-duration", "6s", "--lease-wait", "1s"];
+
+    public static TheoryData<string> Mappers => ["krbd", "nbd"];
+
+    [Theory]
+    [MemberData(nameof(Mappers))]
+    public async Task Migration_UnmountOnOneHostMountOnTheOther_DataMovesBothWays_NoSecondMkfs(string mapper)
+    {
+        var a = await StartPluginAsync(mapper, "host-a", await NewHostNamespaceAsync(), LeaseArgs);
+        var b = await StartPluginAsync(mapper, "host-b", await NewHostNamespaceAsync(), LeaseArgs);
+        var volume = NewVolume();
+        await a.CreateAsync(volume, new() { ["size"] = "1G" });
+        var onA = await a.MountAsync(volume, IdA);
+        var first = await Guest.WriteRandomAsync($"{onA}/from-a", mib: 4, a.Namespace);
+        await a.UnmountAsync(volume, IdA);
+        await WaitReleasedAsync(a, volume);
+
+        var onB = await b.MountAsync(volume, IdB);
+
+        Assert.Equal(first, await Guest.Sha256Async($"{onB}/from-a", b.Namespace));
+        Assert.Null(await Guest.MountSourceAsync(onB, a.Namespace)); // host-a does not see host-b's mount
+        Assert.Equal(0, b.FormatCount(volume));
+        var second = await Guest.WriteRandomAsync($"{onB}/from-b", mib: 4, b.Namespace);
+        await b.UnmountAsync(volume, IdB);
+        await WaitReleasedAsync(b, volume);
+        var back = await a.MountAsync(volume, IdA);
+        Assert.Equal(second, await Guest.Sha256Async($"{back}/from-b", a.Namespace));
+        Assert.Equal(first, await Guest.Sha256Async($"{back}/from-a", a.Namespace));
+        Assert.Equal(1, a.FormatCount(volume));
+        await a.UnmountAsync(volume, IdA);
+        await WaitReleasedAsync(a, volume);
+    }
+
+    [Theory]
+    [MemberData(nameof(Mappers))]
+    public async Task Takeover_AfterKillMinus9OfTheOwner_OldMappingCannotWrite_AndItsDaemonReleasesItOnReturn(string mapper)
+    {
+        var a = await StartPluginAsync(mapper, "host-a", await NewHostNamespaceAsync(), LeaseArgs);
+        var b = await StartPluginAsync(mapper, "host-b", await NewHostNamespaceAsync(), LeaseArgs);
+        var volume = NewVolume();
+        await a.CreateAsync(volume, new() { ["size"] = "1G" });
+        var onA = await a.MountAsync(volume, IdA);
+        var durable = await Guest.WriteRandomAsync($"{onA}/before-crash", mib: 4, a.Namespace);
+        var oldDevice = Assert.Single(await Guest.MappedDevicesAsync(mapper, volume));
+
+        await a.KillAsync();
+        // host-b's Mount waits for the dead owner's lease to lapse (6 s), then fences host-a's clients and maps.
+        string? onB = null;
+        await KernelGuest.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                onB = await b.MountAsync(volume, IdB);
+                return true;
+            }
+            catch (PluginErrorException e) when (e.Err.Contains("host-a", StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(120), "host-b to take the volume over");
+
+        Assert.Equal(durable, await Guest.Sha256Async($"{onB}/before-crash", b.Namespace));
+        var newDevice = Assert.Single(await Guest.MappedDevicesAsync(mapper, volume), d => d != oldDevice);
+        Assert.Equal(newDevice, await Guest.MountSourceAsync(onB!, b.Namespace));
+        var stale = await Guest.Agent.ExecAsync(KernelGuest.In(a.Namespace,
+            "timeout", "60", "dd", "if=/dev/urandom", $"of={onA}/after-takeover", "bs=1M", "count=1", "oflag=direct", "conv=fsync", "status=none"),
+            TimeSpan.FromSeconds(90));
+        Assert.NotEqual(0, stale.ExitCode); // host-a's old mapping was fenced: it writes nothing more
+        Assert.NotEqual(124, stale.ExitCode); // and fails rather than hangs
+        await Guest.WriteRandomAsync($"{onB}/after-takeover", ns: b.Namespace);
+
+        // host-a comes back: its reconcile finds the volume lost and releases the old mount and mapping.
+        var back = await RestartAsync(a, LeaseArgs);
+        Assert.Contains(back.Log, l => l.Contains("1 lost to another host", StringComparison.Ordinal));
+        Assert.Null(await Guest.MountSourceAsync(onA, a.Namespace));
+        Assert.Equal([newDevice], await Guest.MappedDevicesAsync(mapper, volume));
+        await b.UnmountAsync(volume, IdB);
+        await WaitReleasedAsync(b, volume);
+    }
+}

@@ -1,0 +1,72 @@
+using RbdPlugin.Ceph;
+using RbdPlugin.Node;
+
+namespace RbdPlugin.Volumes;
+
+/// <summary>
+/// At start: krbd and rbd-nbd mappings of this plugin's volumes that no journal entry holds, left by a crash between
+/// the map and the journal write (or a journal lost with its state dir). Unlike the fuse mapper's, such mappings are
+/// host-wide, and several daemons can share one kernel (one per mount namespace), so one is released only when it is
+/// certainly nobody's: its image is a volume of ours, the device is mounted in no mount namespace and open by
+/// nobody, and no other host holds the volume's lease. Its lease, if this host's, is given back too.
+/// </summary>
+internal sealed partial class KernelLeftovers(
+    VolumeCatalog catalog,
+    LeaseInspector leases,
+    LeaseAcquirer acquirer,
+    MapperSet mappers,
+    IMountNamespaces namespaces,
+    IHostProbe host,
+    VolumeSettings settings,
+    ILogger<KernelLeftovers> logger)
+{
+    /// <summary>Releases the leftovers among <paramref name="mapped"/>; returns how many.</summary>
+    public async Task<int> ReleaseAsync(IReadOnlyList<MappedDevice> mapped, IReadOnlySet<ImageRef> journaled, CancellationToken ct)
+    {
+        var candidates = mapped.Where(d => d.Mapper is "krbd" or "nbd" && d.DevicePath.Length > 0 && !journaled.Contains(d.Image)).ToList();
+        if (candidates.Count == 0)
+        {
+            return 0; // the usual case: nothing to read every mount namespace for
+        }
+
+        var mountedDevices = namespaces.ReadAll().Select(m => m.Source).ToHashSet(StringComparer.Ordinal);
+        var released = 0;
+        foreach (var device in candidates.Where(d => !mountedDevices.Contains(d.DevicePath) && !host.IsInUse(d.DevicePath)))
+        {
+            try
+            {
+                if (await catalog.GetAsync(device.Image.Name, ct) is not { } record || record.Image != device.Image)
+                {
+                    continue; // not a volume of ours: not ours to unmap
+                }
+
+                var lease = await leases.InspectAsync(record.Name, ct);
+                if (lease.IsHeld && lease.Host != settings.HostId)
+                {
+                    continue; // another host's daemon on this kernel
+                }
+
+                await mappers.Get(device.Mapper).UnmapAsync(device, ct);
+                if (lease.Host == settings.HostId)
+                {
+                    await acquirer.ReleaseAsync(record.Name, ct);
+                }
+
+                released++;
+                LogReleased(device.DevicePath, device.Image.ToString(), device.Mapper);
+            }
+            catch (Exception e) when (e is VolumeException or Ceph.CephException or HostCommandException)
+            {
+                LogNotReleased(e, device.DevicePath, device.Image.ToString());
+            }
+        }
+
+        return released;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile: unmapped {Device} ({Image}, {Mapper}): a volume of ours that no journal entry held and nothing used (a crash between map and journal)")]
+    private partial void LogReleased(string device, string image, string mapper);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile: could not release the leftover mapping {Device} ({Image}); it stays")]
+    private partial void LogNotReleased(Exception e, string device, string image);
+}
