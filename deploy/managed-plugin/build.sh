@@ -68,9 +68,11 @@ ensure_rootfs() {
     log "rootfs $tarball (cached)"
     return 0
   fi
+  # A build killed half-way left its temporary tarball and log (we hold the lock: nobody else is writing one).
+  find "$cache" -maxdepth 1 -name '.rootfs-*' -delete
   tmp=$(mktemp --suffix=.tar "$cache/.rootfs-$key.XXXXXX")
   # shellcheck disable=SC2064 # expand $tmp now
-  trap "rm -f -- '$tmp'" EXIT
+  trap "rm -f -- '$tmp' '$tmp.log'" EXIT
   log "mmdebstrap $SUITE with ${PACKAGES[*]} -> $tarball (a minute or more)"
   started=$SECONDS
   # Mirrors are given, so mmdebstrap reads none from stdin.

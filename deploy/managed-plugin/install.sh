@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs the managed plugin from a directory made by build.sh on a Docker engine (DOCKER_HOST, or -H):
 #
-#   deploy/managed-plugin/install.sh [-H HOST] [--name NAME] [--ceph-dir DIR] [--set KEY=VALUE]... [--replace]
-#                                    [--timeout SECONDS] PLUGIN_DIR
+#   deploy/managed-plugin/install.sh [-H HOST] [--name NAME] [--ceph-dir DIR] [--state-dir DIR] [--set KEY=VALUE]...
+#                                    [--replace] [--timeout SECONDS] PLUGIN_DIR
 #
 #   --name       the plugin's name, which is the volume driver's name (default rbd, i.e. rbd:latest)
 #   --ceph-dir   the host directory mounted at /etc/ceph in the plugin: ceph.conf and the client's keyring
 #                (default /etc/ceph). The key stays in that file; `docker plugin inspect` shows env, never it.
+#   --state-dir  the host directory mounted at the plugin's StateDir: the mount journal, the lease token, the admin
+#                socket (default /var/lib/rbd-plugin-managed; created root-only). A host directory, not the propagated
+#                mount, because an upgrade is a new plugin with a new id, and Docker deletes a removed plugin's
+#                propagated mount with it. One enabled plugin per state directory.
 #   --set        a setting, RBD_PLUGIN_X=VALUE (docs/configuration.md), as `docker plugin set` takes it
 #   --replace    NAME exists already: disable it (-f: Docker refuses a plain disable while any volume of the
 #                driver exists) and remove it first. That is an upgrade in place: the volumes' records in Docker
@@ -14,7 +18,8 @@
 #                docs/deployment.md); stop them first.
 #   --timeout    seconds `docker plugin enable` may take (default 30)
 #
-# Steps: docker plugin create NAME PLUGIN_DIR; docker plugin set NAME ceph.source=DIR KEY=VALUE...; docker plugin
+# Steps: docker plugin create NAME PLUGIN_DIR; docker plugin set NAME ceph.source=DIR state.source=DIR KEY=VALUE...;
+# docker plugin
 # enable NAME. The settings are validated by the daemon as it starts, with the same messages as `rbd-plugin
 # serve`; Docker cannot show them, so a failed enable prints the engine's log lines of the plugin when it can
 # (DOCKERD_LOG=FILE, default: journalctl -u docker).
@@ -27,6 +32,7 @@ source "$repo/deploy/lib.sh"
 docker_args=()
 name=rbd
 ceph_dir=/etc/ceph
+state_dir=/var/lib/rbd-plugin-managed
 settings=()
 replace=false
 timeout=30
@@ -36,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     -H|--host) [[ $# -ge 2 ]] || die -c 2 "$1 needs a value"; docker_args=(-H "$2"); shift 2 ;;
     --name) [[ $# -ge 2 ]] || die -c 2 "--name needs a value"; name=$2; shift 2 ;;
     --ceph-dir) [[ $# -ge 2 ]] || die -c 2 "--ceph-dir needs a value"; ceph_dir=$2; shift 2 ;;
+    --state-dir) [[ $# -ge 2 ]] || die -c 2 "--state-dir needs a value"; state_dir=$2; shift 2 ;;
     --set) [[ $# -ge 2 && $2 =~ ^RBD_PLUGIN_[A-Z_]+=.*$ ]] || die -c 2 "--set needs RBD_PLUGIN_X=VALUE"; settings+=("$2"); shift 2 ;;
     --replace) replace=true; shift ;;
     --timeout) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || die -c 2 "--timeout needs seconds"; timeout=$2; shift 2 ;;
@@ -47,6 +54,7 @@ done
 [[ -n $dir ]] || die -c 2 "no PLUGIN_DIR (make one with deploy/managed-plugin/build.sh)"
 [[ -f $dir/config.json && -d $dir/rootfs ]] || die -c 2 "$dir has no config.json and rootfs/ (make it with deploy/managed-plugin/build.sh)"
 [[ -d $ceph_dir ]] || die -c 2 "--ceph-dir $ceph_dir does not exist"
+[[ $state_dir == /* ]] || die -c 2 "--state-dir must be an absolute path"
 [[ $name =~ ^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?$ ]] || die -c 2 "--name '$name' is not a plugin name"
 
 dk() { docker "${docker_args[@]}" "$@"; }
@@ -63,7 +71,9 @@ fi
 
 log "docker plugin create $name $dir"
 dk plugin create "$name" "$dir" >/dev/null
-dk plugin set "$name" "ceph.source=$(realpath "$ceph_dir")" "${settings[@]}"
+# Docker does not create a bind mount's source; the daemon keeps its state root-only.
+mkdir -p -m 0700 "$state_dir"
+dk plugin set "$name" "ceph.source=$(realpath "$ceph_dir")" "state.source=$(realpath "$state_dir")" "${settings[@]}"
 log "docker plugin enable $name (up to ${timeout}s)"
 if ! dk plugin enable --timeout "$timeout" "$name" >/dev/null; then
   id=$(dk plugin inspect -f '{{.Id}}' "$name")
