@@ -91,6 +91,35 @@ public sealed class ManagedPluginFixture : IAsyncLifetime
     /// <summary>docker -H ENGINE ARGS.</summary>
     internal Task<ToolResult> DockerAsync(params string[] args) => Engine.DockerAsync(args);
 
+    /// <summary>docker plugin disable -f, unless it is disabled already (-f: Docker refuses while volumes of the
+    /// driver exist).</summary>
+    public async Task DisableAsync()
+    {
+        if ((await DockerAsync("plugin", "inspect", "-f", "{{.Enabled}}", Name)).EnsureSuccess().Output == "true")
+        {
+            (await DockerAsync("plugin", "disable", "-f", Name)).EnsureSuccess("docker plugin disable -f");
+        }
+    }
+
+    /// <summary>docker plugin enable, again while Docker is still restarting a plugin that failed to start (it does so
+    /// until its enable gives up, and an enable meanwhile gets "id already in use"), until it is enabled.</summary>
+    public async Task EnableAsync()
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); ; await Task.Delay(1000))
+        {
+            var enable = await DockerAsync("plugin", "enable", Name);
+            if (enable.ExitCode == 0 || enable.Stderr.Contains("already enabled", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            if (!enable.Stderr.Contains("id already in use", StringComparison.Ordinal) || DateTime.UtcNow > deadline)
+            {
+                enable.EnsureSuccess("docker plugin enable");
+            }
+        }
+    }
+
     public async Task<string> PluginIdAsync() => (await DockerAsync("plugin", "inspect", "-f", "{{.Id}}", Name)).EnsureSuccess().Output;
 
     /// <summary>The plugin's log lines as the engine logged them (a managed plugin's stdout and stderr go to dockerd's

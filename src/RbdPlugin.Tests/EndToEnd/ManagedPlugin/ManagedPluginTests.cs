@@ -14,7 +14,8 @@ public sealed class ManagedPluginTests(ManagedPluginFixture plugin, ITestOutputH
 {
     private readonly List<string> _volumes = [];
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    /// <summary>Each test starts with the plugin enabled, whatever the one before left.</summary>
+    public Task InitializeAsync() => plugin.EnableAsync();
 
     public async Task DisposeAsync()
     {
@@ -146,7 +147,7 @@ public sealed class ManagedPluginTests(ManagedPluginFixture plugin, ITestOutputH
     [InlineData("RBD_PLUGIN_LOG_LEVEL=loud", "LogLevel")]
     public async Task Set_BadValue_EnableRefusedWithTheSettingNamedAsServeNamesIt(string setting, string name)
     {
-        (await Docker("plugin", "disable", "-f", ManagedPluginFixture.Name)).EnsureSuccess();
+        await plugin.DisableAsync();
         try
         {
             var offset = plugin.Engine.LogLength;
@@ -166,15 +167,17 @@ public sealed class ManagedPluginTests(ManagedPluginFixture plugin, ITestOutputH
         }
         finally
         {
-            (await Docker("plugin", "set", ManagedPluginFixture.Name, setting.Split('=')[0] + "=" + Default(name))).EnsureSuccess();
-            (await Docker("plugin", "enable", ManagedPluginFixture.Name)).EnsureSuccess();
+            // Docker may still be restarting the failed plugin: set waits for that, then the enable.
+            await WaitForAsync(async () => (await Docker("plugin", "set", ManagedPluginFixture.Name, setting.Split('=')[0] + "=" + Default(name))).ExitCode == 0,
+                "docker plugin set of the default back");
+            await plugin.EnableAsync();
         }
     }
 
     [Fact]
     public async Task Set_NotSettable_RefusedByDockerNamingIt()
     {
-        (await Docker("plugin", "disable", "-f", ManagedPluginFixture.Name)).EnsureSuccess(); // Docker sets nothing on an enabled plugin
+        await plugin.DisableAsync(); // Docker sets nothing on an enabled plugin
         try
         {
             var set = await Docker("plugin", "set", ManagedPluginFixture.Name, "RBD_PLUGIN_SOCKET=/tmp/x.sock");
@@ -184,7 +187,7 @@ public sealed class ManagedPluginTests(ManagedPluginFixture plugin, ITestOutputH
         }
         finally
         {
-            (await Docker("plugin", "enable", ManagedPluginFixture.Name)).EnsureSuccess();
+            await plugin.EnableAsync();
         }
     }
 
