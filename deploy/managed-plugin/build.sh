@@ -111,8 +111,13 @@ cp "$repo/deploy/managed-plugin/config.json" "$out/config.json"
 
 # The binary starts against this rootfs's libraries, and every tool the daemon runs is there.
 chroot "$out/rootfs" /usr/local/bin/rbd-plugin --version >/dev/null || die "rbd-plugin does not start inside the rootfs"
+# Looked up in the daemon's own search path (Node/SearchPath.cs), as it will look them up.
 for tool in "${TOOLS[@]}"; do
-  chroot "$out/rootfs" /bin/sh -c 'command -v "$1"' sh "$tool" >/dev/null || die "$tool is missing from the rootfs (packages: ${PACKAGES[*]})"
+  found=false
+  for dir in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
+    [[ -x $out/rootfs$dir/$tool ]] && { found=true; break; }
+  done
+  $found || die "$tool is missing from the rootfs (packages: ${PACKAGES[*]})"
 done
 log "plugin directory $out ($release; $(du -sh "$out/rootfs" | cut -f1))"
 printf '%s\n' "$out"

@@ -72,6 +72,7 @@ fi
 log "docker plugin create $name $dir"
 dk plugin create "$name" "$dir" >/dev/null
 # Docker does not create a bind mount's source; the daemon keeps its state root-only.
+# shellcheck disable=SC2174 # only the state directory itself must be root-only
 mkdir -p -m 0700 "$state_dir"
 dk plugin set "$name" "ceph.source=$(realpath "$ceph_dir")" "state.source=$(realpath "$state_dir")" "${settings[@]}"
 log "docker plugin enable $name (up to ${timeout}s)"
