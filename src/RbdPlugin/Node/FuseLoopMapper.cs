@@ -165,9 +165,12 @@ internal sealed partial class FuseLoopMapper(
     public async Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct)
     {
         var loops = await ListLoopsAsync(ct);
-        var dirs = mounts.Read().Where(IsOurFuseMount).Select(m => m.MountPoint)
-            .Concat(loops.Select(l => Path.GetDirectoryName(l.BackingFile) ?? "").Where(d => Path.GetDirectoryName(d) == FuseRoot))
-            .Distinct(StringComparer.Ordinal);
+        // Only the rbd-fuse mounts of this mount namespace. Loop devices are the kernel's, shared by every namespace,
+        // and a backing file's path is the one its process saw: every managed plugin sees its state at the same
+        // path, so a loop on FuseRoot/DIR/IMAGE without a fuse mount at FuseRoot/DIR here belongs to another plugin
+        // (another engine's, or a systemd daemon with the default StateDir) and must never be released as ours. Ours
+        // whose fuse mount died with a plugin show "/IMAGE" as their file; the journal names those (Reconciler).
+        var dirs = mounts.Read().Where(IsOurFuseMount).Select(m => m.MountPoint).Distinct(StringComparer.Ordinal);
 
         var mapped = new List<MappedDevice>();
         foreach (var dir in dirs)

@@ -72,6 +72,18 @@ public sealed class ManagedPluginFixture : IAsyncLifetime
         Timings.Add($"build.sh release {release}: {clock.Elapsed.TotalSeconds:0.0} s");
     }
 
+    /// <summary>A second release of the plugin directory <paramref name="from"/> as build.sh with <c>--release</c> makes it,
+    /// without unpacking the rootfs again (the cached build is proven by the fixture's own): a hard-linked copy whose
+    /// release file is a new file (Docker refuses a second plugin with an identical rootfs).</summary>
+    public static async Task CopyAsReleaseAsync(string from, string release)
+    {
+        var dir = PluginDir(release);
+        (await ToolProcess.RunAsync("cp", ["-al", PluginDir(from), dir])).EnsureSuccess("cp -al");
+        var file = Path.Combine(dir, "rootfs", "etc", "rbd-plugin", "release");
+        File.Delete(file); // a hard link to release 1's
+        await File.WriteAllTextAsync(file, $"test-{release}\n");
+    }
+
     /// <summary>deploy/managed-plugin/install.sh -H ENGINE --name NAME --ceph-dir --state-dir ... DIR (create, set,
     /// enable); <paramref name="replace"/>: the upgrade in place (disable -f, rm, create, enable).</summary>
     internal async Task<ToolResult> InstallAsync(string dir, bool replace = false)

@@ -124,7 +124,7 @@ public sealed class ManagedPluginTests(ManagedPluginFixture plugin, ITestOutputH
     }
 
     [Fact]
-    public async Task Upgrade_SecondBuildInstalledUnderTheSameName_KeepsVolumesAndData()
+    public async Task Upgrade_SecondReleaseInstalledUnderTheSameName_KeepsVolumesDataAndState()
     {
         var volume = NewVolume();
         await CreateVolumeAsync(volume);
@@ -133,7 +133,7 @@ public sealed class ManagedPluginTests(ManagedPluginFixture plugin, ITestOutputH
         var token = Path.Combine(ManagedPluginFixture.StateDir, "lease-token"); // the host's identity in Ceph's lease records
         var tokenBefore = File.ReadAllText(token);
 
-        await plugin.BuildAsync("2");
+        await ManagedPluginFixture.CopyAsReleaseAsync("1", "2");
         await plugin.InstallAsync(ManagedPluginFixture.PluginDir("2"), replace: true);
 
         var after = await plugin.PluginIdAsync();
