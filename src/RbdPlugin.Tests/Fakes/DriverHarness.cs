@@ -35,6 +35,7 @@ internal sealed class DriverHarness : IDisposable
         };
         Ceph.Clock = Time;
         Host = new FakeHost { SupportedFeatures = mapperFeatures, AppliesIoLimits = ioLimits, Cluster = Ceph };
+        Namespaces = new FakeMountNamespaces(Host);
         _services = _owned = Build();
     }
 
@@ -42,6 +43,9 @@ internal sealed class DriverHarness : IDisposable
     public VolumeSettings Settings { get; }
     public FakeCeph Ceph { get; } = new();
     public FakeHost Host { get; }
+
+    /// <summary>The host's other mount namespaces (containers'), as the reconciler reads them.</summary>
+    public FakeMountNamespaces Namespaces { get; }
 
     /// <summary>What this host's files and programs look like (devices in use, /sys files).</summary>
     public FakeHostProbe Probe { get; } = new();
@@ -124,7 +128,7 @@ internal sealed class DriverHarness : IDisposable
         services.AddSingleton(new MapperSet(ActiveMapper ?? Host, ActiveMapper is null ? [Host] : [Host, ActiveMapper]));
         services.AddSingleton<IFilesystem>(Host);
         services.AddSingleton<IMountTable>(Host);
-        services.AddSingleton<IMountNamespaces>(Host);
+        services.AddSingleton<IMountNamespaces>(Namespaces);
         services.AddSingleton<IHostProbe>(Probe);
         services.AddHostVolumes(settings);
         // The background loops (trash purger, unused-mount reaper) are driven by the tests themselves, on fake time.

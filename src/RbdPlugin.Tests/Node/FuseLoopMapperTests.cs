@@ -276,6 +276,31 @@ public sealed class FuseLoopMapperTests : IDisposable
     }
 
     [Fact]
+    public async Task UnmapAsync_RecordedLoopOnTheFileOfAGoneFuseMount_IsDetached()
+    {
+        // Arrange: the rbd-fuse mount died with a managed plugin; the loop device shows its file at the root of the
+        // detached mount, and a container's filesystem still holds it (the kernel detaches it when that goes)
+        Loops.Add(new LoopDevice("/dev/loop3", "/vol1"));
+        _runner.On("losetup", ["-d"], _ => Ok());
+
+        // Act
+        await _mapper.UnmapAsync(new MappedDevice(Vol1, "/dev/loop3", "fuse"), CancellationToken.None);
+
+        // Assert
+        Assert.Equal(["-d", "/dev/loop3"], Assert.Single(_runner.CallsTo("losetup", "-d")));
+    }
+
+    [Fact]
+    public async Task UnmapAsync_AnotherLoopOnAGoneFuseFileOfTheSameName_IsNotDetached()
+    {
+        Loops.Add(new LoopDevice("/dev/loop4", "/vol1"));
+
+        await _mapper.UnmapAsync(new MappedDevice(Vol1, "/dev/loop3", "fuse"), CancellationToken.None);
+
+        Assert.Empty(_runner.CallsTo("losetup", "-d"));
+    }
+
+    [Fact]
     public async Task UnmapAsync_LoopStillMounted_RefusesAndDetachesNothing()
     {
         FuseMounted();
@@ -331,7 +356,7 @@ public sealed class FuseLoopMapperTests : IDisposable
     }
 
     [Fact]
-    public async Task ListMappedAsync_JoinsLoopDevicesWithFuseMountsUnderTheRoot()
+    public async Task ListMappedAsync_JoinsLoopDevicesWithFuseMountsUnderTheRoot_NotLoopsOfOtherNamespacesFuseMounts()
     {
         var root = Path.Combine(_stateDir, "fuse");
         var ns = new ImageRef("rbd", "team-a", "db");
@@ -342,6 +367,7 @@ public sealed class FuseLoopMapperTests : IDisposable
         _mounts.Entries.Add(new MountEntry("/dev/sda1", Path.Combine(root, "rbd.notfuse"), "ext4"));
         Loops.Add(new LoopDevice("/dev/loop0", Path.Combine(root, "rbd.vol1", "vol1")));
         Loops.Add(new LoopDevice("/dev/loop1", Path.Combine(root, "rbd.team-a.db", "db")));
+        // Another namespace's (another managed plugin's): its fuse mount is not in this mount table.
         Loops.Add(new LoopDevice("/dev/loop2", Path.Combine(root, "rbd.gone", "gone")));
         Loops.Add(new LoopDevice("/dev/loop9", "/tmp/unrelated.img"));
 
@@ -353,7 +379,6 @@ public sealed class FuseLoopMapperTests : IDisposable
                 new MappedDevice(Vol1, "/dev/loop0", "fuse", Path.Combine(root, "rbd.vol1")),
                 new MappedDevice(ns, "/dev/loop1", "fuse", Path.Combine(root, "rbd.team-a.db")),
                 new MappedDevice(new ImageRef("rbd", "", "half"), "", "fuse", Path.Combine(root, "rbd.half")),
-                new MappedDevice(new ImageRef("rbd", "", "gone"), "/dev/loop2", "fuse", Path.Combine(root, "rbd.gone")),
             }.OrderBy(d => d.Image.Name),
             mapped.OrderBy(d => d.Image.Name));
     }

@@ -46,7 +46,7 @@ public sealed class MapperSelectorTests
     [InlineData("nbd", false, false, false, "rbd,rbd-nbd", "modprobe nbd")]
     [InlineData("fuse", false, false, true, "rbd-fuse,losetup", "")]
     [InlineData("fuse", false, false, false, "rbd-fuse,losetup", "/dev/fuse")]
-    [InlineData("fuse", false, false, true, "rbd-fuse", "install util-linux")]
+    [InlineData("fuse", false, false, true, "rbd-fuse", "install mount")]
     public void Missing_EachMapper_NamesWhatItLacksWithTheFix(string mapper, bool rbdBus, bool nbdModule, bool fuseDevice, string programs, string expected)
     {
         var missing = MapperSelector.Missing(mapper, Host(rbdBus, nbdModule, fuseDevice, programs));

@@ -17,6 +17,7 @@ internal static class ServeCommand
 
     private static async Task<int> RunAsync(string? configPath, Dictionary<string, string> flags, CancellationToken ct)
     {
+        Node.SearchPath.EnsureSet();
         ValidatedOptions options;
         try
         {

@@ -14,6 +14,9 @@ namespace RbdPlugin.Hosting;
 /// </summary>
 internal static class ServiceGraph
 {
+    /// <summary>The tools' Ceph run directory under StateDir (<see cref="CephClientArgs.RunDir"/>).</summary>
+    public const string CephRunDirName = "ceph-run";
+
     /// <summary>The control plane: the one connection and the task-shaped services over it.</summary>
     public static IServiceCollection AddCeph(this IServiceCollection services, CephConnection connection)
     {
@@ -62,7 +65,8 @@ internal static class ServiceGraph
     {
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ICommandRunner, CommandRunner>();
-        services.AddSingleton(new CephClientArgs(raw.CephConf, raw.CephId, raw.Keyring));
+        // The tools run with a Ceph run dir of the plugin's own (StateDir/ceph-run), never the one a host's ceph.conf names.
+        services.AddSingleton(new CephClientArgs(raw.CephConf, raw.CephId, raw.Keyring, Path.Combine(settings.StateDir, CephRunDirName)));
         services.AddSingleton<IHostProbe, HostProbe>();
         services.AddSingleton<IMountTable, MountInfoTable>();
         services.AddSingleton<IMountNamespaces, MountNamespaces>();

@@ -100,8 +100,11 @@ internal sealed partial class FuseLoopMapper(
         var file = Path.Combine(dir, device.Image.Name);
 
         // Detach whatever loop device backs this image's file now; the recorded device path may since have been
-        // reused for another file, so it is not trusted on its own.
-        foreach (var loop in (await ListLoopsAsync(ct)).Where(l => l.BackingFile == file))
+        // reused for another file, so it is not trusted on its own: only with the backing file an rbd-fuse mount
+        // that is gone leaves behind (the image's name at the root of a detached mount), as when a managed plugin
+        // stopped and took its rbd-fuse and fuse mounts with it while a container kept the filesystem.
+        foreach (var loop in (await ListLoopsAsync(ct)).Where(l => l.BackingFile == file
+                     || (l.Device == device.DevicePath && l.BackingFile == "/" + device.Image.Name)))
         {
             var mountedAt = mounts.Read().FirstOrDefault(m => m.Source == loop.Device);
             if (mountedAt is not null)
@@ -162,9 +165,12 @@ internal sealed partial class FuseLoopMapper(
     public async Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct)
     {
         var loops = await ListLoopsAsync(ct);
-        var dirs = mounts.Read().Where(IsOurFuseMount).Select(m => m.MountPoint)
-            .Concat(loops.Select(l => Path.GetDirectoryName(l.BackingFile) ?? "").Where(d => Path.GetDirectoryName(d) == FuseRoot))
-            .Distinct(StringComparer.Ordinal);
+        // Only the rbd-fuse mounts of this mount namespace. Loop devices are the kernel's, shared by every namespace,
+        // and a backing file's path is the one its process saw: every managed plugin sees its state at the same
+        // path, so a loop on FuseRoot/DIR/IMAGE without a fuse mount at FuseRoot/DIR here belongs to another plugin
+        // (another engine's, or a systemd daemon with the default StateDir) and must never be released as ours. Ours
+        // whose fuse mount died with a plugin show "/IMAGE" as their file; the journal names those (Reconciler).
+        var dirs = mounts.Read().Where(IsOurFuseMount).Select(m => m.MountPoint).Distinct(StringComparer.Ordinal);
 
         var mapped = new List<MappedDevice>();
         foreach (var dir in dirs)

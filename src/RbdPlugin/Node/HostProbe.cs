@@ -29,7 +29,7 @@ internal sealed partial class HostProbe : IHostProbe
     }
 
     public bool HasProgram(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        SearchPath.Current
             .Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => Path.Combine(dir, name))
             .Any(candidate => File.Exists(candidate) && !OperatingSystem.IsWindows()

@@ -48,7 +48,7 @@ internal sealed class MapperSelector(
             case "fuse":
                 return Missing("fuse", host).Count == 0 ? "fuse"
                     : throw new InvalidOperationException(
-                        $"mapper fuse needs {FuseDevicePath}, rbd-fuse and losetup: install rbd-fuse and util-linux, and give the plugin /dev/fuse");
+                        $"mapper fuse needs {FuseDevicePath}, rbd-fuse and losetup: install rbd-fuse and mount (losetup; util-linux before Debian 12), and give the plugin /dev/fuse");
             case "auto":
                 return Mappers.FirstOrDefault(m => Missing(m, host).Count == 0) ?? throw new InvalidOperationException(
                     "no block-device mapper works on this host: load the rbd kernel module (modprobe rbd; needs ceph-common), " +
@@ -105,7 +105,7 @@ internal sealed class MapperSelector(
             case "fuse":
                 Need(host.Exists(FuseDevicePath), $"{FuseDevicePath}: give the plugin the fuse device");
                 Need(host.HasProgram("rbd-fuse"), "rbd-fuse: install rbd-fuse");
-                Need(host.HasProgram("losetup"), "losetup: install util-linux");
+                Need(host.HasProgram("losetup"), "losetup: install mount (Debian 12 and later; util-linux before)");
                 break;
             default:
                 throw new ArgumentException($"unknown mapper '{mapper}': use krbd, nbd or fuse", nameof(mapper));

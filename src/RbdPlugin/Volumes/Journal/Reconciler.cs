@@ -14,6 +14,9 @@ internal sealed record ReconcileReport(int Kept, int Released, int Dropped, int 
 /// the krbd/nbd mappings of our volumes that nobody uses (<see cref="KernelLeftovers"/>).
 /// A kept volume keeps running only if this host still owns it: its lease is taken back (a restart is not a
 /// failover); one another host took over meanwhile is released here and never re-acquired by itself.
+/// A mount can also vanish from under a running container: Docker unmounts a managed plugin's propagated mount
+/// when the plugin stops (<c>docker plugin disable -f</c>), while the container keeps its own bind mount of the
+/// filesystem. See <see cref="RemountIfStillInUseAsync"/>.
 /// </summary>
 internal sealed partial class Reconciler(
     MountJournal journal,
@@ -23,6 +26,7 @@ internal sealed partial class Reconciler(
     KernelLeftovers kernelLeftovers,
     IFilesystem filesystem,
     IMountTable mountTable,
+    IMountNamespaces namespaces,
     VolumeSettings settings,
     ILogger<Reconciler> logger)
 {
@@ -39,7 +43,7 @@ internal sealed partial class Reconciler(
         int kept = 0, released = 0, dropped = 0, lost = 0;
         foreach (var entry in journal.All)
         {
-            var isMounted = mounts.Any(m => m.MountPoint == entry.Mountpoint);
+            var isMounted = mounts.Any(m => m.MountPoint == entry.Mountpoint) || await RemountIfStillInUseAsync(entry, mapped, ct);
             if (isMounted && entry.TotalRefs > 0)
             {
                 var name = entry.Name;
@@ -65,7 +69,11 @@ internal sealed partial class Reconciler(
             }
             else
             {
-                var mapping = mapped.FirstOrDefault(d => d.Image == entry.Image && d.Mapper == entry.Mapper);
+                // What the mapper no longer lists may still hold the device: a loop device on the file of an rbd-fuse
+                // mount that died with a managed plugin. The unmap of the journaled device releases it (each mapper
+                // checks what the device carries now before it touches it).
+                var mapping = mapped.FirstOrDefault(d => d.Image == entry.Image && d.Mapper == entry.Mapper)
+                    ?? (entry.Device.Length > 0 ? new MappedDevice(entry.Image, entry.Device, entry.Mapper, entry.MapperDetail) : null);
                 if (mapping is not null)
                 {
                     await mappers.Get(entry.Mapper).UnmapAsync(mapping, ct);
@@ -125,6 +133,41 @@ internal sealed partial class Reconciler(
         return all;
     }
 
+    /// <summary>
+    /// For a journaled volume whose mount is gone here: whether a container still has its device mounted, and the
+    /// mapping still works (krbd survives a plugin's stop; an rbd-fuse or rbd-nbd that ran inside a managed plugin
+    /// does not). Then the container may still be writing: the volume is mounted again at its mountpoint (for the
+    /// next container and for snapshots) and kept, lease and all; releasing it would let another host mount it
+    /// under a live writer. With a dead mapping nobody can write through it any more: it is dropped, and its
+    /// containers get I/O errors until they are restarted (logged, naming the volume).
+    /// </summary>
+    private async Task<bool> RemountIfStillInUseAsync(JournalEntry entry, IReadOnlyList<MappedDevice> mapped, CancellationToken ct)
+    {
+        if (entry.Device.Length == 0 || !namespaces.ReadAll().Any(m => m.Source == entry.Device))
+        {
+            return false;
+        }
+
+        if (!mapped.Any(d => d.Image == entry.Image && d.Mapper == entry.Mapper && d.DevicePath == entry.Device))
+        {
+            LogInUseButDead(entry.Name, entry.Device);
+            return false;
+        }
+
+        try
+        {
+            // The device's filesystem is still mounted (the container's): this mounts the same superblock again.
+            await filesystem.MountAsync(entry.Device, entry.Mountpoint, entry.FsType, [], ct);
+            LogRemounted(entry.Name, entry.Device, entry.Mountpoint);
+            return true;
+        }
+        catch (HostCommandException e)
+        {
+            LogRemountFailed(entry.Name, entry.Device, e.Message);
+            return false;
+        }
+    }
+
     private async Task<int> CleanOrphansAsync(IReadOnlyList<MountEntry> mounts, IReadOnlyList<MappedDevice> mapped, CancellationToken ct)
     {
         var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(settings.MountRoot)) + "/";
@@ -160,6 +203,15 @@ internal sealed partial class Reconciler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile: the journal has volumes mapped with mapper {Old}; they stay on it until released, new mounts use {Active}")]
     private partial void LogOtherMapper(string old, string active);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile: volume {Volume} ({Device}) was unmounted here while a container still uses it; its mapping is alive, so it is mounted again at {Mountpoint} and kept")]
+    private partial void LogRemounted(string volume, string device, string mountpoint);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile: volume {Volume} ({Device}) is still mounted by a container, but its mapping did not survive the plugin's stop (rbd-fuse and rbd-nbd run inside a managed plugin): that container gets I/O errors until it is restarted; releasing the volume")]
+    private partial void LogInUseButDead(string volume, string device);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile: volume {Volume} ({Device}) is still used by a container but could not be mounted again: {Reason}")]
+    private partial void LogRemountFailed(string volume, string device, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Journal: {Problem}")]
     private partial void LogProblem(string problem);
