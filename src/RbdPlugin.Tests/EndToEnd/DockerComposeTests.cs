@@ -4,8 +4,7 @@ namespace RbdPlugin.Tests.EndToEnd;
 
 /// <summary>
 /// Compose as a user writes it (the README's Compose example): a named volume with <c>driver: rbd</c> and
-/// <c>driver_opts</c>, driven
-/// by Debian's docker-compose 1.29.2 through the real dockerd and the plugin it discovered.
+/// <c>driver_opts</c>, driven by Debian's docker-compose 1.29.2 through the real dockerd and the plugin it discovered.
 /// </summary>
 [Trait("Tier", "Docker")]
 [Collection(DockerPluginGroup.Name)]
