@@ -38,7 +38,6 @@ public sealed class CliParsingTests
     [InlineData("@s1", null, "no volume before the '@'")]
     [InlineData("a@b@c", null, "'a@b@c' has 2 '@'")]
     [InlineData("db1@s1", "s2", "names the snapshot twice ('s1' and 's2')")]
-    [InlineData("db1", "s1@s2", "a snapshot name has no '@'")]
     public void SnapshotTarget_BadForm_RefusedSayingWhatIsWrongAndBothForms(string name, string? snapshot, string problem)
     {
         var e = Assert.Throws<VolumeException>(() => SnapshotCommand.SplitTarget(name, snapshot));
@@ -46,6 +45,13 @@ public sealed class CliParsingTests
         Assert.Contains(problem, e.Message, StringComparison.Ordinal);
         Assert.Contains("NAME SNAPSHOT or NAME@SNAPSHOT", e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("db1", "s1@s2")]
+    [InlineData("db1@s 1", null)]
+    public void SnapshotTarget_BadSnapshotName_RefusedWithTheNamesRule(string name, string? snapshot) =>
+        Assert.Contains("invalid snapshot name", Assert.Throws<VolumeException>(() => SnapshotCommand.SplitTarget(name, snapshot)).Message,
+            StringComparison.Ordinal);
 
     [Theory]
     [InlineData("snapshot", "create", "db1@s1", "--json")]

@@ -159,7 +159,7 @@ internal static class SnapshotCommand
     /// <summary>
     /// NAME SNAPSHOT (<paramref name="snapshot"/> given) or NAME@SNAPSHOT (not given), the way rbd users write it.
     /// Anything else is refused saying what is wrong with it: no snapshot, an empty side of '@', more than one '@',
-    /// or both forms at once. The names themselves are checked by the operations (<see cref="SnapshotName"/>).
+    /// or both forms at once; and a snapshot name against its rule (<see cref="SnapshotName"/>), before connecting.
     /// </summary>
     internal static (string Volume, string Snapshot) SplitTarget(string name, string? snapshot)
     {
@@ -168,7 +168,6 @@ internal static class SnapshotCommand
         var problem = (parts.Length, snapshot) switch
         {
             (1, null or "") => $"'{name}' names no snapshot",
-            (1, { } second) when second.Contains('@', StringComparison.Ordinal) => $"'{name} {second}': a snapshot name has no '@'",
             (1, _) => null,
             (2, { Length: > 0 } second) => $"'{name} {second}' names the snapshot twice ('{parts[1]}' and '{second}'); use one form",
             (2, _) when parts[0].Length == 0 => $"'{name}' names no volume before the '@'",
@@ -176,9 +175,14 @@ internal static class SnapshotCommand
             (2, _) => null,
             _ => $"'{name}' has {parts.Length - 1} '@'; volume and snapshot names have none",
         };
-        return problem is not null
-            ? throw new VolumeException(VolumeErrorKind.InvalidArgument, $"{problem}: name the snapshot as NAME SNAPSHOT or NAME@SNAPSHOT, e.g. db1 nightly or db1@nightly")
-            : parts.Length == 2 ? (parts[0], parts[1]) : (name, snapshot!);
+        if (problem is not null)
+        {
+            throw new VolumeException(VolumeErrorKind.InvalidArgument, $"{problem}: name the snapshot as NAME SNAPSHOT or NAME@SNAPSHOT, e.g. db1 nightly or db1@nightly");
+        }
+
+        var (volume, snap) = parts.Length == 2 ? (parts[0], parts[1]) : (name, snapshot!);
+        SnapshotName.Validate(snap); // "db1 a@b": the snapshot name's own rule, which has no '@'
+        return (volume, snap);
     }
 
     private static Command Subcommand(Command parent, string name, string description, out SettingFlags flags, out Option<bool> json) =>
