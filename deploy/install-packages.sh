@@ -9,6 +9,8 @@ set -euo pipefail
 packages=(ceph-mon ceph-osd ceph-mgr ceph-common rbd-fuse rbd-nbd docker.io busybox-static xfsprogs e2fsprogs fuse3
   util-linux curl openssl python3-prometheus-client clang mmdebstrap
   qemu-system-x86 qemu-guest-agent cpio kmod python3 udev)
+# Debian's Compose (1.29.2), which the Docker tier drives as users do (DockerComposeTests).
+packages+=(docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -32,23 +32,69 @@ public sealed class CliParsingTests
         Assert.Equal((volume, snap), SnapshotCommand.SplitTarget(name, snapshot));
 
     [Theory]
-    [InlineData("db1", null)]
-    [InlineData("db1@", null)]
-    [InlineData("@s1", null)]
-    [InlineData("db1@s1", "s2")]
-    public void SnapshotTarget_NeitherFormOrBoth_RefusedNamingTheForms(string name, string? snapshot)
+    [InlineData("db1", null, "'db1' names no snapshot")]
+    [InlineData("db1", "", "'db1' names no snapshot")]
+    [InlineData("db1@", null, "no snapshot after the '@'")]
+    [InlineData("@s1", null, "no volume before the '@'")]
+    [InlineData("a@b@c", null, "'a@b@c' has 2 '@'")]
+    [InlineData("db1@s1", "s2", "names the snapshot twice ('s1' and 's2')")]
+    public void SnapshotTarget_BadForm_RefusedSayingWhatIsWrongAndBothForms(string name, string? snapshot, string problem)
     {
         var e = Assert.Throws<VolumeException>(() => SnapshotCommand.SplitTarget(name, snapshot));
         Assert.Equal(VolumeErrorKind.InvalidArgument, e.Kind);
+        Assert.Contains(problem, e.Message, StringComparison.Ordinal);
         Assert.Contains("NAME SNAPSHOT or NAME@SNAPSHOT", e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("db1", "s1@s2")]
+    [InlineData("db1@s 1", null)]
+    public void SnapshotTarget_BadSnapshotName_RefusedWithTheNamesRule(string name, string? snapshot) =>
+        Assert.Contains("invalid snapshot name", Assert.Throws<VolumeException>(() => SnapshotCommand.SplitTarget(name, snapshot)).Message,
+            StringComparison.Ordinal);
 
     [Theory]
     [InlineData("snapshot", "create", "db1@s1", "--json")]
     [InlineData("snapshot", "rm", "db1", "s1")]
     [InlineData("snapshot", "rollback", "db1@s1")]
+    [InlineData("volume", "clone", "db1@s1", "db2")]
+    [InlineData("volume", "clone", "db1", "s1", "db2", "--size", "2G")]
     public void Parse_SnapshotCommands_TakeEitherForm(params string[] args) =>
         Assert.Empty(RootCommandFactory.Create().Parse(args).Errors);
+
+    [Theory]
+    [InlineData("db1@s1", new[] { "db2" })]
+    [InlineData("db1", new[] { "s1", "db2" })]
+    public void CloneTarget_EitherForm_SameSourceAndNewName(string source, string[] rest) =>
+        Assert.Equal(("db1@s1", "db2"), SnapshotCommand.CloneTarget(source, rest));
+
+    [Theory]
+    [InlineData("db1", new[] { "db2" })]           // no snapshot
+    [InlineData("db1@s1", new[] { "s2", "db2" })]  // both forms
+    [InlineData("a@b@c", new[] { "db2" })]
+    public void CloneTarget_BadForm_Refused(string source, string[] rest) =>
+        Assert.Contains("NAME SNAPSHOT or NAME@SNAPSHOT", Assert.Throws<VolumeException>(() => SnapshotCommand.CloneTarget(source, rest)).Message,
+            StringComparison.Ordinal);
+
+    [Fact]
+    public async Task InvokeAsync_SnapshotBadForm_RefusedBeforeReadingTheConfiguration()
+    {
+        // The form is checked first: a missing ceph.conf would otherwise be the error (the same exit code, 2), so
+        // the message tells them apart.
+        var error = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(2, await RootCommandFactory.InvokeAsync(["snapshot", "rm", "a@b@c", "--ceph-conf", "/nonexistent/ceph.conf"]));
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+
+        Assert.Contains("'a@b@c' has 2 '@'", error.ToString(), StringComparison.Ordinal);
+    }
 
     [Fact]
     public async Task InvokeAsync_UsageError_ExitsWith2()

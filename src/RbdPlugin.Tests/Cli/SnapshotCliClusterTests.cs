@@ -221,6 +221,37 @@ public sealed class SnapshotCliClusterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Resize_MountedExt4WithoutCapSysResource_SaysWhatIsMissingAndTheNextMountGrowsIt()
+    {
+        // A daemon without CAP_SYS_RESOURCE (dropped from its bounding set, whatever this machine grants): the kernel
+        // refuses its online ext4 grow with EPERM, for real.
+        await using var daemon = new PluginProcess(Path.Combine(_root, "nocap"), "host-nocap", "--unmount-grace", "200ms", "--lease-duration", "6s",
+            "--ceph-timeout", "2s") { Launcher = ["setpriv", "--bounding-set", "-sys_resource", "--"] };
+        await daemon.StartAsync();
+        using var client = daemon.Client();
+        await client.CreateAsync(_volume, new() { ["size"] = "64M" });
+        var mountpoint = await client.MountAsync(_volume, "m1"); // mkfs.ext4
+        var before = new DriveInfo(mountpoint).TotalSize;
+
+        var resize = await CliProcess.RunAsync("volume", "resize", _volume, "256M", "--host-id", "host-nocap", "--state-dir", daemon.StateDir);
+
+        Assert.NotEqual(0, resize.ExitCode);
+        Assert.Contains("needs the CAP_SYS_RESOURCE capability, which the rbd-plugin daemon does not have", resize.Stderr, StringComparison.Ordinal);
+        Assert.Contains("are 256 MiB now, but the filesystem is still 64 MiB", resize.Stderr, StringComparison.Ordinal);
+        Assert.Contains("the next mount of the volume grows it", resize.Stderr, StringComparison.Ordinal);
+        Assert.Equal(before, new DriveInfo(mountpoint).TotalSize);
+
+        // The next mount grows it, offline before mounting, with no capability needed.
+        await client.UnmountAsync(_volume, "m1");
+        await WaitUntilAsync(() => !IsMounted(mountpoint), "the volume is unmounted");
+        mountpoint = await client.MountAsync(_volume, "m2");
+        var after = new DriveInfo(mountpoint).TotalSize;
+        await client.UnmountAsync(_volume, "m2");
+        await WaitUntilAsync(() => !IsMounted(mountpoint), "the volume is unmounted");
+        Assert.True(after > before + (150L << 20), $"df size {before} -> {after}");
+    }
+
+    [Fact]
     public async Task Resize_Unmounted_GrowsAtTheNextMount()
     {
         await _client.CreateAsync(_volume, new() { ["size"] = "320M", ["fstype"] = "xfs" });

@@ -51,6 +51,19 @@ public sealed class DockerEngineTests(DockerPluginFixture fixture) : IAsyncLifet
     }
 
     [Fact]
+    public async Task InspectWithTemplate_SizeAndLimitsPrintExactly()
+    {
+        (await DockerCli.RunAsync("volume", "create", "-d", "rbd", "-o", "size=10G", "-o", "iops-limit=500", "-o", "write-bps-limit=10M", _volume)).EnsureSuccess();
+
+        var shown = await DockerCli.RunAsync("volume", "inspect", "-f", "{{.Status.sizeBytesText}} {{.Status.size}} {{.Status.limitsText}}", _volume);
+        var number = await DockerCli.RunAsync("volume", "inspect", "-f", "{{.Status.sizeBytes}}", _volume);
+
+        Assert.Equal("10737418240 10G iops-limit=500 write-bps-limit=10M", shown.EnsureSuccess().Output);
+        // The number stays a number for JSON readers; a Go template prints it as a float (docs/troubleshooting.md).
+        Assert.Equal("1.073741824e+10", number.EnsureSuccess().Output);
+    }
+
+    [Fact]
     public async Task RunWithVolumeDriver_OneOfEachVerb()
     {
         var before = fixture.Plugin.Log.Count;

@@ -157,6 +157,10 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable, IMountN
         return Task.FromResult(room >= minimumGap ? (1000UL, 1000 + room) : (1000UL, 1000UL));
     }
 
+    /// <summary>Leaves the growing to <see cref="GrowToDeviceAsync"/>, where the tests count it.</summary>
+    public Task<(ulong Before, ulong After)> GrowUnmountedAsync(string device, string fsType, ulong minimumGap, CancellationToken ct) =>
+        Task.FromResult((1000UL, 1000UL));
+
     public Task FreezeAsync(string mountpoint, TimeSpan timeout, CancellationToken ct)
     {
         Step("freeze");

@@ -28,6 +28,8 @@ internal sealed class PluginProcess : IAsyncDisposable
     public string Socket { get; init; }
     /// <summary>--log-format: json (default; <see cref="Log"/> lines parse as JSON) or text.</summary>
     public string LogFormat { get; init; } = "json";
+    /// <summary>A program and its arguments that run the daemon (e.g. setpriv dropping a capability); none by default.</summary>
+    public IReadOnlyList<string> Launcher { get; init; } = [];
     /// <summary>The host's own mount namespace, when it has one: the daemon starts (and restarts) inside it.</summary>
     public HostNamespace? Namespace { get; init; }
     public string StateDir => Path.Combine(Root, "state");
@@ -55,7 +57,7 @@ internal sealed class PluginProcess : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        IEnumerable<string> argv = [Binary];
+        IEnumerable<string> argv = [.. Launcher, Binary];
         if (Namespace is not null)
         {
             argv = Namespace.Enter(argv);

@@ -246,17 +246,68 @@ public sealed class FilesystemTests
     }
 
     [Fact]
-    public async Task GrowAsync_Ext4WithoutCapSysResource_SaysWhichCapabilityIsMissingAndWhatStaysAsItIs()
+    public async Task GrowAsync_Ext4WithoutCapSysResource_SaysWhatIsMissingTheStateNowAndThatTheNextMountGrowsIt()
     {
+        _host.Heads["/dev/loop0"] = Ext4Head(32UL << 20);
         _runner.On("resize2fs", [], Fail(1, "resize2fs 1.47.0 (5-Feb-2023)\nFilesystem at /dev/loop0 is mounted on /mnt/v; on-line resizing required\n" +
             "resize2fs: Permission denied to resize filesystem"));
 
         var e = await Assert.ThrowsAsync<HostCommandException>(() => _fs.GrowAsync("/dev/loop0", "/mnt/v", "ext4", CancellationToken.None));
 
-        Assert.Contains("CAP_SYS_RESOURCE", e.Message, StringComparison.Ordinal);
-        Assert.Contains("keeps its old size", e.Message, StringComparison.Ordinal);
-        Assert.Contains("next mount", e.Message, StringComparison.Ordinal);
+        Assert.Contains("needs the CAP_SYS_RESOURCE capability, which the rbd-plugin daemon does not have", e.Message, StringComparison.Ordinal);
+        Assert.Contains("the image and its device /dev/loop0 are 64 MiB now, but the filesystem is still 32 MiB", e.Message, StringComparison.Ordinal);
+        Assert.Contains("the next mount of the volume grows it (offline, before mounting", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task GrowAsync_XfsOperationNotPermitted_NamesCapSysAdmin()
+    {
+        _runner.On("xfs_growfs", [], Fail(1, "xfs_growfs: XFS_IOC_FSGROWFSDATA xfsctl failed: Operation not permitted"));
+
+        var e = await Assert.ThrowsAsync<HostCommandException>(() => _fs.GrowAsync("/dev/loop0", "/mnt/v", "xfs", CancellationToken.None));
+
+        Assert.Contains("needs the CAP_SYS_ADMIN capability", e.Message, StringComparison.Ordinal);
+        Assert.Contains("filesystem keeps its old size", e.Message, StringComparison.Ordinal); // no superblock to read here
+    }
+
+    [Fact]
+    public async Task GrowUnmountedAsync_Ext4SmallerThanItsDevice_ChecksThenResizesOffline()
+    {
+        _host.Heads["/dev/loop0"] = Ext4Head(32UL << 20);
+        _runner.On("e2fsck", [], Fail(1, "/dev/loop0: 11/8192 files (0.0% non-contiguous)")); // 1 = errors corrected: still fine
+        _runner.On("resize2fs", [], Ok());
+
+        await _fs.GrowUnmountedAsync("/dev/loop0", "ext4", 16UL << 20, CancellationToken.None);
+
+        Assert.Equal(["-f", "-p", "/dev/loop0"], Assert.Single(_runner.CallsTo("e2fsck")));
+        Assert.Equal(["/dev/loop0"], Assert.Single(_runner.CallsTo("resize2fs")));
+    }
+
+    [Theory]
+    [InlineData("ext4", 60)] // within the gap
+    [InlineData("xfs", 32)]  // xfs grows only mounted
+    public async Task GrowUnmountedAsync_NothingToDoOffline_RunsNothing(string fsType, int fsMiB)
+    {
+        _host.Heads["/dev/loop0"] = Ext4Head((ulong)fsMiB << 20);
+
+        await _fs.GrowUnmountedAsync("/dev/loop0", fsType, 16UL << 20, CancellationToken.None);
+
+        Assert.Empty(_runner.CallsTo("e2fsck"));
+        Assert.Empty(_runner.CallsTo("resize2fs"));
+    }
+
+    [Fact]
+    public async Task GrowUnmountedAsync_CheckFindsUncorrectedErrors_RefusesToResize()
+    {
+        _host.Heads["/dev/loop0"] = Ext4Head(32UL << 20);
+        _runner.On("e2fsck", [], Fail(4, "/dev/loop0: UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY."));
+
+        await Assert.ThrowsAsync<HostCommandException>(() => _fs.GrowUnmountedAsync("/dev/loop0", "ext4", 16UL << 20, CancellationToken.None));
+
+        Assert.Empty(_runner.CallsTo("resize2fs"));
+    }
+
+    private static byte[] Ext4Head(ulong bytes) => SuperblockHeads.Ext4((uint)(bytes / 4096));
 
     [Fact]
     public async Task GrowAsync_Ext4OtherFailure_ReportsTheCommandAndItsStderr()

@@ -51,6 +51,16 @@ public sealed class ProtocolJsonTests
         Assert.Contains("\"span\":\"00:01:30\"", json, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ToWire_LimitsByOptionName_StayAJsonObject()
+    {
+        var status = new Dictionary<string, object> { ["limits"] = new Dictionary<string, ulong> { ["iops-limit"] = 500, ["write-bps-limit"] = 10UL << 20 } };
+
+        var json = JsonSerializer.Serialize(new WireVolume("db1", Status: StatusValues.ToWire(status)), ProtocolJsonContext.Default.WireVolume);
+
+        Assert.Contains("\"limits\":{\"iops-limit\":500,\"write-bps-limit\":10485760}", json, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("mount failed", "mount failed")]
     [InlineData("secret=hunter2 in conf", "secret=*** in conf")]

@@ -31,6 +31,7 @@ public sealed class VolumeDriverTests : IDisposable
         var info = await _h.Driver.GetAsync("db1", _ct);
         Assert.NotNull(info);
         Assert.Equal(10UL << 30, info.Status["sizeBytes"]);
+        Assert.Equal("10737418240", info.Status["sizeBytesText"]); // for Go templates, which print numbers as floats
         Assert.Equal("ext4", info.Status["fstype"]);
         Assert.Equal("rbd", info.Status["pool"]);
         Assert.Equal(_h.Time.GetUtcNow(), info.CreatedAt);

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Text.Json.Serialization.Metadata;
 using RbdPlugin.Volumes;
+using RbdPlugin.Hosting;
 using RbdPlugin.Operations;
 
 namespace RbdPlugin.Cli;
@@ -21,9 +23,8 @@ internal static class SnapshotCommand
         var create = Subcommand(snapshot, "create", "Take a snapshot (idempotent); a mounted volume is frozen around it by its host's daemon", out var createFlags, out var createJson);
         var createName = CliCommand.NameArgument(create);
         var createSnap = SnapArgument(create);
-        create.SetAction((parse, ct) => CliCommand.RunAsync(parse, createFlags, createJson,
-            (session, c) => Target(parse, createName, createSnap, (n, sn) => session.Get<SnapshotOperations>().CreateAsync(n, sn, c)),
-            SnapshotJsonContext.Default.SnapshotTaken, DescribeTaken, ct));
+        create.SetAction((parse, ct) => RunOnSnapshotAsync(parse, createName, createSnap, createFlags, createJson,
+            (session, n, sn, c) => session.Get<SnapshotOperations>().CreateAsync(n, sn, c), SnapshotJsonContext.Default.SnapshotTaken, DescribeTaken, ct));
 
         var ls = Subcommand(snapshot, "ls", "List a volume's snapshots: NAME SIZE CREATED", out var lsFlags, out var lsJson);
         var lsName = CliCommand.NameArgument(ls);
@@ -33,17 +34,15 @@ internal static class SnapshotCommand
         var rm = Subcommand(snapshot, "rm", "Remove a snapshot (idempotent)", out var rmFlags, out var rmJson);
         var rmName = CliCommand.NameArgument(rm);
         var rmSnap = SnapArgument(rm);
-        rm.SetAction((parse, ct) => CliCommand.RunAsync(parse, rmFlags, rmJson,
-            (session, c) => Target(parse, rmName, rmSnap, (n, sn) => session.Get<SnapshotOperations>().RemoveAsync(n, sn, c)),
-            SnapshotJsonContext.Default.SnapshotRemoved,
+        rm.SetAction((parse, ct) => RunOnSnapshotAsync(parse, rmName, rmSnap, rmFlags, rmJson,
+            (session, n, sn, c) => session.Get<SnapshotOperations>().RemoveAsync(n, sn, c), SnapshotJsonContext.Default.SnapshotRemoved,
             r => r.Removed ? $"snapshot {r.Name}@{r.Snapshot} removed\n" : $"snapshot {r.Name}@{r.Snapshot} did not exist; nothing to do\n", ct));
 
         var rollback = Subcommand(snapshot, "rollback", "Write a snapshot back over the volume (refused while it is mounted anywhere)", out var rbFlags, out var rbJson);
         var rbName = CliCommand.NameArgument(rollback);
         var rbSnap = SnapArgument(rollback);
-        rollback.SetAction((parse, ct) => CliCommand.RunAsync(parse, rbFlags, rbJson,
-            (session, c) => Target(parse, rbName, rbSnap, (n, sn) => session.Get<SnapshotOperations>().RollbackAsync(n, sn, c)),
-            SnapshotJsonContext.Default.SnapshotRolledBack,
+        rollback.SetAction((parse, ct) => RunOnSnapshotAsync(parse, rbName, rbSnap, rbFlags, rbJson,
+            (session, n, sn, c) => session.Get<SnapshotOperations>().RollbackAsync(n, sn, c), SnapshotJsonContext.Default.SnapshotRolledBack,
             r => $"volume {r.Name} rolled back to snapshot {r.Snapshot} ({ByteSize.Format(r.SizeBytes)})\n", ct));
 
         return snapshot;
@@ -52,13 +51,19 @@ internal static class SnapshotCommand
     /// <summary>Adds <c>clone</c>, <c>flatten</c>, <c>resize</c> and <c>limit</c> to the <c>volume</c> command.</summary>
     public static void AddVolumeCommands(Command volume)
     {
-        var clone = Subcommand(volume, "clone", "Create a volume from a snapshot: rbd-plugin volume clone SOURCE@SNAP NEW", out var cloneFlags, out var cloneJson);
-        var source = CliCommand.Argument(clone, "SOURCE@SNAP", "The snapshot to clone");
-        var cloneName = CliCommand.NameArgument(clone);
+        var clone = Subcommand(volume, "clone", "Create a volume from a snapshot: rbd-plugin volume clone SOURCE@SNAP NEW (or SOURCE SNAP NEW)",
+            out var cloneFlags, out var cloneJson);
+        var source = CliCommand.Argument(clone, "SOURCE", "The snapshot to clone, as SOURCE@SNAP, or the source volume followed by SNAP");
+        var cloneRest = new Argument<string[]>("NEW") { Description = "The new volume's name (after SNAP in the two-argument form)", Arity = new ArgumentArity(1, 2) };
+        clone.Arguments.Add(cloneRest);
         var size = new Option<string?>("--size") { Description = "Size of the new volume; at least the snapshot's (default: the snapshot's)" };
         clone.Options.Add(size);
-        clone.SetAction((parse, ct) => CliCommand.RunAsync(parse, cloneFlags, cloneJson,
-            (session, c) => session.Get<CloneOperations>().CloneAsync(parse.GetValue(source)!, parse.GetValue(cloneName)!, parse.GetValue(size), c),
+        clone.SetAction((parse, ct) => CliCommand.RunAsync(parse, cloneJson, c =>
+            {
+                var (from, name) = CloneTarget(parse.GetValue(source)!, parse.GetValue(cloneRest)!);
+                return CliCommand.WithSessionAsync(parse, cloneFlags, parse.GetValue(cloneJson),
+                    (session, c2) => session.Get<CloneOperations>().CloneAsync(from, name, parse.GetValue(size), c2), c);
+            },
             SnapshotJsonContext.Default.VolumeCloned,
             r => $"volume {r.Name} created from {r.Source}@{r.Snapshot}: image {r.Image}, {ByteSize.Format(r.SizeBytes)}, {r.Fstype}\n", ct));
 
@@ -132,23 +137,52 @@ internal static class SnapshotCommand
         return argument;
     }
 
-    /// <summary>Runs <paramref name="operation"/> on the volume and snapshot named as NAME SNAPSHOT or NAME@SNAPSHOT.</summary>
-    private static Task<T> Target<T>(ParseResult parse, Argument<string> name, Argument<string?> snapshot, Func<string, string, Task<T>> operation)
+    /// <summary>Runs <paramref name="operation"/> on the volume and snapshot named as NAME SNAPSHOT or NAME@SNAPSHOT,
+    /// the form checked before anything connects to Ceph.</summary>
+    private static Task<int> RunOnSnapshotAsync<T>(ParseResult parse, Argument<string> name, Argument<string?> snapshot, SettingFlags flags,
+        Option<bool> json, Func<CommandSession, string, string, CancellationToken, Task<T>> operation, JsonTypeInfo<T> jsonType,
+        Func<T, string> text, CancellationToken ct) =>
+        CliCommand.RunAsync(parse, json, c =>
+        {
+            var (volume, snap) = SplitTarget(parse.GetValue(name)!, parse.GetValue(snapshot));
+            return CliCommand.WithSessionAsync(parse, flags, parse.GetValue(json), (session, c2) => operation(session, volume, snap, c2), c);
+        }, jsonType, text, ct);
+
+    /// <summary><c>volume clone</c>'s arguments, SOURCE@SNAP NEW or SOURCE SNAP NEW: the source as SOURCE@SNAP, and NEW.</summary>
+    internal static (string Source, string Name) CloneTarget(string source, IReadOnlyList<string> rest)
     {
-        var (volume, snap) = SplitTarget(parse.GetValue(name)!, parse.GetValue(snapshot));
-        return operation(volume, snap);
+        ArgumentNullException.ThrowIfNull(rest);
+        var (volume, snap) = SplitTarget(source, rest.Count == 2 ? rest[0] : null);
+        return ($"{volume}@{snap}", rest[^1]);
     }
 
+    /// <summary>
+    /// NAME SNAPSHOT (<paramref name="snapshot"/> given) or NAME@SNAPSHOT (not given), the way rbd users write it.
+    /// Anything else is refused saying what is wrong with it: no snapshot, an empty side of '@', more than one '@',
+    /// or both forms at once; and a snapshot name against its rule (<see cref="SnapshotName"/>), before connecting.
+    /// </summary>
     internal static (string Volume, string Snapshot) SplitTarget(string name, string? snapshot)
     {
-        var at = name.IndexOf('@', StringComparison.Ordinal);
-        return (at, snapshot) switch
+        ArgumentNullException.ThrowIfNull(name);
+        var parts = name.Split('@');
+        var problem = (parts.Length, snapshot) switch
         {
-            (< 0, { Length: > 0 }) => (name, snapshot),
-            (> 0, null) when at < name.Length - 1 => (name[..at], name[(at + 1)..]),
-            _ => throw new VolumeException(VolumeErrorKind.InvalidArgument,
-                $"name the snapshot as NAME SNAPSHOT or NAME@SNAPSHOT, not '{name}'{(snapshot is null ? "" : $" '{snapshot}'")}"),
+            (1, null or "") => $"'{name}' names no snapshot",
+            (1, _) => null,
+            (2, { Length: > 0 } second) => $"'{name} {second}' names the snapshot twice ('{parts[1]}' and '{second}'); use one form",
+            (2, _) when parts[0].Length == 0 => $"'{name}' names no volume before the '@'",
+            (2, _) when parts[1].Length == 0 => $"'{name}' names no snapshot after the '@'",
+            (2, _) => null,
+            _ => $"'{name}' has {parts.Length - 1} '@'; volume and snapshot names have none",
         };
+        if (problem is not null)
+        {
+            throw new VolumeException(VolumeErrorKind.InvalidArgument, $"{problem}: name the snapshot as NAME SNAPSHOT or NAME@SNAPSHOT, e.g. db1 nightly or db1@nightly");
+        }
+
+        var (volume, snap) = parts.Length == 2 ? (parts[0], parts[1]) : (name, snapshot!);
+        SnapshotName.Validate(snap); // "db1 a@b": the snapshot name's own rule, which has no '@'
+        return (volume, snap);
     }
 
     private static Command Subcommand(Command parent, string name, string description, out SettingFlags flags, out Option<bool> json) =>

@@ -143,56 +143,6 @@ internal sealed partial class Filesystem(
         }
     }
 
-    /// <summary>resize2fs of a mounted ext4 by a process without CAP_SYS_RESOURCE: "... Permission denied ...".</summary>
-    public const string PermissionDeniedText = "Permission denied";
-
-    /// <summary>Grows the mounted filesystem to the size of its (already resized) device.</summary>
-    public async Task GrowAsync(string device, string mountpoint, string fsType, CancellationToken ct)
-    {
-        switch (fsType)
-        {
-            case "ext4":
-                // resize2fs DEVICE   (online grow of a mounted ext4)
-                var result = await runner.TryRunAsync("resize2fs", [device], ct);
-                if (!result.Succeeded && result.Stderr.Contains(PermissionDeniedText, StringComparison.Ordinal))
-                {
-                    // The online-resize ioctl checks CAP_SYS_RESOURCE: a daemon without it (a sandbox, a managed
-                    // plugin not granted it) gets only "Permission denied", which says nothing about what to do.
-                    throw new HostCommandException(
-                        $"resize2fs {device} needs the CAP_SYS_RESOURCE capability to grow a mounted ext4 filesystem, and the rbd-plugin daemon " +
-                        "does not have it (Permission denied). The filesystem keeps its old size; give the daemon CAP_SYS_RESOURCE (its systemd " +
-                        "unit or the managed plugin's capabilities), and the next mount, or running `rbd-plugin volume resize` again, grows it");
-                }
-
-                if (!result.Succeeded)
-                {
-                    throw HostCommandException.FromExit("resize2fs", [device], result);
-                }
-
-                break;
-            case "xfs":
-                // xfs_growfs MOUNTPOINT   (xfs grows through its mount point only)
-                await runner.RunAsync("xfs_growfs", [mountpoint], ct);
-                break;
-            default:
-                throw new ArgumentException($"unsupported filesystem '{fsType}': use ext4 or xfs", nameof(fsType));
-        }
-    }
-
-    public async Task<(ulong Before, ulong After)> GrowToDeviceAsync(string device, string mountpoint, string fsType, ulong minimumGap, CancellationToken ct)
-    {
-        var before = FilesystemSize(device, fsType);
-        if (_host.BlockDeviceSize(device) < before + minimumGap)
-        {
-            return (before, before);
-        }
-
-        await GrowAsync(device, mountpoint, fsType, ct);
-        var after = FilesystemSize(device, fsType);
-        LogGrown(mountpoint, fsType, before, after);
-        return (before, after);
-    }
-
     public async Task FreezeAsync(string mountpoint, TimeSpan timeout, CancellationToken ct) =>
         // fsfreeze --freeze MOUNTPOINT
         await runner.RunAsync("fsfreeze", ["--freeze", mountpoint], ct, timeout: timeout);

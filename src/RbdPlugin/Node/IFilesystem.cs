@@ -36,6 +36,13 @@ internal interface IFilesystem
     Task<(ulong Before, ulong After)> GrowToDeviceAsync(string device, string mountpoint, string fsType, ulong minimumGap, CancellationToken ct);
 
     /// <summary>
+    /// Before a mount: grows an unmounted ext4 to its device when the device is at least <paramref name="minimumGap"/>
+    /// larger (e2fsck -f -p, then resize2fs), which needs no capability, unlike the online grow. Other filesystems
+    /// (xfs grows only mounted) are left for <see cref="GrowToDeviceAsync"/>. Returns the size before and after.
+    /// </summary>
+    Task<(ulong Before, ulong After)> GrowUnmountedAsync(string device, string fsType, ulong minimumGap, CancellationToken ct);
+
+    /// <summary>
     /// fsfreeze --freeze: flushes the mounted filesystem and blocks every new write until <see cref="ThawAsync"/>,
     /// so a snapshot taken meanwhile is consistent. Bounded by <paramref name="timeout"/> (flushing may take a while).
     /// </summary>

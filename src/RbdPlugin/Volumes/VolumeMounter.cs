@@ -44,6 +44,11 @@ internal sealed partial class VolumeMounter(
             await recordWriters(writing);
 
             var (fsType, formatted) = await EnsureFilesystemAsync(record, device.DevicePath, ct);
+            if (!formatted)
+            {
+                await GrowBeforeMountAsync(record.Name, device.DevicePath, fsType, ct);
+            }
+
             var mountpoint = MountpointOf(record.Name);
             var mountOptions = fsType == record.Spec.FsType ? SplitMountOptions(record.Spec.MountOptions) : [];
             await filesystem.MountAsync(device.DevicePath, mountpoint, fsType, mountOptions, ct);
@@ -171,6 +176,20 @@ internal sealed partial class VolumeMounter(
 
     /// <summary>After a mount of an existing filesystem: grows it into a device that was enlarged while it was not mounted.
     /// A failure is logged, not thrown: the volume is usable at its old size, and the next mount tries again.</summary>
+    /// <summary>An ext4 whose image grew is grown before it is mounted: offline, resize2fs needs no CAP_SYS_RESOURCE,
+    /// which the online grow after the mount does (and a daemon may lack). A failure leaves that to the online grow.</summary>
+    private async Task GrowBeforeMountAsync(string name, string device, string fsType, CancellationToken ct)
+    {
+        try
+        {
+            await filesystem.GrowUnmountedAsync(device, fsType, GrowAtMountGap, ct);
+        }
+        catch (Exception e) when (e is HostCommandException or IOException or UnauthorizedAccessException)
+        {
+            LogGrowBeforeMountFailed(e, name, device);
+        }
+    }
+
     private async Task GrowAtMountAsync(string name, string device, string mountpoint, string fsType, CancellationToken ct)
     {
         try
@@ -224,6 +243,9 @@ internal sealed partial class VolumeMounter(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Volume {Volume}: could not grow the filesystem at {Mountpoint} to its device; it keeps its old size until the next mount")]
     private partial void LogGrowAtMountFailed(Exception e, string volume, string mountpoint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Volume {Volume}: could not grow the unmounted filesystem on {Device} before mounting; growing it online after the mount instead")]
+    private partial void LogGrowBeforeMountFailed(Exception e, string volume, string device);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Released lost volume {Volume} here; it will not be re-acquired automatically")]
     private partial void LogReleasedLost(string volume);

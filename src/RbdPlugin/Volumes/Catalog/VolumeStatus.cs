@@ -3,7 +3,9 @@ using RbdPlugin.Ceph;
 namespace RbdPlugin.Volumes;
 
 /// <summary>The Status object `docker volume inspect` shows: where the volume lives, where it is mounted, and which
-/// host owns it (lease: held, expired = the owner did not release and its lock lapsed, or none).</summary>
+/// host owns it (lease: held, expired = the owner did not release and its lock lapsed, or none). Numbers stay numbers
+/// for JSON readers; Go templates (<c>docker volume inspect -f</c>) print every JSON number as a float
+/// (<c>1.073741824e+10</c>), so the large ones also come as strings: <c>sizeBytesText</c>, <c>limitsText</c>.</summary>
 internal static class VolumeStatus
 {
     public static IReadOnlyDictionary<string, object> Of(VolumeRecord record, ImageInfo image, JournalEntry? entry, string hostId, LeaseView lease)
@@ -13,6 +15,7 @@ internal static class VolumeStatus
             ["pool"] = record.Spec.Pool,
             ["image"] = image.Image.ToString(),
             ["sizeBytes"] = image.SizeBytes,
+            ["sizeBytesText"] = image.SizeBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["size"] = ByteSize.Format(image.SizeBytes),
             ["fstype"] = record.Spec.FsType,
             ["features"] = string.Join(',', RbdFeatures.Names(image.Features)),
@@ -32,6 +35,7 @@ internal static class VolumeStatus
         if (!record.Limits.IsNone)
         {
             status["limits"] = record.Limits.ToOptions(); // by option name: IOPS, bytes per second
+            status["limitsText"] = record.Limits.ToString(); // "iops-limit=500 write-bps-limit=10M": what volume limit takes
         }
 
         status["lease"] = lease.StateText;
