@@ -43,6 +43,7 @@ internal static class ServiceGraph
         services.AddSingleton<VolumeLimiter>();
         services.AddSingleton<VolumeSnapshots>();
         services.AddSingleton<FormatMarks>();
+        services.AddSingleton<VolumeKeys>();
         services.AddSingleton<TrashIndex>();
         services.AddSingleton<VolumeTrash>();
         services.AddSingleton<LeaseObjects>();
@@ -67,6 +68,7 @@ internal static class ServiceGraph
         services.AddSingleton<IMountTable, MountInfoTable>();
         services.AddSingleton<IMountNamespaces, MountNamespaces>();
         services.AddSingleton<IFilesystem, Filesystem>();
+        services.AddSingleton<ICryptDevices>(sp => new CryptSetup(sp.GetRequiredService<ICommandRunner>()));
         services.AddSingleton(sp => new MapperSelector(sp.GetRequiredService<ICommandRunner>(), sp.GetRequiredService<CephClientArgs>(),
             sp.GetRequiredService<IHostProbe>(), sp.GetRequiredService<IMountTable>(), settings.StateDir, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<FuseLoopMapper>>()));
@@ -110,6 +112,7 @@ internal static class ServiceGraph
         services.AddSingleton<CloneOperations>();
         services.AddSingleton<ResizeOperations>();
         services.AddSingleton<LimitOperations>();
+        services.AddSingleton<KeyOperations>();
         services.AddSingleton<TrashOperations>();
         services.AddSingleton<HostOperations>();
         services.AddSingleton<PlainBackupSnapshots>();

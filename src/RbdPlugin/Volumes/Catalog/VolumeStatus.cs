@@ -34,6 +34,11 @@ internal static class VolumeStatus
             status["limits"] = record.Limits.ToOptions(); // by option name: IOPS, bytes per second
         }
 
+        if (record.Spec.Encrypted)
+        {
+            status["encrypted"] = true;
+        }
+
         status["lease"] = lease.StateText;
         if (lease.Host is not null)
         {
@@ -51,6 +56,11 @@ internal static class VolumeStatus
             status["device"] = entry.Device;
             status["mountpoint"] = entry.Mountpoint;
             status["mapper"] = entry.Mapper;
+            if (entry.Crypt is not null)
+            {
+                status["cryptDevice"] = entry.FsDevice;
+            }
+
             status["mountCount"] = entry.TotalRefs;
         }
 

@@ -22,6 +22,7 @@ internal sealed partial class Reconciler(
     MapperSet mappers,
     KernelLeftovers kernelLeftovers,
     IFilesystem filesystem,
+    ICryptDevices crypt,
     IMountTable mountTable,
     VolumeSettings settings,
     ILogger<Reconciler> logger)
@@ -65,6 +66,11 @@ internal sealed partial class Reconciler(
             }
             else
             {
+                if (entry.Crypt is { } cryptName)
+                {
+                    await crypt.CloseAsync(cryptName, deferred: false, ct); // before the unmap: it holds the device
+                }
+
                 var mapping = mapped.FirstOrDefault(d => d.Image == entry.Image && d.Mapper == entry.Mapper);
                 if (mapping is not null)
                 {
