@@ -38,7 +38,7 @@ internal static class KeyCommand
         key.Subcommands.Add(generate);
 
         var rotate = CliCommand.Subcommand(key, "rotate", "Rewrap every encrypted volume's passphrase under the key in --new-key-file (idempotent); then install that file as EncryptionKeyFile on every host",
-            out var rotateFlags, out var rotateJson);
+            out var rotateFlags, out var rotateJson, SnapshotCommand.DaemonKeys);
         var newKey = new Option<string>("--new-key-file") { Description = "The new key-encryption key file (rbd-plugin key generate)", Required = true };
         rotate.Options.Add(newKey);
         rotate.SetAction(async (parse, ct) =>

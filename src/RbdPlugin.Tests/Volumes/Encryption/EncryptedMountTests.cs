@@ -297,6 +297,20 @@ public sealed class EncryptedMountTests : IDisposable
     }
 
     [Fact]
+    public async Task TrashRestoreUnderAnotherName_RewrapsForTheNewName_AndItMounts()
+    {
+        await _h.Driver.CreateAsync("db1", Encrypted, _ct);
+        var before = StoredPassphrase();
+        await _h.Driver.RemoveAsync("db1", _ct);
+
+        await _h.Get<VolumeTrash>().RestoreAsync("db1", "db9", _ct);
+        await _h.Driver.MountAsync("db9", IdA, _ct);
+
+        Assert.Contains("luksOpen", _h.Host.Log);
+        Assert.All(_h.Host.Passphrases, p => Assert.Equal(before, p.Passphrase));
+    }
+
+    [Fact]
     public async Task Rotate_RewrapsEveryEncryptedVolumeOnce_ThenMountsWithTheNewKeyOnly()
     {
         await _h.Driver.CreateAsync("db1", Encrypted, _ct);

@@ -60,6 +60,25 @@ internal sealed class VolumeKeys(ICephImages images, VolumeSettings settings)
         return wrapped.Unwrap(record.Image, kek, record.Name);
     }
 
+    /// <summary>After the image of <paramref name="record"/> was renamed to <paramref name="renamed"/> (a trash restore
+    /// under another name): its passphrase wrapped again for the new name, in one metadata write.</summary>
+    public async Task RewrapForRenameAsync(VolumeRecord record, ImageRef renamed, CancellationToken ct)
+    {
+        var wrapped = await ReadAsync(record with { Name = renamed.Name }, ct);
+        using var kek = LoadKek(record.Name);
+        var passphrase = wrapped.Unwrap(record.Image, kek, record.Name);
+        try
+        {
+            var json = WrappedPassphrase.Wrap(passphrase, renamed, kek).ToJson();
+            await CephErrors.Guard($"volume {renamed.Name}: write {WrappedPassphrase.MetadataKey}",
+                () => images.SetImageMetadataAsync(renamed, WrappedPassphrase.MetadataKey, json, ct));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(passphrase);
+        }
+    }
+
     /// <summary>The metadata entry of a clone of <paramref name="source"/> named <paramref name="clone"/>: the same
     /// passphrase (the clone's LUKS header is its source's), wrapped for the clone's image.</summary>
     public async Task<KeyValuePair<string, string?>> CloneEntryAsync(VolumeRecord source, ImageRef clone, CancellationToken ct)
