@@ -16,12 +16,13 @@ internal sealed class CryptSetup(ICommandRunner runner, string sysBlock = "/sys/
 
     public async Task<bool> IsLuksAsync(string device, CancellationToken ct)
     {
-        // cryptsetup isLuks DEVICE   (0: a LUKS header; 1: none)
+        // cryptsetup isLuks DEVICE   (0: a LUKS header; 1: none, sometimes saying "Device ... is not compatible";
+        // anything else, e.g. 4 for a device that cannot be opened, is an error, never "not LUKS")
         var result = await runner.TryRunAsync("cryptsetup", ["isLuks", device], ct);
         return result.ExitCode switch
         {
             0 => true,
-            1 when result.Stderr.Trim().Length == 0 => false,
+            1 => false,
             _ => throw HostCommandException.FromExit("cryptsetup", ["isLuks", device], result),
         };
     }
