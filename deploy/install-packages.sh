@@ -5,9 +5,10 @@
 # Kernel tier (deploy/kernel-vm.sh): qemu-system-x86 boots Debian's kernel (fetched with apt-get download, never
 # installed), cpio and kmod build its initramfs, qemu-guest-agent is the command channel (the guest runs this
 # machine's copy over 9p), python3 its host end; udev is only started in the guest by the test that wants one.
+# cryptsetup-bin: LUKS2 for -o encrypted=true (docs/encryption.md); the guest runs this machine's copy over 9p.
 set -euo pipefail
 packages=(ceph-mon ceph-osd ceph-mgr ceph-common rbd-fuse rbd-nbd docker.io busybox-static xfsprogs e2fsprogs fuse3
-  util-linux curl openssl python3-prometheus-client clang mmdebstrap
+  util-linux curl openssl python3-prometheus-client clang mmdebstrap cryptsetup-bin
   qemu-system-x86 qemu-guest-agent cpio kmod python3 udev)
 # Debian's Compose (1.29.2), which the Docker tier drives as users do (DockerComposeTests).
 packages+=(docker-compose)

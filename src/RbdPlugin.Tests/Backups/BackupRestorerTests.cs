@@ -30,6 +30,19 @@ public sealed class BackupRestorerTests : IDisposable
     }
 
     [Fact]
+    public async Task Restore_EncryptedVolumesBackup_RefusedBeforeAnythingIsCreated()
+    {
+        // Its manifest records encrypted: the backup is ciphertext that only the volume's own passphrase opens.
+        BackupFiles.Write(_rbd.Root, "db1", 1, null, spec: BackupFiles.Spec with { Encrypted = true });
+
+        var e = await Assert.ThrowsAsync<VolumeException>(() => _rbd.Restorer().RestoreAsync(_rbd.Dir, "db2", null, _ct));
+
+        Assert.Contains("restoring encrypted volumes is not supported yet", e.Message, StringComparison.Ordinal);
+        Assert.Empty(_rbd.Ceph.Images);
+        Assert.Empty(_rbd.Runner.CallsTo("rbd", "import-diff"));
+    }
+
+    [Fact]
     public async Task Restore_SecondImportFails_HalfRestoredImageDeletedAndUnlisted()
     {
         BackupFiles.Chain(_rbd.Root, "db1", 3);

@@ -23,11 +23,12 @@ public sealed class CliJsonSchemaTests
     public void Ls_Json_IsAnArrayOfRowsWithTheDocumentedFields()
     {
         IReadOnlyList<VolumeListItem> items = [new("db1", "rbd", 1 << 30, "1G", null, null, "ext4", null, "none", null, When,
-            new Dictionary<string, ulong> { ["iops-limit"] = 500 })];
+            new Dictionary<string, ulong> { ["iops-limit"] = 500 }, Encrypted: true)];
 
         var json = JsonSerializer.Serialize(items, CliJsonContext.Default.IReadOnlyListVolumeListItem);
 
-        Assert.Equal(["name", "pool", "sizeBytes", "size", "usedBytes", "used", "fstype", "owner", "lease", "mountedWhere", "createdAt", "limits"], Fields(json));
+        Assert.Equal(["name", "pool", "sizeBytes", "size", "usedBytes", "used", "fstype", "owner", "lease", "mountedWhere", "createdAt", "limits", "encrypted"], Fields(json));
+        Assert.Contains("\"encrypted\": true", json, StringComparison.Ordinal);
         Assert.Equal(500, JsonDocument.Parse(json).RootElement[0].GetProperty("limits").GetProperty("iops-limit").GetInt32());
         Assert.Contains("\"owner\": null", json, StringComparison.Ordinal);
         Assert.Contains("\"usedBytes\": null", json, StringComparison.Ordinal);

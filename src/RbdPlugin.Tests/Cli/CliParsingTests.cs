@@ -130,9 +130,9 @@ public sealed class CliParsingTests
     {
         var when = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
         var text = VolumeTable.Format([
-            new("db1", "rbd", 1, "1G", null, null, "ext4", null, "none", null, when, NoLimits),
-            new("db2", "rbd", 1, "2G", 1, "12M", "xfs", "host-a", "expired", null, when, NoLimits),
-            new("db3", "rbd", 1, "2G", 1, "4M", "xfs", "host-b", "held", "host-b:/var/lib/rbd-plugin/mounts/db3", when, NoLimits),
+            new("db1", "rbd", 1, "1G", null, null, "ext4", null, "none", null, when, NoLimits, false),
+            new("db2", "rbd", 1, "2G", 1, "12M", "xfs", "host-a", "expired", null, when, NoLimits, false),
+            new("db3", "rbd", 1, "2G", 1, "4M", "xfs", "host-b", "held", "host-b:/var/lib/rbd-plugin/mounts/db3", when, NoLimits, false),
         ]);
 
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);

@@ -18,9 +18,12 @@ internal sealed class DriverHarness : IDisposable
     private ServiceProvider? _owned;
 
     /// <param name="ioLimits">Whether this host's mapper enforces I/O limits (false: as krbd).</param>
-    public DriverHarness(ulong? mapperFeatures = null, RemoveAction removeAction = RemoveAction.Trash, bool ioLimits = true)
+    /// <param name="encryption">Whether this host's mapper serves encrypted volumes (false: as the fuse mapper).</param>
+    public DriverHarness(ulong? mapperFeatures = null, RemoveAction removeAction = RemoveAction.Trash, bool ioLimits = true, bool encryption = true)
     {
         Root = Directory.CreateTempSubdirectory("rbd-plugin-test-").FullName;
+        KeyFile = Path.Combine(Root, "kek");
+        Kid = KeyEncryptionKey.WriteNew(KeyFile);
         Settings = new VolumeSettings
         {
             Pool = "rbd",
@@ -32,14 +35,19 @@ internal sealed class DriverHarness : IDisposable
             UnmountGrace = TimeSpan.FromSeconds(2),
             LeaseDuration = TimeSpan.FromSeconds(30),
             LeaseWait = TimeSpan.Zero,
+            EncryptionKeyFile = KeyFile,
         };
         Ceph.Clock = Time;
-        Host = new FakeHost { SupportedFeatures = mapperFeatures, AppliesIoLimits = ioLimits, Cluster = Ceph };
+        Host = new FakeHost { SupportedFeatures = mapperFeatures, AppliesIoLimits = ioLimits, OpensEncrypted = encryption, Cluster = Ceph };
         Namespaces = new FakeMountNamespaces(Host);
         _services = _owned = Build();
     }
 
     public string Root { get; }
+
+    /// <summary>This host's key-encryption key file (EncryptionKeyFile) and its key id.</summary>
+    public string KeyFile { get; }
+    public string Kid { get; }
     public VolumeSettings Settings { get; }
     public FakeCeph Ceph { get; } = new();
     public FakeHost Host { get; }
@@ -129,6 +137,7 @@ internal sealed class DriverHarness : IDisposable
         services.AddSingleton<IFilesystem>(Host);
         services.AddSingleton<IMountTable>(Host);
         services.AddSingleton<IMountNamespaces>(Namespaces);
+        services.AddSingleton<ICryptDevices>(Host);
         services.AddSingleton<IHostProbe>(Probe);
         services.AddHostVolumes(settings);
         // The background loops (trash purger, unused-mount reaper) are driven by the tests themselves, on fake time.

@@ -5,10 +5,13 @@ namespace RbdPlugin.Tests.Fakes;
 
 /// <summary>
 /// This host as the driver sees it, in memory: a block mapper, the filesystem tools and the mount table, sharing
-/// one state so that "mounted" means the same to all three. Failures injectable per step.
+/// one state so that "mounted" means the same to all three, and dm-crypt (a LUKS header is the blkid signature
+/// "crypto_LUKS" of the mapped device, as blkid reports it). Failures injectable per step.
 /// </summary>
-internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable, IMountNamespaces
+internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable, IMountNamespaces, ICryptDevices
 {
+    public const string LuksSignature = "crypto_LUKS";
+
     private readonly Dictionary<ImageRef, string> _lastDevice = [];
     private int _next;
 
@@ -22,6 +25,17 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable, IMountN
     public ulong? SupportedFeatures { get; init; }
 
     public bool AppliesIoLimits { get; init; } = true;
+
+    public bool OpensEncrypted { get; init; } = true;
+
+    /// <summary>Open crypt devices: dm name → the device under it.</summary>
+    public Dictionary<string, string> CryptOpen { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The passphrase each luksFormat, open and resize was given, in call order.</summary>
+    public List<(string Step, byte[] Passphrase)> Passphrases { get; } = [];
+
+    /// <summary>Devices that are not blank although blkid finds nothing on them (data blkid cannot name).</summary>
+    public HashSet<string> NotBlank { get; } = new(StringComparer.Ordinal);
     public Dictionary<ImageRef, MappedDevice> Mapped { get; } = [];
     public Dictionary<string, string?> Signatures { get; } = [];
     public Dictionary<string, (string Device, string FsType, IReadOnlyList<string> Options)> Mounts { get; } = [];
@@ -33,7 +47,8 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable, IMountN
     /// <summary>Device size minus filesystem size per device: what a grow would add.</summary>
     public Dictionary<string, ulong> Room { get; } = [];
 
-    /// <summary>Return an exception to make a step ("map", "probe", "mkfs", "mount", "umount", "unmap") fail.</summary>
+    /// <summary>Return an exception to make a step ("map", "probe", "mkfs", "mount", "umount", "unmap", "luksFormat",
+    /// "luksOpen", "luksClose", "luksResize") fail.</summary>
     public Func<string, Exception?> FailOn { get; set; } = _ => null;
 
     private void Step(string name)
@@ -115,12 +130,58 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable, IMountN
         return Task.FromResult(Signatures.GetValueOrDefault(device));
     }
 
-    public Task MakeAsync(string device, string fsType, IReadOnlyList<string> extraOptions, CancellationToken ct)
+    public Task<bool> IsBlankAsync(string device, CancellationToken ct)
     {
+        Step("blank?");
+        return Task.FromResult(Signatures.GetValueOrDefault(device) is null && !NotBlank.Contains(device));
+    }
+
+    public Task<bool> IsLuksAsync(string device, CancellationToken ct) =>
+        Task.FromResult(Signatures.GetValueOrDefault(device) == LuksSignature);
+
+    public Task FormatAsync(string device, ReadOnlyMemory<byte> passphrase, CancellationToken ct)
+    {
+        Step("luksFormat");
+        Passphrases.Add(("luksFormat", passphrase.ToArray()));
+        Signatures[device] = LuksSignature;
+        return Task.CompletedTask;
+    }
+
+    public Task<string> OpenAsync(string device, string name, ReadOnlyMemory<byte> passphrase, CancellationToken ct)
+    {
+        Step("luksOpen");
+        Passphrases.Add(("luksOpen", passphrase.ToArray()));
+        CryptOpen[name] = device;
+        return Task.FromResult(CryptSetup.MapperPath(name));
+    }
+
+    public Task CloseAsync(string name, bool deferred, CancellationToken ct)
+    {
+        Step(deferred ? "luksClose-deferred" : "luksClose");
+        CryptOpen.Remove(name);
+        return Task.CompletedTask;
+    }
+
+    public Task ResizeAsync(string name, ReadOnlyMemory<byte> passphrase, CancellationToken ct)
+    {
+        Step("luksResize");
+        Passphrases.Add(("luksResize", passphrase.ToArray()));
+        return Task.CompletedTask;
+    }
+
+    public IReadOnlyList<CryptMapping> ListOpen(string prefix) =>
+        [.. CryptOpen.Where(c => c.Key.StartsWith(prefix, StringComparison.Ordinal)).Select(c => new CryptMapping(c.Key, c.Value))];
+
+    public Task MakeAsync(string device, string fsType, IReadOnlyList<string> extraOptions, CancellationToken ct, bool zeroed = true)
+    {
+        ZeroedMkfs.Add(zeroed);
         Step("mkfs");
         Signatures[device] = fsType;
         return Task.CompletedTask;
     }
+
+    /// <summary>The <c>zeroed</c> argument of every mkfs.</summary>
+    public List<bool> ZeroedMkfs { get; } = [];
 
     public Task MountAsync(string device, string mountpoint, string fsType, IReadOnlyList<string> options, CancellationToken ct)
     {

@@ -162,6 +162,12 @@ public sealed class KernelGuest : IAsyncLifetime
             set +e
             conf=$1 id=$2 keyring=$3 pool=$4; shift 4
             c=(-c "$conf" --id "$id" --keyring "$keyring")
+            # Encrypted volumes' crypt devices first (rbd-plugin-HASH-VOLUME): they hold the mapping open.
+            for d in /sys/block/dm-*; do
+              [[ -e $d/dm/name ]] || continue
+              name=$(<"$d/dm/name")
+              for v; do [[ $name == rbd-plugin-*-"$v" ]] && cryptsetup close --deferred "$name"; done
+            done
             for d in /sys/bus/rbd/devices/*; do
               [[ -e $d/name ]] || continue
               name=$(<"$d/name")

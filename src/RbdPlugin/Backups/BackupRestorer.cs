@@ -32,6 +32,14 @@ internal sealed class BackupRestorer(
         // A restored volume is a full copy even when the backed-up one was a clone: it has no parent to clone from.
         var spec = target.VolumeOptions with { SizeBytes = target.ImageSizeBytes, FromSnapshot = null };
         RequireUsableOptions(directory, target, spec);
+        if (spec.Encrypted)
+        {
+            // The backup holds the volume's ciphertext, whose LUKS header opens only with the volume's passphrase;
+            // a restore through Create would wrap a new one, and the restored volume would never open. Refused
+            // until the manifest carries the wrapped passphrase (docs/encryption.md, "Backups").
+            throw new VolumeException(VolumeErrorKind.InvalidArgument,
+                $"refusing to restore backup {target.Id} of {target.Volume}: the volume was encrypted, and restoring encrypted volumes is not supported yet (the backup holds ciphertext only; see docs/encryption.md, \"Backups\"); nothing was created");
+        }
 
         var started = time.GetUtcNow();
         var record = await CephErrors.Guard($"create volume {name}", async () =>

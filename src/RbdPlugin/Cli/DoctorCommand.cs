@@ -66,6 +66,11 @@ internal static class DoctorCommand
         }
 
         checks.Add(DoctorHostChecks.Keyring(raw));
+        if (raw.EncryptionKeyFile.Length > 0)
+        {
+            checks.Add(DoctorHostChecks.EncryptionKeyFile(raw));
+        }
+
         checks.Add(DoctorHostChecks.CephConf(raw));
         checks.AddRange(options is null
             ? [DoctorCheck.Fail("ceph", "not checked: the configuration is invalid", "fix the configuration first")]

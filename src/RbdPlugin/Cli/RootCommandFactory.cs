@@ -15,6 +15,7 @@ internal static class RootCommandFactory
             BackupCommand.Create(),
             TrashCommand.Create(),
             HostCommand.Create(),
+            KeyCommand.Create(),
             DoctorCommand.Create(),
         };
         return root;

@@ -11,7 +11,7 @@ internal sealed class SettingFlags
 {
     /// <summary>The settings a command that only talks to Ceph needs as flags; the rest come from the file or env.</summary>
     public static readonly IReadOnlyList<string> CephKeys =
-        ["CephConf", "CephId", "Keyring", "Pool", "AllowedPools", "Namespace", "CephTimeout", "RemoveAction", "HostId"];
+        ["CephConf", "CephId", "Keyring", "Pool", "AllowedPools", "Namespace", "CephTimeout", "RemoveAction", "HostId", "EncryptionKeyFile"];
 
     private readonly List<(SettingName Setting, Option Option)> _flags = [];
 

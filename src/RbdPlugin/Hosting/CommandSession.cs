@@ -75,5 +75,5 @@ internal sealed class CommandSession : IAsyncDisposable
     private static MapperAbilities MapperOfDaemon(string mapper) =>
         mapper is "krbd" or "auto" && File.Exists(KrbdMapper.SupportedFeaturesPath)
             ? new MapperAbilities("krbd", KrbdMapper.ParseSupportedFeatures(File.ReadAllText(KrbdMapper.SupportedFeaturesPath)), IoLimits: false)
-            : MapperAbilities.Any;
+            : mapper == "fuse" ? MapperAbilities.Any with { Mapper = "fuse", Encryption = false } : MapperAbilities.Any;
 }

@@ -37,7 +37,14 @@ internal static partial class OptionsValidator
         {
             Check(File.Exists(o.CephConf), $"CephConf={o.CephConf}: file not found; copy the cluster's ceph.conf there or set --ceph-conf");
             Check(File.Exists(o.Keyring), $"Keyring={o.Keyring}: file not found; write it with `ceph auth get client.{o.CephId} -o {o.Keyring}` (mode 0600) or set --keyring");
+            if (o.EncryptionKeyFile.Length > 0 && Path.IsPathFullyQualified(o.EncryptionKeyFile) && KeyEncryptionKey.ProblemOf(o.EncryptionKeyFile) is { } keyProblem)
+            {
+                problems.Add(keyProblem);
+            }
         }
+
+        Check(o.EncryptionKeyFile.Length == 0 || Path.IsPathFullyQualified(o.EncryptionKeyFile),
+            $"EncryptionKeyFile={o.EncryptionKeyFile}: must be an absolute path, or empty for none");
 
         Check(SafeName().IsMatch(o.CephId) && !o.CephId.StartsWith("client.", StringComparison.Ordinal),
             $"CephId={o.CephId}: give the id without 'client.', e.g. docker");
@@ -108,6 +115,7 @@ internal static partial class OptionsValidator
             LeaseDuration = leaseDuration,
             LeaseWait = leaseWait,
             FenceExpiry = fenceExpiry,
+            EncryptionKeyFile = o.EncryptionKeyFile.Length > 0 ? o.EncryptionKeyFile : null,
         };
         return new ValidatedOptions(o, volumes, cephTimeout);
     }

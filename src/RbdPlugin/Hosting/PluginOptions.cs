@@ -19,6 +19,9 @@ internal sealed class PluginOptions
     [Description("Keyring file holding the client's key (never the key itself).")]
     public string Keyring { get; set; } = "/etc/ceph/ceph.client.docker.keyring";
 
+    [Description("Root-only file (mode 0600) holding the key-encryption key that wraps encrypted volumes' passphrases: one line of base64, 32 bytes (`rbd-plugin key generate FILE`); empty: -o encrypted=true is refused here. The same file on every host that mounts encrypted volumes.")]
+    public string EncryptionKeyFile { get; set; } = "";
+
     [Description("Default pool for new volumes; also holds the volume index.")]
     public string Pool { get; set; } = "rbd";
 

@@ -46,6 +46,7 @@ internal static class ServiceGraph
         services.AddSingleton<VolumeLimiter>();
         services.AddSingleton<VolumeSnapshots>();
         services.AddSingleton<FormatMarks>();
+        services.AddSingleton<VolumeKeys>();
         services.AddSingleton<TrashIndex>();
         services.AddSingleton<VolumeTrash>();
         services.AddSingleton<LeaseObjects>();
@@ -71,6 +72,7 @@ internal static class ServiceGraph
         services.AddSingleton<IMountTable, MountInfoTable>();
         services.AddSingleton<IMountNamespaces, MountNamespaces>();
         services.AddSingleton<IFilesystem, Filesystem>();
+        services.AddSingleton<ICryptDevices>(sp => new CryptSetup(sp.GetRequiredService<ICommandRunner>()));
         services.AddSingleton(sp => new MapperSelector(sp.GetRequiredService<ICommandRunner>(), sp.GetRequiredService<CephClientArgs>(),
             sp.GetRequiredService<IHostProbe>(), sp.GetRequiredService<IMountTable>(), settings.StateDir, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<FuseLoopMapper>>()));
@@ -114,6 +116,7 @@ internal static class ServiceGraph
         services.AddSingleton<CloneOperations>();
         services.AddSingleton<ResizeOperations>();
         services.AddSingleton<LimitOperations>();
+        services.AddSingleton<KeyOperations>();
         services.AddSingleton<TrashOperations>();
         services.AddSingleton<HostOperations>();
         services.AddSingleton<PlainBackupSnapshots>();

@@ -51,7 +51,13 @@ internal sealed partial class Filesystem(
         return result.Succeeded ? BlkidExport.Signature(result.Stdout) : throw HostCommandException.FromExit("blkid", args, result);
     }
 
-    public async Task MakeAsync(string device, string fsType, IReadOnlyList<string> extraOptions, CancellationToken ct)
+    public async Task<bool> IsBlankAsync(string device, CancellationToken ct)
+    {
+        var (head, tail) = ReadEnds(device);
+        return await ProbeAsync(device, ct) is null && FirstNonZero(head.Bytes, head.Offset) is null && FirstNonZero(tail.Bytes, tail.Offset) is null;
+    }
+
+    public async Task MakeAsync(string device, string fsType, IReadOnlyList<string> extraOptions, CancellationToken ct, bool zeroed = true)
     {
         if (fsType is not ("ext4" or "xfs"))
         {
@@ -70,7 +76,9 @@ internal sealed partial class Filesystem(
         // No signature, and yet not blank: a damaged superblock, a format blkid does not know, raw data. A device
         // the plugin never formatted reads as zeros (a new image, or a clone of one), and the lazy-init flags below
         // rely on exactly that.
-        if ((FirstNonZero(head.Bytes, head.Offset) ?? FirstNonZero(tail.Bytes, tail.Offset)) is { } at)
+        // A crypt device is the exception: its fresh cleartext is noise (the caller wrote the LUKS header over zeros
+        // itself), and then nothing below relies on zeros.
+        if (zeroed && (FirstNonZero(head.Bytes, head.Offset) ?? FirstNonZero(tail.Bytes, tail.Offset)) is { } at)
         {
             throw new DeviceNotBlankException(
                 $"refusing to make a filesystem on {device}: blkid finds no signature on it, but byte {at} is not zero, so it holds data blkid cannot name (a damaged filesystem?); nothing was formatted");
@@ -78,9 +86,10 @@ internal sealed partial class Filesystem(
         switch (fsType)
         {
             case "ext4":
-                var assumeZeroed = await Mke2fsAssumesZeroedAsync(ct);
+                var assumeZeroed = zeroed && await Mke2fsAssumesZeroedAsync(ct);
                 // mkfs.ext4 -q -E nodiscard,lazy_itable_init=1,lazy_journal_init=1[,assume_storage_prezeroed=1] [EXTRA...] DEVICE
-                await runner.RunAsync("mkfs.ext4", MkfsArgs(fsType, device, extraOptions, assumeZeroed), ct);
+                // (a crypt device: -E nodiscard,lazy_itable_init=1, the journal zeroed by mkfs)
+                await runner.RunAsync("mkfs.ext4", MkfsArgs(fsType, device, extraOptions, assumeZeroed, zeroed), ct);
                 break;
             case "xfs":
                 // mkfs.xfs -q -K [EXTRA...] DEVICE
@@ -204,9 +213,10 @@ internal sealed partial class Filesystem(
     /// first MiBs and last MiB to read back as zeros. nodiscard: discarding a fresh thin image is wasted
     /// work (through rbd-fuse + loop, a very slow one). xfs: -K is its "do not discard".
     /// </summary>
-    internal static IReadOnlyList<string> MkfsArgs(string fsType, string device, IReadOnlyList<string> extraOptions, bool assumeZeroed) =>
+    internal static IReadOnlyList<string> MkfsArgs(string fsType, string device, IReadOnlyList<string> extraOptions, bool assumeZeroed, bool zeroed = true) =>
         fsType switch
         {
+            "ext4" when !zeroed => ["-q", "-E", "nodiscard,lazy_itable_init=1", .. extraOptions, device],
             "ext4" => ["-q", "-E", "nodiscard,lazy_itable_init=1,lazy_journal_init=1" + (assumeZeroed ? ",assume_storage_prezeroed=1" : ""),
                 .. extraOptions, device],
             "xfs" => ["-q", "-K", .. extraOptions, device],

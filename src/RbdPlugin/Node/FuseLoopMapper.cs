@@ -37,6 +37,8 @@ internal sealed partial class FuseLoopMapper(
 
     public bool AppliesIoLimits => true;
 
+    public bool OpensEncrypted => false;
+
     /// <summary>Parent of the per-image rbd-fuse mounts: STATE/fuse.</summary>
     public string FuseRoot { get; } = Path.GetFullPath(Path.Combine(stateDir, "fuse"));
 

@@ -76,7 +76,22 @@ internal sealed partial class HostProbe : IHostProbe
         var resolved = new FileInfo(device).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? device;
         // /sys/class/block/NAME/size counts 512-byte sectors, whatever the device's logical block size.
         var sysfs = $"/sys/class/block/{Path.GetFileName(resolved)}/size";
+        if (!File.Exists(sysfs) && resolved.StartsWith("/dev/mapper/", StringComparison.Ordinal) && DmKernelName(Path.GetFileName(resolved)) is { } dm)
+        {
+            // Without udev, device-mapper makes /dev/mapper/NAME a device node of its own, not a link to dm-N.
+            sysfs = $"/sys/class/block/{dm}/size";
+        }
+
         var text = ReadFile(sysfs) ?? throw new HostCommandException($"cannot read the size of {device}: {sysfs} does not exist");
         return ulong.Parse(text.Trim(), System.Globalization.CultureInfo.InvariantCulture) * 512;
     }
+
+    /// <summary>The kernel's name (dm-N) of the device-mapper device named <paramref name="name"/>, or null.</summary>
+    private static string? DmKernelName(string name) =>
+        Directory.Exists("/sys/block")
+            ? Directory.EnumerateDirectories("/sys/block", "dm-*")
+                .FirstOrDefault(d => File.Exists(Path.Combine(d, "dm", "name")) && File.ReadAllText(Path.Combine(d, "dm", "name")).Trim() == name) is { } dir
+                ? Path.GetFileName(dir)
+                : null
+            : null;
 }

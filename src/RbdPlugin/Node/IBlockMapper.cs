@@ -18,6 +18,11 @@ internal interface IBlockMapper
     /// true for the librbd clients (rbd-nbd, rbd-fuse), false for the kernel client.</summary>
     bool AppliesIoLimits { get; }
 
+    /// <summary>Whether encrypted volumes (LUKS2 through dm-crypt over the mapped device) are served: true for krbd
+    /// and rbd-nbd, false for the fuse mapper (it is for hosts without the rbd and nbd modules, where device-mapper
+    /// is missing too: a container, this project's dev machine).</summary>
+    bool OpensEncrypted { get; }
+
     /// <summary>Maps the image. Idempotent: an image already mapped by this mapper returns the existing device.</summary>
     Task<MappedDevice> MapAsync(ImageRef image, CancellationToken ct);
 

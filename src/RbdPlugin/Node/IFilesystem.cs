@@ -12,8 +12,14 @@ internal interface IFilesystem
     /// <summary>
     /// mkfs with discard off and lazy init on (ext4: -E nodiscard,lazy_itable_init=1,lazy_journal_init=1; xfs: -K).
     /// Refuses (throws) when the device carries any signature: it probes again itself right before mkfs.
+    /// <paramref name="zeroed"/>: the device must read as zeros at both ends too, and ext4 skips zeroing its journal
+    /// on that promise; false for a crypt device (its fresh cleartext reads as noise), which gets neither.
     /// </summary>
-    Task MakeAsync(string device, string fsType, IReadOnlyList<string> extraOptions, CancellationToken ct);
+    Task MakeAsync(string device, string fsType, IReadOnlyList<string> extraOptions, CancellationToken ct, bool zeroed = true);
+
+    /// <summary>True when the device has never held anything: blkid finds no signature and its first and last MiBs
+    /// (read with O_DIRECT; an I/O error throws) are zeros. What a LUKS header may be written over.</summary>
+    Task<bool> IsBlankAsync(string device, CancellationToken ct);
 
     /// <summary>Mounts the device at the mountpoint (created if missing). Idempotent: already mounted there = success.</summary>
     Task MountAsync(string device, string mountpoint, string fsType, IReadOnlyList<string> options, CancellationToken ct);

@@ -21,6 +21,8 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
 
     public abstract bool AppliesIoLimits { get; }
 
+    public bool OpensEncrypted => true;
+
     /// <summary>The value of rbd's -t/--device-type: "krbd" or "nbd".</summary>
     protected abstract string DeviceType { get; }
 

@@ -49,7 +49,7 @@ internal sealed class VolumeOperations(
         return new VolumeListItem(record.Name, record.Spec.Pool, image.SizeBytes, ByteSize.Format(image.SizeBytes),
             used, used is { } u ? ByteSize.Format(u) : null, record.Spec.FsType, lease.Host, lease.StateText,
             lease is { State: LeaseState.Held, Mountpoint: { } mountpoint } ? $"{lease.Host}:{mountpoint}" : null, record.CreatedAt,
-            record.Limits.ToOptions());
+            record.Limits.ToOptions(), record.Spec.Encrypted);
     }
 
     public Task<VolumeInspectResult> InspectAsync(string name, CancellationToken ct) => CephErrors.Guard($"inspect {name}", async () =>

@@ -8,8 +8,9 @@ namespace RbdPlugin.Operations;
 /// <param name="Lease">"held", "expired" or "none".</param>
 /// <param name="MountedWhere">"HOST:MOUNTPOINT" while a host holds the lease (mounted, or within its unmount grace); else null.</param>
 /// <param name="Limits">The I/O limits in force by option name (IOPS, bytes per second); empty when none.</param>
+/// <param name="Encrypted">LUKS2 under its filesystem (<c>-o encrypted=true</c>).</param>
 internal sealed record VolumeListItem(string Name, string Pool, ulong SizeBytes, string Size, ulong? UsedBytes, string? Used, string Fstype,
-    string? Owner, string Lease, string? MountedWhere, DateTimeOffset CreatedAt, IReadOnlyDictionary<string, ulong> Limits);
+    string? Owner, string Lease, string? MountedWhere, DateTimeOffset CreatedAt, IReadOnlyDictionary<string, ulong> Limits, bool Encrypted);
 
 /// <summary><c>volume inspect</c>: the daemon's Status object (lease and owner included) plus the image's watchers.</summary>
 internal sealed record VolumeInspectResult(string Name, DateTimeOffset CreatedAt, IReadOnlyDictionary<string, object> Status, IReadOnlyList<string> Watchers);

@@ -27,11 +27,13 @@ internal sealed class VolumeDriver : IVolumeDriver
     private readonly LeaseInspector _inspector;
     private readonly MapperSet _mappers;
     private readonly VolumeSettings _settings;
+    private readonly VolumeKeys _keys;
 
     public VolumeDriver(ICephImages images, VolumeCatalog catalog, VolumeStore store, VolumeClones clones, VolumeSnapshots snapshots,
         FrozenSnapshot frozen, MountJournal journal, VolumeMounter mounter, VolumeGuard guard, VolumeReleaser releaser,
-        LeaseAcquirer leases, LeaseRetirer retirer, LeaseInspector inspector, MapperSet mappers, VolumeSettings settings)
+        LeaseAcquirer leases, LeaseRetirer retirer, LeaseInspector inspector, MapperSet mappers, VolumeSettings settings, VolumeKeys keys)
     {
+        _keys = keys;
         (_images, _catalog, _store, _clones, _snapshots, _frozen) = (images, catalog, store, clones, snapshots, frozen);
         (_journal, _mounter, _guard, _releaser) = (journal, mounter, guard, releaser);
         (_leases, _retirer, _inspector, _mappers, _settings) = (leases, retirer, inspector, mappers, settings);
@@ -100,6 +102,30 @@ internal sealed class VolumeDriver : IVolumeDriver
                 $"or remove them: rbd-plugin volume limit {name} {string.Join(' ', record.Limits.ToOptions().Keys.Select(k => k + "=0"))}");
         }
 
+        if (record.Spec.Encrypted && !_mappers.Active.OpensEncrypted)
+        {
+            throw new VolumeException(VolumeErrorKind.InvalidArgument,
+                $"volume {name} is encrypted and {CreateOptionsParser.NoEncryptionOn(_mappers.Active.Name)} on this host");
+        }
+
+        // The passphrase before the lease: a host with the wrong key-encryption key (or none) refuses before it
+        // takes or maps anything.
+        var passphrase = record.Spec.Encrypted ? await _guard.GuardAsync($"mount {name}", () => _keys.UnlockAsync(record, ct)) : null;
+        try
+        {
+            return await MountUnderLeaseAsync(name, mountId, record, passphrase, ct);
+        }
+        finally
+        {
+            if (passphrase is not null)
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(passphrase);
+            }
+        }
+    }
+
+    private async Task<string> MountUnderLeaseAsync(string name, string mountId, VolumeRecord record, byte[]? passphrase, CancellationToken ct)
+    {
         // The lease first: nothing is mapped here while another host may still write (it waits, refuses, or fences).
         var lease = await _guard.GuardAsync($"mount {name}",
             () => _leases.AcquireAsync(name, record.Image, loss => _releaser.OnLeaseLostAsync(name, loss), ct));
@@ -124,7 +150,8 @@ internal sealed class VolumeDriver : IVolumeDriver
         try
         {
             var entry = await _guard.GuardAsync($"mount {name}", () => HostErrors.Guard($"mount of volume {name}",
-                () => _mounter.MountAsync(record, mountId, lease.Since, writers => _leases.RecordWritersAsync(name, lease, writers, ct), ct)));
+                () => _mounter.MountAsync(record, mountId, lease.Since, writers => _leases.RecordWritersAsync(name, lease, writers, ct),
+                    passphrase is null ? (ReadOnlyMemory<byte>?)null : passphrase, ct)));
             return entry.Mountpoint;
         }
         catch
@@ -241,9 +268,26 @@ internal sealed class VolumeDriver : IVolumeDriver
             return new FilesystemGrowth(name, false, null, null);
         }
 
-        var (before, after) = await HostErrors.Guard($"growing the filesystem of volume {name} (its image is grown already)",
-            () => _mounter.GrowAsync(entry, ct));
-        return new FilesystemGrowth(name, true, before, after);
+        byte[]? passphrase = null;
+        try
+        {
+            if (entry.Crypt is not null)
+            {
+                var record = await RequireRecordAsync(name, ct);
+                passphrase = await _guard.GuardAsync($"grow {name}", () => _keys.UnlockAsync(record, ct));
+            }
+
+            var (before, after) = await HostErrors.Guard($"growing the filesystem of volume {name} (its image is grown already)",
+                () => _mounter.GrowAsync(entry, passphrase is null ? (ReadOnlyMemory<byte>?)null : passphrase, ct));
+            return new FilesystemGrowth(name, true, before, after);
+        }
+        finally
+        {
+            if (passphrase is not null)
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(passphrase);
+            }
+        }
     }
 
     private async Task<VolumeRecord> RequireRecordAsync(string name, CancellationToken ct)

@@ -1,16 +1,20 @@
+using System.Security.Cryptography;
+using System.Text;
+using RbdPlugin.Ceph;
 using RbdPlugin.Node;
 
 namespace RbdPlugin.Volumes;
 
 /// <summary>
-/// This host's side of a volume, step by step: map → probe → mkfs (only over nothing) → mount → grow → journal for
-/// a Mount, and the reverse for a release. Knows nothing of leases or Docker's references: the caller holds the
+/// This host's side of a volume, step by step: map → (an encrypted volume: luksFormat only over nothing, open) →
+/// probe → mkfs (only over nothing) → mount → grow → journal for a Mount, and the reverse for a release. Knows nothing of leases or Docker's references: the caller holds the
 /// volume's lock and its lease.
 /// </summary>
 internal sealed partial class VolumeMounter(
     MapperSet mappers,
     WriterProbe writers,
     IFilesystem filesystem,
+    ICryptDevices crypt,
     FormatMarks marks,
     MountJournal journal,
     VolumeSettings settings,
@@ -22,17 +26,39 @@ internal sealed partial class VolumeMounter(
 
     private static readonly TimeSpan LostUnmountTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>Every crypt device this plugin opens is named with this prefix.</summary>
+    public const string CryptPrefix = "rbd-plugin-";
+
     public string MountpointOf(string name) => Path.Combine(settings.MountRoot, name);
+
+    /// <summary>
+    /// The dm-crypt name of a volume's cleartext device on this host: the prefix, a hash of this host's id and the
+    /// image (dm names are kernel-wide, and several daemons may share one kernel, one per mount namespace), then as
+    /// much of the volume name as fits in a dm name (127 bytes).
+    /// </summary>
+    public static string CryptNameOf(string hostId, ImageRef image)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{hostId}\0{image.Pool}\0{image.Namespace}\0{image.Name}"));
+        var name = $"{CryptPrefix}{Convert.ToHexStringLower(hash.AsSpan(0, 4))}-{image.Name}";
+        return name.Length <= 127 ? name : name[..127];
+    }
 
     /// <summary>
     /// Maps, hands the mapping's Ceph clients to <paramref name="recordWriters"/> (the lease records them before
     /// anything is written through it, so a takeover can fence them), makes the filesystem the first time, mounts,
     /// grows a filesystem whose image grew meanwhile, and journals the mount with its first reference, durably,
-    /// before returning. A failing step undoes the earlier ones in reverse.
+    /// before returning. A failing step undoes the earlier ones in reverse. An encrypted volume
+    /// (<paramref name="passphrase"/> given) gets its LUKS2 header on its first mount and is opened; the filesystem
+    /// is made and mounted on the cleartext device.
     /// </summary>
     public async Task<JournalEntry> MountAsync(VolumeRecord record, string mountId, DateTimeOffset leaseSince,
-        Func<IReadOnlyList<string>, Task> recordWriters, CancellationToken ct)
+        Func<IReadOnlyList<string>, Task> recordWriters, ReadOnlyMemory<byte>? passphrase, CancellationToken ct)
     {
+        if (record.Spec.Encrypted != passphrase.HasValue)
+        {
+            throw new ArgumentException("an encrypted volume is mounted with its passphrase, any other without", nameof(passphrase));
+        }
+
         var mapper = mappers.Active;
         var undo = new UndoStack(logger);
         try
@@ -43,23 +69,32 @@ internal sealed partial class VolumeMounter(
             var writing = await writers.NewAsync(record.Image, watchedBefore, ct);
             await recordWriters(writing);
 
-            var (fsType, formatted) = await EnsureFilesystemAsync(record, device.DevicePath, ct);
+            string? cryptName = null;
+            var fsDevice = device.DevicePath;
+            if (passphrase is { } key)
+            {
+                cryptName = CryptNameOf(settings.HostId, record.Image);
+                fsDevice = await OpenCryptAsync(record, device.DevicePath, cryptName, key, ct);
+                undo.Push($"crypt device {cryptName}", () => crypt.CloseAsync(cryptName, deferred: false, CancellationToken.None));
+            }
+
+            var (fsType, formatted) = await EnsureFilesystemAsync(record, fsDevice, zeroed: cryptName is null, ct);
             if (!formatted)
             {
-                await GrowBeforeMountAsync(record.Name, device.DevicePath, fsType, ct);
+                await GrowBeforeMountAsync(record.Name, fsDevice, fsType, ct);
             }
 
             var mountpoint = MountpointOf(record.Name);
             var mountOptions = fsType == record.Spec.FsType ? SplitMountOptions(record.Spec.MountOptions) : [];
-            await filesystem.MountAsync(device.DevicePath, mountpoint, fsType, mountOptions, ct);
+            await filesystem.MountAsync(fsDevice, mountpoint, fsType, mountOptions, ct);
             undo.Push($"mount at {mountpoint}", () => filesystem.UnmountAsync(mountpoint, CancellationToken.None));
             if (!formatted)
             {
-                await GrowAtMountAsync(record.Name, device.DevicePath, mountpoint, fsType, ct);
+                await GrowAtMountAsync(record.Name, fsDevice, mountpoint, fsType, ct);
             }
 
             var entry = new JournalEntry(record.Name, record.Image, mapper.Name, device.DevicePath, device.Detail, mountpoint,
-                fsType, new Dictionary<string, int>(StringComparer.Ordinal) { [mountId] = 1 }, time.GetUtcNow(), leaseSince, writing);
+                fsType, new Dictionary<string, int>(StringComparer.Ordinal) { [mountId] = 1 }, time.GetUtcNow(), leaseSince, writing, cryptName);
             journal.Save(entry);
             undo.Commit();
             LogMounted(record.Name, entry.Device, entry.Mountpoint, entry.Mapper);
@@ -76,6 +111,11 @@ internal sealed partial class VolumeMounter(
     public async Task ReleaseAsync(JournalEntry entry, CancellationToken ct)
     {
         await filesystem.UnmountAsync(entry.Mountpoint, ct);
+        if (entry.Crypt is { } name)
+        {
+            await crypt.CloseAsync(name, deferred: false, ct);
+        }
+
         await mappers.Get(entry.Mapper).UnmapAsync(DeviceOf(entry), ct);
         journal.Delete(entry.Name);
         TryRemoveEmptyDirectory(entry.Mountpoint);
@@ -112,6 +152,12 @@ internal sealed partial class VolumeMounter(
             await TryStepAsync(entry.Name, "umount -l", () => filesystem.DetachAsync(entry.Mountpoint, CancellationToken.None));
         }
 
+        if (entry.Crypt is { } name)
+        {
+            // Deferred: after a lazy unmount the filesystem still holds the crypt device; it goes when they let go.
+            await TryStepAsync(entry.Name, "cryptsetup close", () => crypt.CloseAsync(name, deferred: true, CancellationToken.None));
+        }
+
         await TryStepAsync(entry.Name, "unmap", () => mapper.UnmapAsync(DeviceOf(entry), CancellationToken.None));
         journal.Delete(entry.Name);
         TryRemoveEmptyDirectory(entry.Mountpoint);
@@ -119,11 +165,46 @@ internal sealed partial class VolumeMounter(
     }
 
     /// <summary>Grows the mounted filesystem to its (already grown) image: the mapper shows the new size, then
-    /// resize2fs or xfs_growfs online.</summary>
-    public async Task<(ulong Before, ulong After)> GrowAsync(JournalEntry entry, CancellationToken ct)
+    /// resize2fs or xfs_growfs online; an encrypted volume's crypt device follows its mapped device first.</summary>
+    public async Task<(ulong Before, ulong After)> GrowAsync(JournalEntry entry, ReadOnlyMemory<byte>? passphrase, CancellationToken ct)
     {
         await mappers.Get(entry.Mapper).RefreshSizeAsync(DeviceOf(entry), ct);
-        return await filesystem.GrowToDeviceAsync(entry.Device, entry.Mountpoint, entry.FsType, 1, ct);
+        if (entry.Crypt is { } name)
+        {
+            await crypt.ResizeAsync(name, passphrase ?? throw new ArgumentException("an encrypted volume grows with its passphrase", nameof(passphrase)), ct);
+        }
+
+        return await filesystem.GrowToDeviceAsync(entry.FsDevice, entry.Mountpoint, entry.FsType, 1, ct);
+    }
+
+    /// <summary>
+    /// An encrypted volume's cleartext device: the LUKS2 header is written only on a device that has never held
+    /// anything (no format mark, no signature, zeros at both ends); a device that is neither LUKS nor blank is
+    /// refused, never formatted (invariant 2 for luksFormat).
+    /// </summary>
+    private async Task<string> OpenCryptAsync(VolumeRecord record, string device, string name, ReadOnlyMemory<byte> passphrase, CancellationToken ct)
+    {
+        if (!await crypt.IsLuksAsync(device, ct))
+        {
+            var (marked, _) = await marks.ReadAsync(record, ct);
+            if (marked)
+            {
+                throw new VolumeException(VolumeErrorKind.Conflict,
+                    $"volume {record.Name} is encrypted and was formatted, but {device} carries no LUKS header: it was overwritten or is not this volume's image; nothing was formatted and the volume was not mounted. Inspect the image {record.Image} by hand (docs/encryption.md)");
+            }
+
+            if (!await filesystem.IsBlankAsync(device, ct))
+            {
+                throw new VolumeException(VolumeErrorKind.Conflict,
+                    $"volume {record.Name} is encrypted but {device} carries neither a LUKS header nor only zeros: refusing to format it (it holds data that is not this volume's). Inspect the image {record.Image} by hand (docs/troubleshooting.md, \"refusing to make a filesystem\")");
+            }
+
+            // Not cancellable: a half-written header would neither open nor read as blank.
+            await crypt.FormatAsync(device, passphrase, CancellationToken.None);
+            LogLuksFormatted(record.Name, device);
+        }
+
+        return await crypt.OpenAsync(device, name, passphrase, ct);
     }
 
     /// <summary>
@@ -131,7 +212,8 @@ internal sealed partial class VolumeMounter(
     /// image that never had one (no <see cref="FormatMark"/>), marks the image once it has one, and refuses to mount
     /// what is neither of our filesystems (a partition table, LVM, a foreign filesystem).
     /// </summary>
-    private async Task<(string FsType, bool Formatted)> EnsureFilesystemAsync(VolumeRecord record, string device, CancellationToken ct)
+    /// <param name="zeroed">False on a crypt device: a fresh LUKS device reads as noise, not zeros.</param>
+    private async Task<(string FsType, bool Formatted)> EnsureFilesystemAsync(VolumeRecord record, string device, bool zeroed, CancellationToken ct)
     {
         var found = await filesystem.ProbeAsync(device, ct);
         var (marked, mark) = await marks.ReadAsync(record, ct);
@@ -145,7 +227,7 @@ internal sealed partial class VolumeMounter(
             try
             {
                 // Not cancellable: a half-made filesystem would carry a signature and block every later mount.
-                await filesystem.MakeAsync(device, record.Spec.FsType, SplitMkfsOptions(record.Spec.MkfsOptions), CancellationToken.None);
+                await filesystem.MakeAsync(device, record.Spec.FsType, SplitMkfsOptions(record.Spec.MkfsOptions), CancellationToken.None, zeroed);
             }
             catch (DeviceNotBlankException e)
             {
@@ -237,6 +319,9 @@ internal sealed partial class VolumeMounter(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Made {FsType} on {Device} for volume {Volume} (the device carried no signature)")]
     private partial void LogFormatted(string volume, string device, string fsType);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Wrote a LUKS2 header on {Device} for encrypted volume {Volume} (its first mount)")]
+    private partial void LogLuksFormatted(string volume, string device);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Released volume {Volume}: unmounted and unmapped {Device}")]
     private partial void LogReleased(string volume, string device);

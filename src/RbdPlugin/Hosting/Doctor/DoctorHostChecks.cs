@@ -38,6 +38,21 @@ internal static class DoctorHostChecks
             : DoctorCheck.Pass(name, $"{path}: root-owned, mode {octal}");
     }
 
+    /// <summary>Only when EncryptionKeyFile is set: present, root's, closed to group and others, and a key.</summary>
+    public static DoctorCheck EncryptionKeyFile(PluginOptions o)
+    {
+        const string name = "encryption key";
+        try
+        {
+            using var kek = Volumes.KeyEncryptionKey.Load(o.EncryptionKeyFile);
+            return DoctorCheck.Pass(name, $"{o.EncryptionKeyFile}: root-owned, mode 0600 or tighter, key id {kek.Kid}");
+        }
+        catch (Volumes.KeyFileException e)
+        {
+            return DoctorCheck.Fail(name, e.Message, "every host that mounts encrypted volumes needs the same key file (docs/encryption.md)");
+        }
+    }
+
     public static DoctorCheck CephConf(PluginOptions o)
     {
         const string name = "ceph.conf";

@@ -38,4 +38,8 @@ internal sealed record VolumeSettings
 
     /// <summary>How long a Mount waits for another host to release the lease before it fails naming the owner.</summary>
     public TimeSpan LeaseWait { get; init; } = TimeSpan.FromSeconds(7);
+
+    /// <summary>The root-only file holding the key-encryption key that wraps encrypted volumes' passphrases; null:
+    /// none on this host (encrypted volumes can be listed, inspected and removed here, not created or mounted).</summary>
+    public string? EncryptionKeyFile { get; init; }
 }

@@ -11,6 +11,8 @@ namespace RbdPlugin.Volumes;
 /// <param name="FromSnapshot">"SOURCE@SNAP" for a volume cloned from a snapshot, else null.</param>
 /// <param name="Limits">The I/O limits it was created with, null for none (<c>volume limit</c> changes are in
 /// <see cref="VolumeRecord.LimitedTo"/>).</param>
+/// <param name="Encrypted">LUKS2 under the image (<c>-o encrypted=true</c>): its passphrase is wrapped in the image's
+/// metadata (<see cref="WrappedPassphrase"/>); fixed at Create, inherited by clones.</param>
 internal sealed record VolumeSpec(
     string Pool,
     ulong SizeBytes,
@@ -21,7 +23,9 @@ internal sealed record VolumeSpec(
     string MkfsOptions,
     string MountOptions,
     string? FromSnapshot = null,
-    IoLimits? Limits = null)
+    IoLimits? Limits = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    bool Encrypted = false)
 {
     /// <summary>Names the options in which <paramref name="other"/> differs from this spec, e.g. "size (10G here, 20G asked)".</summary>
     public IEnumerable<string> DifferencesFrom(VolumeSpec other)
@@ -35,6 +39,7 @@ internal sealed record VolumeSpec(
         if (MkfsOptions != other.MkfsOptions) yield return $"mkfs-options ('{MkfsOptions}' here, '{other.MkfsOptions}' asked)";
         if (MountOptions != other.MountOptions) yield return $"mount-options ('{MountOptions}' here, '{other.MountOptions}' asked)";
         if (FromSnapshot != other.FromSnapshot) yield return $"from-snapshot ({FromSnapshot ?? "none"} here, {other.FromSnapshot ?? "none"} asked)";
+        if (Encrypted != other.Encrypted) yield return $"encrypted ({(Encrypted ? "true" : "false")} here, {(other.Encrypted ? "true" : "false")} asked)";
         if ((Limits ?? IoLimits.None) != (other.Limits ?? IoLimits.None)) yield return $"I/O limits ({Limits ?? IoLimits.None} here, {other.Limits ?? IoLimits.None} asked)";
     }
 

@@ -38,6 +38,11 @@ internal static class VolumeStatus
             status["limitsText"] = record.Limits.ToString(); // "iops-limit=500 write-bps-limit=10M": what volume limit takes
         }
 
+        if (record.Spec.Encrypted)
+        {
+            status["encrypted"] = true;
+        }
+
         status["lease"] = lease.StateText;
         if (lease.Host is not null)
         {
@@ -55,6 +60,11 @@ internal static class VolumeStatus
             status["device"] = entry.Device;
             status["mountpoint"] = entry.Mountpoint;
             status["mapper"] = entry.Mapper;
+            if (entry.Crypt is not null)
+            {
+                status["cryptDevice"] = entry.FsDevice;
+            }
+
             status["mountCount"] = entry.TotalRefs;
         }
 

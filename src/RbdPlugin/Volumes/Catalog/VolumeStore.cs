@@ -11,6 +11,7 @@ internal sealed partial class VolumeStore(
     ImageStaging staging,
     VolumeCatalog catalog,
     VolumeRemover remover,
+    VolumeKeys keys,
     VolumeSettings settings,
     TimeProvider time,
     ILogger<VolumeStore> logger)
@@ -37,8 +38,15 @@ internal sealed partial class VolumeStore(
         // Made under a staging name and renamed into place (see ImageStaging): whatever step a kill -9 interrupts,
         // this name never holds a half-made image, and the next Create clears the leftovers.
         await staging.ClearAsync(name, ct);
+        var request = record.ToCreateRequest();
+        if (spec.Encrypted)
+        {
+            // Wrapped for the volume's own name (not the staging name): it opens only on this volume's image.
+            request = request with { Metadata = new Dictionary<string, string?>(request.Metadata, StringComparer.Ordinal) { [WrappedPassphrase.MetadataKey] = keys.NewEntry(name, record.Image).Value } };
+        }
+
         var createdHere = await images.PeekImageAsync(record.Image, ct) is null
-            && await staging.MakeAsync(name, record.Image, image => images.CreateImageAsync(record.ToCreateRequest() with { Image = image }, ct), ct);
+            && await staging.MakeAsync(name, record.Image, image => images.CreateImageAsync(request with { Image = image }, ct), ct);
         if (!createdHere)
         {
             // The name is taken: either a crash between image and index last time (the image carries our record:

@@ -8,6 +8,8 @@ namespace RbdPlugin.Volumes;
 /// An entry with no refs is waiting for its unmount grace period to end. <see cref="LeaseSince"/> is set when the
 /// mount was made under an ownership lease (null for entries written before leases existed). <see cref="Writers"/>
 /// are the Ceph clients of the mapping, as recorded in the lease (kept here so a restart records them again).
+/// <see cref="Crypt"/> is the dm-crypt name of an encrypted volume's cleartext device, open over <see cref="Device"/>:
+/// every release closes it before the unmap.
 /// </summary>
 internal sealed record JournalEntry(
     string Name,
@@ -20,8 +22,13 @@ internal sealed record JournalEntry(
     IReadOnlyDictionary<string, int> Refs,
     DateTimeOffset MountedAt,
     DateTimeOffset? LeaseSince = null,
-    IReadOnlyList<string>? Writers = null)
+    IReadOnlyList<string>? Writers = null,
+    string? Crypt = null)
 {
+    /// <summary>The device the filesystem is on: the crypt device of an encrypted volume, else the mapped device.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string FsDevice => Crypt is null ? Device : Node.CryptSetup.MapperPath(Crypt);
+
     public int TotalRefs => Refs.Values.Sum();
 
     public JournalEntry AddRef(string mountId)

@@ -8,7 +8,9 @@ namespace RbdPlugin.Volumes;
 /// the map and the journal write (or a journal lost with its state dir). Unlike the fuse mapper's, such mappings are
 /// host-wide, and several daemons can share one kernel (one per mount namespace), so one is released only when it is
 /// certainly nobody's: its image is a volume of ours, the device is mounted in no mount namespace and open by
-/// nobody, and no other host holds the volume's lease. Its lease, if this host's, is given back too.
+/// nobody, and no other host holds the volume's lease. Its lease, if this host's, is given back too. An encrypted
+/// volume's crypt device left open over such a mapping (by this host: its name carries this host's id) is closed
+/// first, when nothing has it mounted or open.
 /// </summary>
 internal sealed partial class KernelLeftovers(
     VolumeCatalog catalog,
@@ -17,6 +19,7 @@ internal sealed partial class KernelLeftovers(
     MapperSet mappers,
     IMountNamespaces namespaces,
     IHostProbe host,
+    ICryptDevices crypt,
     VolumeSettings settings,
     ILogger<KernelLeftovers> logger)
 {
@@ -30,6 +33,7 @@ internal sealed partial class KernelLeftovers(
         }
 
         var mountedDevices = namespaces.ReadAll().Select(m => m.Source).ToHashSet(StringComparer.Ordinal);
+        await CloseCryptLeftoversAsync(candidates, mountedDevices, ct);
         var released = 0;
         foreach (var device in candidates.Where(d => !mountedDevices.Contains(d.DevicePath) && !host.IsInUse(d.DevicePath)))
         {
@@ -63,6 +67,33 @@ internal sealed partial class KernelLeftovers(
 
         return released;
     }
+
+    private async Task CloseCryptLeftoversAsync(List<MappedDevice> candidates, HashSet<string> mountedDevices, CancellationToken ct)
+    {
+        var open = crypt.ListOpen(VolumeMounter.CryptPrefix);
+        foreach (var device in candidates)
+        {
+            var name = VolumeMounter.CryptNameOf(settings.HostId, device.Image);
+            if (open.FirstOrDefault(m => m.Name == name && m.BackingDevice == device.DevicePath) is not { } leftover
+                || mountedDevices.Contains(leftover.Path) || host.IsInUse(leftover.Path))
+            {
+                continue;
+            }
+
+            try
+            {
+                await crypt.CloseAsync(name, deferred: false, ct);
+                LogCryptClosed(name, device.DevicePath, device.Image.ToString());
+            }
+            catch (HostCommandException e)
+            {
+                LogNotReleased(e, leftover.Path, device.Image.ToString());
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile: closed crypt device {Name} over {Device} ({Image}): left open by a crash between its open and the journal")]
+    private partial void LogCryptClosed(string name, string device, string image);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile: unmapped {Device} ({Image}, {Mapper}): a volume of ours that no journal entry held and nothing used (a crash between map and journal)")]
     private partial void LogReleased(string device, string image, string mapper);

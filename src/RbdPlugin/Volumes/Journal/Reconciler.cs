@@ -25,6 +25,7 @@ internal sealed partial class Reconciler(
     MapperSet mappers,
     KernelLeftovers kernelLeftovers,
     IFilesystem filesystem,
+    ICryptDevices crypt,
     IMountTable mountTable,
     IMountNamespaces namespaces,
     VolumeSettings settings,
@@ -69,6 +70,11 @@ internal sealed partial class Reconciler(
             }
             else
             {
+                if (entry.Crypt is { } cryptName)
+                {
+                    await crypt.CloseAsync(cryptName, deferred: false, ct); // before the unmap: it holds the device
+                }
+
                 // What the mapper no longer lists may still hold the device: a loop device on the file of an rbd-fuse
                 // mount that died with a managed plugin. The unmap of the journaled device releases it (each mapper
                 // checks what the device carries now before it touches it).

@@ -68,7 +68,7 @@ internal sealed partial class UnusedMountReaper(
 
         foreach (var entry in entries)
         {
-            if (mounts.Any(m => m.Source == entry.Device && m.MountPoint != entry.Mountpoint))
+            if (mounts.Any(m => m.Source == entry.FsDevice && m.MountPoint != entry.Mountpoint))
             {
                 _unused.Remove(entry.Name); // a container (or docker cp) has it
                 continue;

@@ -8,7 +8,10 @@ namespace RbdPlugin.Volumes;
 internal static partial class CreateOptionsParser
 {
     public static readonly IReadOnlyList<string> Known =
-        ["size", "fstype", "pool", "features", "object-size", "data-pool", "mkfs-options", "mount-options", .. IoLimits.Options, FromSnapshot];
+        ["size", "fstype", "pool", "features", "object-size", "data-pool", "mkfs-options", "mount-options", .. IoLimits.Options, Encrypted, FromSnapshot];
+
+    /// <summary>LUKS2 under the filesystem (see docs/encryption.md).</summary>
+    public const string Encrypted = "encrypted";
 
     /// <summary>The option that makes the volume a clone of a snapshot (see <see cref="ParseClone"/>).</summary>
     public const string FromSnapshot = "from-snapshot";
@@ -57,7 +60,8 @@ internal static partial class CreateOptionsParser
             DataPool: ParseDataPool(Get(options, "data-pool")),
             MkfsOptions: FsOptions.ValidateMkfs(fsType, Get(options, "mkfs-options") ?? ""),
             MountOptions: FsOptions.ValidateMount(fsType, Get(options, "mount-options") ?? ""),
-            Limits: ParseLimits(options, IoLimits.None, mapper).OrNull());
+            Limits: ParseLimits(options, IoLimits.None, mapper).OrNull(),
+            Encrypted: ParseEncrypted(Get(options, Encrypted), settings, mapper));
     }
 
     /// <summary>True when the options ask for a clone (<c>from-snapshot=SOURCE@SNAP</c>).</summary>
@@ -116,6 +120,39 @@ internal static partial class CreateOptionsParser
         _ = ParseLimits(options, IoLimits.None, mapper); // checked now: a bad value fails before any work
         return options.Where(o => IoLimits.Options.Contains(o.Key)).ToDictionary(StringComparer.Ordinal);
     }
+
+    /// <summary>
+    /// <c>encrypted=true|false</c>. True is refused on a mapper without dm-crypt under it (the fuse mapper) and on a
+    /// host without a key-encryption key: the passphrase is made and wrapped at Create.
+    /// </summary>
+    private static bool ParseEncrypted(string? text, VolumeSettings settings, MapperAbilities mapper)
+    {
+        switch (text)
+        {
+            case null or "false":
+                return false;
+            case "true":
+                break;
+            default:
+                throw Invalid($"invalid option {Encrypted}={text}: use true or false");
+        }
+
+        if (!mapper.Encryption)
+        {
+            throw Invalid($"option {Encrypted}=true: {NoEncryptionOn(mapper.Mapper)}");
+        }
+
+        if (string.IsNullOrEmpty(settings.EncryptionKeyFile))
+        {
+            throw Invalid($"option {Encrypted}=true: this host has no key-encryption key; set EncryptionKeyFile (--encryption-key-file, RBD_PLUGIN_ENCRYPTION_KEY_FILE) to a root-only key file (`rbd-plugin key generate FILE`, docs/encryption.md)");
+        }
+
+        return true;
+    }
+
+    /// <summary>Why a mapper cannot serve encrypted volumes, and which can.</summary>
+    public static string NoEncryptionOn(string mapper) =>
+        $"the {mapper} mapper cannot serve encrypted volumes (they are LUKS2 through dm-crypt over a kernel block device): map with krbd or rbd-nbd (setting Mapper)";
 
     /// <summary>Why a mapper cannot hold I/O limits, and which can.</summary>
     public static string NoLimitsOn(string mapper) =>

@@ -13,6 +13,7 @@ internal sealed partial class VolumeClones(
     VolumeRemover remover,
     VolumeSnapshots snapshots,
     VolumeCatalog catalog,
+    VolumeKeys keys,
     VolumeSettings settings,
     TimeProvider time,
     ILogger<VolumeClones> logger)
@@ -43,12 +44,21 @@ internal sealed partial class VolumeClones(
         // Staged and renamed into place, as a plain Create (see ImageStaging), never over a half-done Remove.
         await remover.FinishLeftoverAsync(name, ct);
         await staging.ClearAsync(name, ct);
+        var create = record.ToCreateRequest();
+        if (spec.Encrypted)
+        {
+            // The clone's data is its source's ciphertext, LUKS header included: the same passphrase, wrapped for the
+            // clone's name (librbd's copy of the parent's entry names the parent and would not open).
+            var (key, value) = await keys.CloneEntryAsync(source, record.Image, ct);
+            create = create with { Metadata = new Dictionary<string, string?>(create.Metadata, StringComparer.Ordinal) { [key] = value } };
+        }
+
         var createdHere = await images.PeekImageAsync(record.Image, ct) is null
             && await staging.MakeAsync(name, record.Image, async image =>
             {
                 // librbd copies the parent's metadata into the clone: the record's metadata replaces or removes it
                 // (VolumeRecord.ImageMetadata).
-                await images.CloneImageAsync(source.Image, request.Snapshot, record.ToCreateRequest() with { Image = image }, ct);
+                await images.CloneImageAsync(source.Image, request.Snapshot, create with { Image = image }, ct);
             }, ct);
         if (!createdHere)
         {

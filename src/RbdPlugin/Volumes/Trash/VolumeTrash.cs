@@ -13,7 +13,7 @@ internal sealed record TrashPurgeOutcome(IReadOnlyList<TrashRecord> Purged, IRea
 /// The volumes Remove moved to Ceph's trash, as the <see cref="TrashIndex"/> records them: list, restore, purge. Only entries of that index are ever touched: other tools'
 /// trash in the same pool is not ours. Shared by the runbook CLI and the daemon's <see cref="TrashPurger"/>.
 /// </summary>
-internal sealed class VolumeTrash(ICephTrash trash, ICephImages images, TrashIndex index, VolumeCatalog catalog, TimeProvider time)
+internal sealed class VolumeTrash(ICephTrash trash, ICephImages images, TrashIndex index, VolumeCatalog catalog, VolumeKeys keys, TimeProvider time)
 {
     /// <summary>Our entries still in Ceph's trash, oldest removal first.</summary>
     public async Task<IReadOnlyList<TrashedVolume>> ListAsync(CancellationToken ct)
@@ -68,6 +68,12 @@ internal sealed class VolumeTrash(ICephTrash trash, ICephImages images, TrashInd
         var volume = await RecordOnImageAsync(image, ct);
         if (volume.Name != target)
         {
+            if (volume.Spec.Encrypted)
+            {
+                // Its wrapped passphrase names the old image: wrapped again for the new name (needs the KEK).
+                await keys.RewrapForRenameAsync(volume, image, ct);
+            }
+
             volume = volume with { Name = target };
             await images.SetImageMetadataAsync(image, VolumeRecord.MetadataKey, volume.ToJson(), ct);
         }
