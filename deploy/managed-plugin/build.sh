@@ -25,10 +25,10 @@ source "$repo/deploy/lib.sh"
 
 readonly SUITE=bookworm
 # Changing this list (or ROOTFS_REV) changes the cache key: the next build makes a new rootfs.
-readonly PACKAGES=(ceph-common rbd-fuse rbd-nbd e2fsprogs xfsprogs mount util-linux procps libssl3 zlib1g)
+readonly PACKAGES=(ceph-common rbd-fuse rbd-nbd e2fsprogs xfsprogs mount util-linux procps libssl3 zlib1g cryptsetup-bin)
 readonly ROOTFS_REV=1
 # What the daemon runs (Node/): checked in the new rootfs, so a missing package fails here, not at the first Mount.
-readonly TOOLS=(rbd rbd-fuse rbd-nbd losetup mount umount blkid mkfs.ext4 mke2fs mkfs.xfs resize2fs xfs_growfs fsfreeze kill)
+readonly TOOLS=(rbd rbd-fuse rbd-nbd losetup mount umount blkid mkfs.ext4 mke2fs mkfs.xfs resize2fs xfs_growfs fsfreeze kill cryptsetup)
 readonly MMDEBSTRAP_TIMEOUT=1200
 
 binary=""

@@ -6,7 +6,7 @@ namespace RbdPlugin.Tests.EndToEnd;
 /// <summary>
 /// I/O limits as a Docker user sets them (<c>-o iops-limit=</c>, <c>-o write-bps-limit=</c>) through the real dockerd:
 /// shown in <c>docker volume inspect</c>, present on the image as librbd's <c>rbd_qos_*</c> settings, and a bad value
-/// refused before anything is made.
+/// refused before anything is made. And <c>-o encrypted=true</c> refused where the mapper cannot honour it.
 /// </summary>
 [Trait("Tier", "Docker")]
 [Collection(DockerPluginGroup.Name)]
@@ -48,6 +48,20 @@ public sealed class DockerIoLimitTests : IAsyncLifetime
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("invalid option iops-limit=fast", result.Stderr, StringComparison.Ordinal);
+        Assert.NotEqual(0, (await CephCli.RunAsync("rbd", "info", Image)).ExitCode);
+        Assert.DoesNotContain(_volume, (await DockerCli.RunAsync("volume", "ls", "-q")).EnsureSuccess().Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task VolumeCreateEncrypted_OnTheFuseMapper_RefusedNamingTheMappersThatCan_AndNothingMade()
+    {
+        // This engine's plugin maps with rbd-fuse (this machine's kernel has no rbd, nbd or dm-crypt): encrypted
+        // volumes work on krbd and rbd-nbd (Kernel tier, KernelEncryptionTests) and are refused here.
+        var result = await DockerCli.RunAsync("volume", "create", "-d", "rbd", "-o", "size=1G", "-o", "encrypted=true", _volume);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("the fuse mapper cannot serve encrypted volumes", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("krbd or rbd-nbd", result.Stderr, StringComparison.Ordinal);
         Assert.NotEqual(0, (await CephCli.RunAsync("rbd", "info", Image)).ExitCode);
         Assert.DoesNotContain(_volume, (await DockerCli.RunAsync("volume", "ls", "-q")).EnsureSuccess().Stdout, StringComparison.Ordinal);
     }
