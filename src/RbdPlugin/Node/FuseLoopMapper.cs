@@ -45,8 +45,13 @@ internal sealed partial class FuseLoopMapper(
     /// <summary>How long rbd-fuse may take to show the image file. It shows it at once when the image exists.</summary>
     public TimeSpan ImageVisibleTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long an unmount may keep failing with "target is busy" (a loop device letting go of the file).</summary>
-    public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long an unmount may keep failing with "target is busy" (a loop device letting go of the file). The
+    /// kernel drops a detached loop device's file only at its last close, which follows the filesystem's unmount
+    /// asynchronously: milliseconds when idle, but more than 5 s was seen under a load of 10-30 (a Cluster-tier
+    /// failure); a release that waits longer here costs nothing, one that gives up leaves the volume mounted.
+    /// </summary>
+    public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// How long an unmap waits for the rbd-fuse process to end after its directory was unmounted. umount returns
@@ -277,7 +282,7 @@ internal sealed partial class FuseLoopMapper(
 
     /// <summary>
     /// umount DIR (as root this works for fuse mounts without fusermount), tolerant of "not mounted". A loop
-    /// device detached a moment ago may still hold the file for a few milliseconds, so "busy" is retried briefly.
+    /// device detached a moment ago may still hold the file for a while, so "busy" is retried (<see cref="BusyTimeout"/>).
     /// </summary>
     private async Task UnmountFuseAsync(string dir, CancellationToken ct)
     {
