@@ -60,7 +60,8 @@ public sealed class ManagedPluginTests(ManagedPluginFixture plugin, ITestOutputH
         Assert.Equal("hello-managed", read);
         Assert.Equal($"{ManagedPluginFixture.Name}:latest", (await Docker("volume", "inspect", "-f", "{{.Driver}}", volume)).EnsureSuccess().Output);
         (await CephCli.RunAsync("rbd", "info", $"{DevCluster.Pool}/{volume}")).EnsureSuccess("the image in Ceph");
-        Assert.Empty(plugin.Leftovers(volume)); // released after the reader: UnmountGrace 200ms, then unmapped
+        // Released after the reader: UnmountGrace 200ms after the container's exit, then unmounted and unmapped.
+        await WaitForAsync(() => Task.FromResult(plugin.Leftovers(volume).Count == 0), "the volume's leftovers to go: " + string.Join(", ", plugin.Leftovers(volume)));
 
         (await Docker("volume", "rm", volume)).EnsureSuccess("docker volume rm");
         var info = await CephCli.RunAsync("rbd", "info", $"{DevCluster.Pool}/{volume}");
