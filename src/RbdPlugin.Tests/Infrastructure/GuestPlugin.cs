@@ -10,7 +10,7 @@ namespace RbdPlugin.Tests.Infrastructure;
 /// its unix socket inside the guest, exactly as dockerd sends them (POST, no Content-Type). Optionally inside a
 /// mount namespace of its own (<see cref="Namespace"/>), for two hosts in one guest.
 /// </summary>
-internal sealed class GuestPlugin : IAsyncDisposable
+internal sealed class GuestPlugin : IPluginCalls, IAsyncDisposable
 {
     private readonly KernelGuest _guest;
     private readonly string[] _extraArgs;
@@ -165,21 +165,6 @@ internal sealed class GuestPlugin : IAsyncDisposable
             "--ceph-conf", KernelGuest.CephConf, "--ceph-id", KernelGuest.ClientId, "--keyring", KernelGuest.Keyring,
             "--pool", KernelGuest.Pool, "--allowed-pools", $"{KernelGuest.Pool},{KernelGuest.ExtraPool}", "--remove-action", "delete",
         ], TimeSpan.FromSeconds(180));
-    }
-
-    public Task<JsonElement> CreateAsync(string name, Dictionary<string, string>? opts = null) => CallAsync("Create", new { Name = name, Opts = opts });
-
-    public async Task<string> MountAsync(string name, string id) =>
-        (await CallAsync("Mount", new { Name = name, ID = id })).GetProperty("Mountpoint").GetString()!;
-
-    public Task<JsonElement> UnmountAsync(string name, string id) => CallAsync("Unmount", new { Name = name, ID = id });
-
-    public Task<JsonElement> RemoveAsync(string name) => CallAsync("Remove", new { Name = name });
-
-    public async Task<JsonElement?> GetAsync(string name)
-    {
-        var volume = (await CallAsync("Get", new { Name = name })).GetProperty("Volume");
-        return volume.ValueKind == JsonValueKind.Object ? volume : null;
     }
 
     /// <summary>

@@ -18,7 +18,7 @@ internal sealed record PluginReply(int Status, string Err, JsonElement Body, dou
 /// JSON body followed by a newline (Go's json.Encoder), keep-alive connections reused from a pool (Go's
 /// http.Transport). The one such client: the tests use it, and bench/ compiles this file in.
 /// </summary>
-internal sealed class PluginClient(string socketPath) : IDisposable
+internal sealed class PluginClient(string socketPath) : IPluginCalls, IDisposable
 {
     public const string Accept = "application/vnd.docker.plugins.v1.2+json";
 
@@ -74,21 +74,6 @@ internal sealed class PluginClient(string socketPath) : IDisposable
 
     public async Task<JsonElement> CallAsync(string verb, object request) => (await CallAsync(verb, JsonSerializer.Serialize(request))).Body;
 
-    public Task<JsonElement> CreateAsync(string name, Dictionary<string, string>? opts = null) => CallAsync("Create", new { Name = name, Opts = opts });
-
-    public async Task<string> MountAsync(string name, string id) =>
-        (await CallAsync("Mount", new { Name = name, ID = id })).GetProperty("Mountpoint").GetString()!;
-
-    public Task<JsonElement> UnmountAsync(string name, string id) => CallAsync("Unmount", new { Name = name, ID = id });
-
-    public Task<JsonElement> RemoveAsync(string name) => CallAsync("Remove", new { Name = name });
-
-    public async Task<JsonElement?> GetAsync(string name)
-    {
-        var volume = (await CallAsync("Get", new { Name = name })).GetProperty("Volume");
-        return volume.ValueKind == JsonValueKind.Object ? volume : null;
-    }
-
     public async Task<IReadOnlyList<string>> ListAsync() =>
         (await CallAsync("List", new { })).GetProperty("Volumes").EnumerateArray().Select(v => v.GetProperty("Name").GetString()!).ToList();
 
@@ -96,6 +81,33 @@ internal sealed class PluginClient(string socketPath) : IDisposable
     public static string NewMountId() => Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
 
     public void Dispose() => _http.Dispose();
+}
+
+/// <summary>Whatever can send one Docker verb and return its answer's body (throwing on Err): this host's socket, or a
+/// daemon in the Kernel tier's guest. The verbs' requests are written once, in <see cref="PluginCalls"/>.</summary>
+internal interface IPluginCalls
+{
+    Task<JsonElement> CallAsync(string verb, object request);
+}
+
+internal static class PluginCalls
+{
+    public static Task<JsonElement> CreateAsync(this IPluginCalls plugin, string name, Dictionary<string, string>? opts = null) =>
+        plugin.CallAsync("Create", new { Name = name, Opts = opts });
+
+    public static async Task<string> MountAsync(this IPluginCalls plugin, string name, string id) =>
+        (await plugin.CallAsync("Mount", new { Name = name, ID = id })).GetProperty("Mountpoint").GetString()!;
+
+    public static Task<JsonElement> UnmountAsync(this IPluginCalls plugin, string name, string id) =>
+        plugin.CallAsync("Unmount", new { Name = name, ID = id });
+
+    public static Task<JsonElement> RemoveAsync(this IPluginCalls plugin, string name) => plugin.CallAsync("Remove", new { Name = name });
+
+    public static async Task<JsonElement?> GetAsync(this IPluginCalls plugin, string name)
+    {
+        var volume = (await plugin.CallAsync("Get", new { Name = name })).GetProperty("Volume");
+        return volume.ValueKind == JsonValueKind.Object ? volume : null;
+    }
 }
 
 internal sealed class PluginErrorException(string verb, int status, string err) : Exception($"VolumeDriver.{verb}: HTTP {status}: {err}")
