@@ -118,7 +118,9 @@ public sealed class ManagedPluginTests(ManagedPluginFixture plugin, ITestOutputH
         Assert.Contains(log, l => l.Contains(volume, StringComparison.Ordinal) && l.Contains("I/O errors until it is restarted", StringComparison.Ordinal));
 
         // The container still holds the dead filesystem; once it is gone, nothing of the volume is left here ...
-        (await Docker("rm", "-f", container)).EnsureSuccess();
+        // Its processes may sit in I/O on the dead device for a while, and dockerd gives up a kill it sees no exit
+        // for ("did not receive an exit event"): ask again until it is gone.
+        await WaitForAsync(async () => (await Docker("rm", "-f", container)).ExitCode == 0, $"docker rm -f {container}");
         await WaitForAsync(() => Task.FromResult(plugin.Leftovers(volume).Count == 0), "the volume's leftovers to go: " + string.Join(", ", plugin.Leftovers(volume)));
         // ... and the volume is free again, with what was synced before the plugin stopped.
         Assert.Equal("before", (await RunAsync(volume, "cat /data/f")).EnsureSuccess("a new container").Output);
