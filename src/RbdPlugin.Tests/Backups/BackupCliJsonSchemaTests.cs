@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text.Json;
 using RbdPlugin.Backups;
 using RbdPlugin.Cli;
@@ -71,12 +72,17 @@ public sealed class BackupCliJsonSchemaTests
         var bytes = manifest.ToJsonBytes();
         var root = JsonDocument.Parse(bytes).RootElement;
 
-        Assert.Equal(["schema", "id", "volume", "createdAt", "parentId", "snapshot", "image", "imageSizeBytes", "volumeOptions", "files"], Fields(root));
+        Assert.Equal(["schema", "id", "volume", "createdAt", "parentId", "snapshot", "image", "imageSizeBytes", "volumeOptions", "files", "wrappedKey"], Fields(root));
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("wrappedKey").ValueKind);
         Assert.Equal(["pool", "sizeBytes", "fsType", "features", "objectSize", "dataPool", "mkfsOptions", "mountOptions", "fromSnapshot", "limits"], Fields(root.GetProperty("volumeOptions")));
         Assert.Equal(["name", "bytes", "sha256"], Fields(root.GetProperty("files")[0]));
         Assert.Equal(1, root.GetProperty("schema").GetInt32());
         var back = BackupManifest.Parse(bytes);
         Assert.Equal(manifest with { Files = [] }, back with { Files = [] });
         Assert.Equal(manifest.Files, back.Files);
+        // A manifest from before wrappedKey existed reads as a plain volume's.
+        var older = JsonNode.Parse(bytes)!.AsObject();
+        older.Remove("wrappedKey");
+        Assert.Null(BackupManifest.Parse(System.Text.Encoding.UTF8.GetBytes(older.ToJsonString())).WrappedKey);
     }
 }

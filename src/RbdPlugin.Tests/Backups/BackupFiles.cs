@@ -43,7 +43,9 @@ internal static class BackupFiles
     /// <summary>Writes backup <paramref name="index"/> (an id made from it) of <paramref name="volume"/> under <paramref name="root"/>; returns its id.</summary>
     /// <param name="snapshot">The snapshot the manifest and the diff name as the backup's end; default the plugin's own for the id.</param>
     /// <param name="spec">The volume options the manifest records; default <see cref="Spec"/>.</param>
-    public static string Write(string root, string volume, int index, string? parentId, byte[]? data = null, string? snapshot = null, VolumeSpec? spec = null)
+    /// <param name="wrappedKey">The wrapped passphrase the manifest carries (an encrypted volume's); default none.</param>
+    public static string Write(string root, string volume, int index, string? parentId, byte[]? data = null, string? snapshot = null, VolumeSpec? spec = null,
+        WrappedPassphrase? wrappedKey = null)
     {
         var id = Id(index);
         var dir = Directory.CreateDirectory(Path.Combine(root, volume)).FullName;
@@ -53,7 +55,7 @@ internal static class BackupFiles
         var name = id + BackupDirectory.DataSuffix;
         File.WriteAllBytes(Path.Combine(dir, name), data);
         var manifest = new BackupManifest(BackupManifest.CurrentSchema, id, volume, T0.AddMinutes(index), parentId, snapshot,
-            $"rbd/{volume}", Spec.SizeBytes, spec ?? Spec, [new BackupFile(name, data.Length, Convert.ToHexStringLower(SHA256.HashData(data)))]);
+            $"rbd/{volume}", Spec.SizeBytes, spec ?? Spec, [new BackupFile(name, data.Length, Convert.ToHexStringLower(SHA256.HashData(data)))], wrappedKey);
         File.WriteAllBytes(ManifestPath(root, volume, id), manifest.ToJsonBytes());
         return id;
     }

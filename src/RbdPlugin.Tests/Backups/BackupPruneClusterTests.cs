@@ -36,6 +36,7 @@ public sealed class BackupPruneClusterTests : IAsyncLifetime
         return (json.GetProperty("id").GetString()!, json.GetProperty("kind").GetString(), json.GetProperty("parentId").GetString());
     }
 
+    /// <summary>The backups' ids, as their manifest files name them, sorted (ordinal).</summary>
     private string[] Manifests() =>
         [.. Directory.EnumerateFiles(Path.Combine(_dir, _volume), "*.json").Select(p => Path.GetFileNameWithoutExtension(p)).Order(StringComparer.Ordinal)];
 
@@ -60,7 +61,8 @@ public sealed class BackupPruneClusterTests : IAsyncLifetime
         Assert.Equal(("full", null), (b1.Kind, b1.ParentId)); // although an incremental on a2 was possible
         Assert.Equal(("incremental", b1.Id), (b2.Kind, b2.ParentId));
         Assert.Equal([$"rbd-plugin-backup-{b2.Id}"], await BackupClusterVolumes.SnapshotsAsync(_volume));
-        string[] all = [a1.Id, a2.Id, b1.Id, b2.Id];
+        // File names in id order, which is not creation order within one second (the id's tail is random).
+        string[] all = [.. new[] { a1.Id, a2.Id, b1.Id, b2.Id }.Order(StringComparer.Ordinal)];
         Assert.Equal(all, Manifests());
 
         // --keep 0 is refused: exit 2, saying how to delete everything by hand; nothing changes.
@@ -83,7 +85,7 @@ public sealed class BackupPruneClusterTests : IAsyncLifetime
         Assert.Equal([b2.Id, b1.Id], Ids(pruned.GetProperty("kept")));
         Assert.Empty(pruned.GetProperty("skipped").EnumerateArray());
         Assert.False(pruned.GetProperty("dryRun").GetBoolean());
-        Assert.Equal([b1.Id, b2.Id], Manifests());
+        Assert.Equal([.. new[] { b1.Id, b2.Id }.Order(StringComparer.Ordinal)], Manifests());
         Assert.DoesNotContain(Directory.EnumerateFiles(Path.Combine(_dir, _volume)), f => f.Contains(a1.Id, StringComparison.Ordinal) || f.Contains(a2.Id, StringComparison.Ordinal));
         Assert.Equal([$"rbd-plugin-backup-{b2.Id}"], await BackupClusterVolumes.SnapshotsAsync(_volume));
 

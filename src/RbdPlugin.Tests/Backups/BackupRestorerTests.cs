@@ -1,3 +1,4 @@
+using RbdPlugin.Backups;
 using RbdPlugin.Ceph;
 using RbdPlugin.Volumes;
 using RbdPlugin.Tests.Fakes;
@@ -11,7 +12,16 @@ public sealed class BackupRestorerTests : IDisposable
     private readonly FakeRbd _rbd = new();
     private readonly CancellationToken _ct = CancellationToken.None;
 
+    private static readonly VolumeSpec Encrypted = BackupFiles.Spec with { Encrypted = true };
+
     public void Dispose() => _rbd.Dispose();
+
+    private async Task AssertNothingRestoredAsync(string name)
+    {
+        Assert.DoesNotContain(_rbd.Ceph.Images.Keys, i => i.Name.Contains(name, StringComparison.Ordinal)); // nor a staging image
+        Assert.Empty(_rbd.Runner.CallsTo("rbd", "import-diff"));
+        Assert.Null(await _rbd.Catalog.GetAsync(name, _ct));
+    }
 
     [Fact]
     public async Task Restore_Chain_ImportsFullThenIncrementsInOrder_ListsTheVolume_LeavesNoSnapshots()
@@ -30,16 +40,67 @@ public sealed class BackupRestorerTests : IDisposable
     }
 
     [Fact]
-    public async Task Restore_EncryptedVolumesBackup_RefusedBeforeAnythingIsCreated()
+    public async Task EncryptedVolume_BackupCarriesItsWrappedKey_RestoreWrapsTheSamePassphraseForTheNewImageOnly()
     {
-        // Its manifest records encrypted: the backup is ciphertext that only the volume's own passphrase opens.
-        BackupFiles.Write(_rbd.Root, "db1", 1, null, spec: BackupFiles.Spec with { Encrypted = true });
+        var source = await _rbd.CreateVolumeAsync("db1", Encrypted);
+        var original = _rbd.WrappedKeyOf(source.Image);
+
+        var created = await _rbd.Creator().CreateAsync("db1", _rbd.Dir, full: false, _ct);
+        var restored = await _rbd.Restorer().RestoreAsync(_rbd.Dir, "db2", null, _ct);
+
+        // Still wrapped in the manifest (as the image held it): the backup directory never holds the passphrase.
+        var manifest = BackupManifest.Parse(File.ReadAllBytes(BackupFiles.ManifestPath(_rbd.Root, "db1", created.Manifest.Id)));
+        Assert.Equal(original, manifest.WrappedKey);
+        Assert.True(restored.Volume.Spec.Encrypted);
+        var rewrapped = _rbd.WrappedKeyOf(restored.Volume.Image);
+        Assert.NotEqual(original, rewrapped);
+        using var kek = KeyEncryptionKey.Load(_rbd.KeyFile);
+        Assert.Equal(original.Unwrap(source.Image, kek, "db1"), rewrapped.Unwrap(restored.Volume.Image, kek, "db2"));
+        // Bound to the restored image: it does not open as db1's.
+        Assert.Throws<VolumeException>(() => rewrapped.Unwrap(source.Image, kek, "db1"));
+    }
+
+    [Fact]
+    public async Task EncryptedBackup_UnderAnotherKeyEncryptionKey_RefusedWithTheFix_NothingCreated()
+    {
+        await _rbd.CreateVolumeAsync("db1", Encrypted);
+        await _rbd.Creator().CreateAsync("db1", _rbd.Dir, full: false, _ct);
+        File.Delete(_rbd.KeyFile);
+        KeyEncryptionKey.WriteNew(_rbd.KeyFile); // as after `key rotate`: the backup keeps the old one
 
         var e = await Assert.ThrowsAsync<VolumeException>(() => _rbd.Restorer().RestoreAsync(_rbd.Dir, "db2", null, _ct));
 
-        Assert.Contains("restoring encrypted volumes is not supported yet", e.Message, StringComparison.Ordinal);
-        Assert.Empty(_rbd.Ceph.Images);
-        Assert.Empty(_rbd.Runner.CallsTo("rbd", "import-diff"));
+        Assert.Contains("is not the key the volume was wrapped with", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--encryption-key-file set to the old key", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Nothing was created", e.Message, StringComparison.Ordinal);
+        await AssertNothingRestoredAsync("db2");
+    }
+
+    [Fact]
+    public async Task EncryptedBackup_WithoutAWrappedKey_RefusedNothingCreated()
+    {
+        // A manifest that records encrypted but carries no key (an older plugin's, or edited): ciphertext nothing opens.
+        BackupFiles.Write(_rbd.Root, "db1", 1, null, spec: Encrypted);
+
+        var e = await Assert.ThrowsAsync<VolumeException>(() => _rbd.Restorer().RestoreAsync(_rbd.Dir, "db2", null, _ct));
+
+        Assert.Equal(VolumeErrorKind.Damaged, e.Kind);
+        Assert.Contains("its manifest holds no wrapped key", e.Message, StringComparison.Ordinal);
+        await AssertNothingRestoredAsync("db2");
+    }
+
+    [Fact]
+    public async Task EncryptedBackup_CarryingAnotherVolumesWrappedKey_RefusedNothingCreated()
+    {
+        // A hostile or mixed-up directory: a genuine wrapped key, but bound to another image than the manifest names.
+        using var kek = KeyEncryptionKey.Load(_rbd.KeyFile);
+        var foreign = WrappedPassphrase.New(new ImageRef("rbd", "", "other"), kek);
+        BackupFiles.Write(_rbd.Root, "db1", 1, null, spec: Encrypted, wrappedKey: foreign);
+
+        var e = await Assert.ThrowsAsync<VolumeException>(() => _rbd.Restorer().RestoreAsync(_rbd.Dir, "db2", null, _ct));
+
+        Assert.Contains("does not open with this host's key", e.Message, StringComparison.Ordinal);
+        await AssertNothingRestoredAsync("db2");
     }
 
     [Fact]

@@ -15,12 +15,19 @@ namespace RbdPlugin.Tests.Fakes;
 internal sealed class FakeRbd : IDisposable
 {
     private readonly ServiceProvider _services;
+    private readonly string _keyDir;
 
     /// <param name="maxSizeBytes">The MaxSize setting; default the plugin's.</param>
     public FakeRbd(ulong? maxSizeBytes = null)
     {
         Root = System.IO.Directory.CreateTempSubdirectory("rbd-plugin-backup-").FullName;
-        Settings = new VolumeSettings { Pool = "rbd", AllowedPools = ["rbd"], MountRoot = "/nonexistent", StateDir = "/nonexistent", HostId = "host-a" };
+        _keyDir = System.IO.Directory.CreateTempSubdirectory("rbd-plugin-backup-key-").FullName;
+        KeyFile = Path.Combine(_keyDir, "kek");
+        KeyEncryptionKey.WriteNew(KeyFile);
+        Settings = new VolumeSettings
+        {
+            Pool = "rbd", AllowedPools = ["rbd"], MountRoot = "/nonexistent", StateDir = "/nonexistent", HostId = "host-a", EncryptionKeyFile = KeyFile,
+        };
         if (maxSizeBytes is { } max)
         {
             Settings = Settings with { MaxSizeBytes = max };
@@ -40,6 +47,9 @@ internal sealed class FakeRbd : IDisposable
     }
 
     public string Root { get; }
+
+    /// <summary>The key-encryption key's file (EncryptionKeyFile), read at each use: replace it to change the key.</summary>
+    public string KeyFile { get; }
     public VolumeSettings Settings { get; }
     public FakeCeph Ceph { get; } = new();
     public FakeCommandRunner Runner { get; } = new();
@@ -53,8 +63,12 @@ internal sealed class FakeRbd : IDisposable
 
     public VolumeCatalog Catalog => _services.GetRequiredService<VolumeCatalog>();
 
-    public Task<VolumeRecord> CreateVolumeAsync(string name) =>
-        _services.GetRequiredService<VolumeStore>().CreateAsync(name, BackupFiles.Spec, CancellationToken.None);
+    public Task<VolumeRecord> CreateVolumeAsync(string name, VolumeSpec? spec = null) =>
+        _services.GetRequiredService<VolumeStore>().CreateAsync(name, spec ?? BackupFiles.Spec, CancellationToken.None);
+
+    /// <summary>The wrapped passphrase in the image's metadata, parsed.</summary>
+    public WrappedPassphrase WrappedKeyOf(ImageRef image) =>
+        WrappedPassphrase.FromJson(Ceph.Images[image].Metadata[WrappedPassphrase.MetadataKey]) ?? throw new InvalidOperationException($"{image} holds no wrapped key");
 
     /// <summary>The names of the snapshots on "pool/image" (a live view: adding or clearing changes the cluster).</summary>
     public ICollection<string> SnapsOf(string image)
@@ -70,6 +84,7 @@ internal sealed class FakeRbd : IDisposable
     {
         _services.Dispose();
         Directory.Delete(Root, recursive: true);
+        Directory.Delete(_keyDir, recursive: true);
     }
 
     private sealed class SnapshotNames(FakeCeph ceph, ImageRef image) : ICollection<string>

@@ -14,7 +14,7 @@ internal sealed record BackupCreated(BackupManifest Manifest, string Directory, 
 /// plugin's own backup snapshots is ever removed. A failure undoes its own snapshot
 /// and files; a crash leaves temp files the next run in the same directory removes.
 /// </summary>
-internal sealed class BackupCreator(VolumeCatalog catalog, IBackupSnapshots snapshots, RbdDiff diff, TimeProvider time)
+internal sealed class BackupCreator(VolumeCatalog catalog, IBackupSnapshots snapshots, RbdDiff diff, VolumeKeys keys, TimeProvider time)
 {
     /// <param name="full">Start a new chain even when an incremental is possible (so older chains can be pruned).</param>
     public async Task<BackupCreated> CreateAsync(string volume, BackupDirectory directory, bool full, CancellationToken ct)
@@ -41,6 +41,8 @@ internal sealed class BackupCreator(VolumeCatalog catalog, IBackupSnapshots snap
             : null;
         var newest = verified.Where(v => v.Backup.Manifest is not null).MaxBy(v => v.Backup.Manifest!.CreatedAt);
 
+        // Still wrapped: making a backup needs no key-encryption key, restoring one does.
+        var wrappedKey = record.Spec.Encrypted ? await keys.ReadAsync(record, ct) : null;
         var now = time.GetUtcNow();
         var id = BackupId.New(now);
         var snapshot = BackupId.Snapshot(id);
@@ -48,7 +50,7 @@ internal sealed class BackupCreator(VolumeCatalog catalog, IBackupSnapshots snap
         BackupManifest manifest;
         try
         {
-            manifest = await WriteAsync(directory.VolumeDirectory(volume), record, id, now, snapshot, parent, ct);
+            manifest = await WriteAsync(directory.VolumeDirectory(volume), record, id, now, snapshot, parent, wrappedKey, ct);
         }
         catch
         {
@@ -112,7 +114,7 @@ internal sealed class BackupCreator(VolumeCatalog catalog, IBackupSnapshots snap
     }
 
     private async Task<BackupManifest> WriteAsync(string dir, VolumeRecord record, string id, DateTimeOffset now, string snapshot,
-        BackupManifest? parent, CancellationToken ct)
+        BackupManifest? parent, WrappedPassphrase? wrappedKey, CancellationToken ct)
     {
         var dataName = id + BackupDirectory.DataSuffix;
         var data = Path.Combine(dir, dataName);
@@ -137,7 +139,7 @@ internal sealed class BackupCreator(VolumeCatalog catalog, IBackupSnapshots snap
 
         File.Move(temp, data);
         var manifest = new BackupManifest(BackupManifest.CurrentSchema, id, record.Name, now, parent?.Id, snapshot, record.Image.ToString(),
-            header.SizeBytes, record.Spec, [new BackupFile(dataName, bytes, sha256)]);
+            header.SizeBytes, record.Spec, [new BackupFile(dataName, bytes, sha256)], wrappedKey);
         // Written last, durably (fsync, rename, fsync of the directory, which also persists the data file's rename).
         AtomicFile.Write(Path.Combine(dir, id + BackupDirectory.ManifestSuffix), manifest.ToJsonBytes());
         return manifest;

@@ -16,6 +16,8 @@ namespace RbdPlugin.Backups;
 /// <param name="ImageSizeBytes">The image's size at the snapshot: the size of the restored volume.</param>
 /// <param name="VolumeOptions">The volume's creation options (fstype, features, object size, mkfs/mount options...).</param>
 /// <param name="Files">The data files, applied in order with <c>rbd import-diff</c>.</param>
+/// <param name="WrappedKey">An encrypted volume's LUKS passphrase as its image held it (wrapped under the key-encryption
+/// key, bound to <paramref name="Image"/>): the data is ciphertext that opens with nothing else. Null for a plain volume.</param>
 internal sealed record BackupManifest(
     int Schema,
     string Id,
@@ -26,7 +28,8 @@ internal sealed record BackupManifest(
     string Image,
     ulong ImageSizeBytes,
     VolumeSpec VolumeOptions,
-    IReadOnlyList<BackupFile> Files)
+    IReadOnlyList<BackupFile> Files,
+    WrappedPassphrase? WrappedKey = null)
 {
     public const int CurrentSchema = 1;
 

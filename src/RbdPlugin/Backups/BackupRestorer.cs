@@ -20,6 +20,7 @@ internal sealed class BackupRestorer(
     ICephImages images,
     IBackupSnapshots snapshots,
     RbdDiff diff,
+    VolumeKeys keys,
     VolumeSettings settings,
     TimeProvider time)
 {
@@ -32,20 +33,13 @@ internal sealed class BackupRestorer(
         // A restored volume is a full copy even when the backed-up one was a clone: it has no parent to clone from.
         var spec = target.VolumeOptions with { SizeBytes = target.ImageSizeBytes, FromSnapshot = null };
         RequireUsableOptions(directory, target, spec);
-        if (spec.Encrypted)
-        {
-            // The backup holds the volume's ciphertext, whose LUKS header opens only with the volume's passphrase;
-            // a restore through Create would wrap a new one, and the restored volume would never open. Refused
-            // until the manifest carries the wrapped passphrase (docs/encryption.md, "Backups").
-            throw new VolumeException(VolumeErrorKind.InvalidArgument,
-                $"refusing to restore backup {target.Id} of {target.Volume}: the volume was encrypted, and restoring encrypted volumes is not supported yet (the backup holds ciphertext only; see docs/encryption.md, \"Backups\"); nothing was created");
-        }
-
+        var image = new ImageRef(spec.Pool, settings.Namespace, name);
+        var wrappedKey = spec.Encrypted ? RestoredKey(target, image) : null;
         var started = time.GetUtcNow();
         var record = await CephErrors.Guard($"create volume {name}", async () =>
         {
-            await EnsureFreeAsync(name, new ImageRef(spec.Pool, settings.Namespace, name), ct);
-            var created = await store.CreateAsync(name, spec, ct);
+            await EnsureFreeAsync(name, image, ct);
+            var created = await store.CreateAsync(name, spec, wrappedKey, ct);
             // The store treats an identical existing volume as success; here it means someone created it meanwhile.
             return created.CreatedAt >= started ? created : throw Exists(name);
         });
@@ -124,6 +118,39 @@ internal sealed class BackupRestorer(
             throw new VolumeException(VolumeErrorKind.Damaged,
                 $"refusing to restore backup {target.Id} of {target.Volume} from {directory.Root}: the volume options in its manifest are not ones Create accepts: " +
                 $"{StoredRecord.Printable(problem)}. Nothing was created. A manifest is only as trustworthy as the directory it is in: check who changed it");
+        }
+    }
+
+    /// <summary>
+    /// An encrypted volume's data is ciphertext whose LUKS header opens only with that volume's passphrase: the one
+    /// the manifest carries, unwrapped with this host's key and wrapped again for the restored image. Checked before
+    /// anything is created; a backup keeps the key-encryption key of the day it was made.
+    /// </summary>
+    private WrappedPassphrase RestoredKey(BackupManifest target, ImageRef restored)
+    {
+        var what = $"backup {target.Id} of {target.Volume}";
+        if (target.WrappedKey is not { } wrapped)
+        {
+            throw new VolumeException(VolumeErrorKind.Damaged,
+                $"refusing to restore {what}: the volume was encrypted, but its manifest holds no wrapped key (made by an rbd-plugin from before backups carried it, or edited), " +
+                "and its ciphertext opens with nothing else. Nothing was created");
+        }
+
+        if (ImageRef.TryParse(target.Image) is not { } original)
+        {
+            throw new VolumeException(VolumeErrorKind.Damaged,
+                $"refusing to restore {what}: its manifest's image {StoredRecord.Quote(target.Image)} is not pool/[namespace/]image, and its wrapped key opens only for the image it names. Nothing was created");
+        }
+
+        try
+        {
+            return keys.Rewrap(wrapped, original, restored, what);
+        }
+        catch (VolumeException e)
+        {
+            throw new VolumeException(e.Kind,
+                $"refusing to restore: {e.Message}. Nothing was created. A backup keeps the key-encryption key the volume had when the backup was made: " +
+                "after a `key rotate`, restore older backups with --encryption-key-file set to the old key, then run `rbd-plugin key rotate` again to move the restored volume to the new one", e);
         }
     }
 

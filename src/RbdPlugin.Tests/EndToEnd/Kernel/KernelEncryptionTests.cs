@@ -97,6 +97,49 @@ public sealed class KernelEncryptionTests(KernelGuest guest) : KernelTest(guest)
         Assert.Equal("", await CryptDevicesOfAsync(volume));
     }
 
+    /// <summary>
+    /// Backup and restore keep a volume encrypted and openable: the restored image's LUKS header is the source's, its
+    /// passphrase rewrapped for the new name, so it opens (no luksFormat, no mkfs) with the same bytes; a host with
+    /// another key-encryption key is refused and nothing is created. The restore path is the same for every mapper
+    /// (rbd import-diff), so krbd alone proves the open.
+    /// </summary>
+    [Fact]
+    public async Task EncryptedBackup_RestoredUnderANewName_OpensWithTheSameBytes_OnlyWithTheKey()
+    {
+        var keys = $"/run/rbd-kernel-tests/keys-backup-{Guid.NewGuid():N}";
+        (await Guest.ExecAsync("mkdir", "-p", keys)).EnsureSuccess();
+        var (key, other, backups) = ($"{keys}/kek", $"{keys}/kek-other", $"{keys}/backups");
+        (await Guest.ExecAsync(KernelGuest.Daemon, "key", "generate", key)).EnsureSuccess();
+        (await Guest.ExecAsync(KernelGuest.Daemon, "key", "generate", other)).EnsureSuccess();
+        var a = await StartPluginAsync("krbd", "host-a", null, [.. LeaseArgs, "--encryption-key-file", key]);
+        var (volume, restored) = (NewVolume(), NewVolume());
+        await a.CreateAsync(volume, new() { ["size"] = "128M", ["encrypted"] = "true" });
+        var mounted = await a.MountAsync(volume, IdA);
+        var written = await Guest.WriteRandomAsync($"{mounted}/data", mib: 4);
+        await a.UnmountAsync(volume, IdA);
+        await WaitReleasedAsync(a, volume);
+
+        // Made without the key (a backup host needs none), restored only with it.
+        var made = await a.CliAsync("backup", "create", volume, backups, "--json");
+        Assert.True(made.Succeeded, made.Stderr);
+        var wrong = await a.CliAsync("backup", "restore", backups, restored, "--json", "--encryption-key-file", other);
+        Assert.False(wrong.Succeeded, wrong.Stdout);
+        Assert.Contains("is not the key the volume was wrapped with", wrong.Stderr, StringComparison.Ordinal);
+        Assert.False((await Guest.RbdAsync("info", $"{KernelGuest.Pool}/{restored}")).Succeeded, $"{restored} was created by a refused restore");
+        var ok = await a.CliAsync("backup", "restore", backups, restored, "--json", "--encryption-key-file", key);
+        Assert.True(ok.Succeeded, ok.Stderr);
+
+        var back = await a.MountAsync(restored, IdB);
+        Assert.StartsWith("/dev/mapper/rbd-plugin-", await Guest.MountSourceAsync(back, a.Namespace), StringComparison.Ordinal);
+        Assert.Equal(written, await Guest.Sha256Async($"{back}/data", a.Namespace));
+        Assert.Equal(0, a.FormatCount(restored));
+        Assert.Equal(0, LuksFormats(a, restored));
+        await a.UnmountAsync(restored, IdB);
+        await WaitReleasedAsync(a, restored);
+        Assert.Equal("", await CryptDevicesOfAsync(restored));
+        (await Guest.ExecAsync("rm", "-rf", keys)).EnsureSuccess();
+    }
+
     private static int LuksFormats(GuestPlugin plugin, string volume) =>
         plugin.Log.Count(l => l.Contains("\"@m\":\"Wrote a LUKS2 header", StringComparison.Ordinal) && l.Contains(volume, StringComparison.Ordinal));
 

@@ -17,7 +17,11 @@ internal sealed partial class VolumeStore(
     ILogger<VolumeStore> logger)
 {
     /// <summary>Creates the image and its index entry. Idempotent: the same spec again is success, another is a Conflict.</summary>
-    public async Task<VolumeRecord> CreateAsync(string name, VolumeSpec spec, CancellationToken ct)
+    public Task<VolumeRecord> CreateAsync(string name, VolumeSpec spec, CancellationToken ct) => CreateAsync(name, spec, null, ct);
+
+    /// <param name="wrappedKey">An encrypted volume's passphrase already wrapped for this volume's image (a restore
+    /// of its ciphertext); null for a new random one.</param>
+    public async Task<VolumeRecord> CreateAsync(string name, VolumeSpec spec, WrappedPassphrase? wrappedKey, CancellationToken ct)
     {
         if (await catalog.GetAsync(name, ct) is { } existing)
         {
@@ -42,7 +46,7 @@ internal sealed partial class VolumeStore(
         if (spec.Encrypted)
         {
             // Wrapped for the volume's own name (not the staging name): it opens only on this volume's image.
-            request = request with { Metadata = new Dictionary<string, string?>(request.Metadata, StringComparer.Ordinal) { [WrappedPassphrase.MetadataKey] = keys.NewEntry(name, record.Image).Value } };
+            request = request with { Metadata = new Dictionary<string, string?>(request.Metadata, StringComparer.Ordinal) { [WrappedPassphrase.MetadataKey] = wrappedKey?.ToJson() ?? keys.NewEntry(name, record.Image).Value } };
         }
 
         var createdHere = await images.PeekImageAsync(record.Image, ct) is null

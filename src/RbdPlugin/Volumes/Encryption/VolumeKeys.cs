@@ -65,29 +65,29 @@ internal sealed class VolumeKeys(ICephImages images, VolumeSettings settings)
     public async Task RewrapForRenameAsync(VolumeRecord record, ImageRef renamed, CancellationToken ct)
     {
         var wrapped = await ReadAsync(record with { Name = renamed.Name }, ct);
-        using var kek = LoadKek(record.Name);
-        var passphrase = wrapped.Unwrap(record.Image, kek, record.Name);
-        try
-        {
-            var json = WrappedPassphrase.Wrap(passphrase, renamed, kek).ToJson();
-            await CephErrors.Guard($"volume {renamed.Name}: write {WrappedPassphrase.MetadataKey}",
-                () => images.SetImageMetadataAsync(renamed, WrappedPassphrase.MetadataKey, json, ct));
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(passphrase);
-        }
+        var json = Rewrap(wrapped, record.Image, renamed, record.Name).ToJson();
+        await CephErrors.Guard($"volume {renamed.Name}: write {WrappedPassphrase.MetadataKey}",
+            () => images.SetImageMetadataAsync(renamed, WrappedPassphrase.MetadataKey, json, ct));
     }
 
     /// <summary>The metadata entry of a clone of <paramref name="source"/> named <paramref name="clone"/>: the same
     /// passphrase (the clone's LUKS header is its source's), wrapped for the clone's image.</summary>
-    public async Task<KeyValuePair<string, string?>> CloneEntryAsync(VolumeRecord source, ImageRef clone, CancellationToken ct)
+    public async Task<KeyValuePair<string, string?>> CloneEntryAsync(VolumeRecord source, ImageRef clone, CancellationToken ct) =>
+        new(WrappedPassphrase.MetadataKey, Rewrap(await ReadAsync(source, ct), source.Image, clone, source.Name).ToJson());
+
+    /// <summary>
+    /// The passphrase <paramref name="wrapped"/> holds for <paramref name="from"/>, wrapped under this host's key for
+    /// <paramref name="to"/> (a renamed, cloned or restored image carries its source's LUKS header). Refused as
+    /// <see cref="WrappedPassphrase.Unwrap"/> refuses, naming <paramref name="owner"/>.
+    /// </summary>
+    public WrappedPassphrase Rewrap(WrappedPassphrase wrapped, ImageRef from, ImageRef to, string owner)
     {
-        var passphrase = await UnlockAsync(source, ct);
+        ArgumentNullException.ThrowIfNull(wrapped);
+        using var kek = LoadKek(owner);
+        var passphrase = wrapped.Unwrap(from, kek, owner);
         try
         {
-            using var kek = LoadKek(source.Name);
-            return new(WrappedPassphrase.MetadataKey, WrappedPassphrase.Wrap(passphrase, clone, kek).ToJson());
+            return WrappedPassphrase.Wrap(passphrase, to, kek);
         }
         finally
         {
