@@ -7,11 +7,16 @@ namespace RbdPlugin.Tests.EndToEnd;
 
 /// <summary>
 /// Docker reaching the plugin over HTTPS through a .json spec with TLSConfig (mutual TLS), with certificates made
-/// by deploy/docker-plugin-spec/make-dev-certs.sh; a client without a certificate is refused.
+/// by deploy/docker-plugin-spec/make-dev-certs.sh; a client without a certificate is refused. On an engine of its
+/// own: dockerd keeps every plugin it once activated for its lifetime and asks each one on every `volume ls` or
+/// lookup, retrying a vanished one for 15 s, so a plugin that lives for one test must never be seen by the engine
+/// the other tests share.
 /// </summary>
 [Trait("Tier", "Docker")]
 public sealed class DockerTlsTests : IAsyncLifetime
 {
+    private const string EngineName = "tls";
+
     // dockerd reads a plugin's spec once per lifetime and caches it by name: a fresh name per test, a fresh lookup.
     private readonly string _driver = "rbdtls" + Guid.NewGuid().ToString("N")[..8];
     private readonly string _root = Directory.CreateTempSubdirectory("rbd-plugin-tls-").FullName;
@@ -20,8 +25,6 @@ public sealed class DockerTlsTests : IAsyncLifetime
     private PluginProcess _plugin = null!;
 
     private string Certs => Path.Combine(_root, "tls");
-
-    private string SpecPath => $"/etc/docker/plugins/{_driver}.json";
 
     public async Task InitializeAsync()
     {
@@ -33,8 +36,23 @@ public sealed class DockerTlsTests : IAsyncLifetime
             Socket = "",
         };
         await _plugin.StartAsync();
-        Directory.CreateDirectory(Path.GetDirectoryName(SpecPath)!);
-        await File.WriteAllTextAsync(SpecPath, JsonSerializer.Serialize(new
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _plugin.DisposeAsync();
+        await HostCleanup.ReleaseUnderAsync(_root);
+        await CephCli.RunAsync("rbd", "rm", $"{DevCluster.Pool}/{_volume}");
+        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{_volume}");
+        Directory.Delete(_root, recursive: true);
+    }
+
+    [Fact]
+    public async Task DockerOverMutualTls_CreatesAndMounts()
+    {
+        await using var engine = await NamedEngine.UpAsync(EngineName);
+        var spec = Path.Combine(engine.PluginSpecDirectory, $"{_driver}.json");
+        await File.WriteAllTextAsync(spec, JsonSerializer.Serialize(new
         {
             Name = _driver,
             Addr = $"https://127.0.0.1:{_port}",
@@ -46,24 +64,18 @@ public sealed class DockerTlsTests : IAsyncLifetime
                 InsecureSkipVerify = false,
             },
         }));
-    }
-
-    public async Task DisposeAsync()
-    {
-        await DockerCli.RunAsync("volume", "rm", "-f", _volume);
-        File.Delete(SpecPath);
-        await _plugin.DisposeAsync();
-        await HostCleanup.ReleaseUnderAsync(_root);
-        await CephCli.RunAsync("rbd", "rm", $"{DevCluster.Pool}/{_volume}");
-        await CephCli.RunAsync("rados", "-p", DevCluster.Pool, "rm", $"rbd-plugin.lease.{_volume}");
-        Directory.Delete(_root, recursive: true);
-    }
-
-    [Fact]
-    public async Task DockerOverMutualTls_CreatesAndMounts()
-    {
-        (await DockerCli.RunAsync("volume", "create", "-d", _driver, "-o", "size=1G", _volume)).EnsureSuccess();
-        (await DockerCli.RunWithVolumeAsync($"{_volume}:/data", "echo over tls > /data/t && cat /data/t")).EnsureSuccess();
+        try
+        {
+            (await engine.DockerAsync("volume", "create", "-d", _driver, "-o", "size=1G", _volume)).EnsureSuccess();
+            var run = (await engine.DockerAsync("run", "--rm", "--network", "none", "-v", $"{_volume}:/data", DockerCli.Image, "sh", "-c",
+                "echo over tls > /data/t && cat /data/t")).EnsureSuccess();
+            Assert.Equal("over tls", run.Output);
+            (await engine.DockerAsync("volume", "rm", _volume)).EnsureSuccess();
+        }
+        finally
+        {
+            File.Delete(spec); // a later engine of this name would ask the vanished plugin on every `volume ls`
+        }
         Assert.Contains(_plugin.Log, l => l.Contains(_volume, StringComparison.Ordinal) && l.Contains("Mount", StringComparison.Ordinal));
     }
 

@@ -13,6 +13,9 @@ internal sealed class NamedEngine : IAsyncDisposable
 
     public string Host => $"unix:///run/rbd-plugin-dev-{Name}/docker.sock";
 
+    /// <summary>Where this engine reads .spec/.json plugin files (/etc/docker/plugins inside its namespace), seen from outside.</summary>
+    public string PluginSpecDirectory => $"/var/lib/rbd-plugin-dev/{Name}/etc-docker-plugins";
+
     /// <summary>dockerd's log: a managed plugin's output lands here, one line per plugin line, tagged plugin=ID.</summary>
     public string LogPath => $"/var/log/rbd-plugin-dev-{Name}.log";
 
