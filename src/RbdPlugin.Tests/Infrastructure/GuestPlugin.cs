@@ -156,12 +156,15 @@ internal sealed class GuestPlugin : IPluginCalls, IAsyncDisposable
     }
 
     /// <summary>The runbook CLI (the same binary) in the guest as this host: its admin socket, the guest cluster.</summary>
-    public Task<GuestResult> CliAsync(params string[] args)
+    public Task<GuestResult> CliAsync(params string[] args) => CephCliAsync([.. args, "--state-dir", StateDir]);
+
+    /// <summary>A CLI command that talks to Ceph only (no --state-dir: `backup restore`, `volume create`...), as this host.</summary>
+    public Task<GuestResult> CephCliAsync(params string[] args)
     {
         string[] enter = Namespace is { } ns ? ["nsenter", "-t", ns.ToString(CultureInfo.InvariantCulture), "-m", "--"] : [];
         return _guest.Agent.ExecAsync(
         [
-            .. enter, KernelGuest.Daemon, .. args, "--host-id", HostId, "--state-dir", StateDir,
+            .. enter, KernelGuest.Daemon, .. args, "--host-id", HostId,
             "--ceph-conf", KernelGuest.CephConf, "--ceph-id", KernelGuest.ClientId, "--keyring", KernelGuest.Keyring,
             "--pool", KernelGuest.Pool, "--allowed-pools", $"{KernelGuest.Pool},{KernelGuest.ExtraPool}", "--remove-action", "delete",
         ], TimeSpan.FromSeconds(180));

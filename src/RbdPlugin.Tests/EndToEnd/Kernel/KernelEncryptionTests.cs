@@ -107,8 +107,8 @@ public sealed class KernelEncryptionTests(KernelGuest guest) : KernelTest(guest)
     public async Task EncryptedBackup_RestoredUnderANewName_OpensWithTheSameBytes_OnlyWithTheKey()
     {
         var keys = $"/run/rbd-kernel-tests/keys-backup-{Guid.NewGuid():N}";
-        (await Guest.ExecAsync("mkdir", "-p", keys)).EnsureSuccess();
         var (key, other, backups) = ($"{keys}/kek", $"{keys}/kek-other", $"{keys}/backups");
+        (await Guest.ExecAsync("mkdir", "-p", backups)).EnsureSuccess();
         (await Guest.ExecAsync(KernelGuest.Daemon, "key", "generate", key)).EnsureSuccess();
         (await Guest.ExecAsync(KernelGuest.Daemon, "key", "generate", other)).EnsureSuccess();
         var a = await StartPluginAsync("krbd", "host-a", null, [.. LeaseArgs, "--encryption-key-file", key]);
@@ -122,11 +122,11 @@ public sealed class KernelEncryptionTests(KernelGuest guest) : KernelTest(guest)
         // Made without the key (a backup host needs none), restored only with it.
         var made = await a.CliAsync("backup", "create", volume, backups, "--json");
         Assert.True(made.Succeeded, made.Stderr);
-        var wrong = await a.CliAsync("backup", "restore", backups, restored, "--json", "--encryption-key-file", other);
+        var wrong = await a.CephCliAsync("backup", "restore", backups, restored, "--json", "--encryption-key-file", other);
         Assert.False(wrong.Succeeded, wrong.Stdout);
         Assert.Contains("is not the key the volume was wrapped with", wrong.Stderr, StringComparison.Ordinal);
         Assert.False((await Guest.RbdAsync("info", $"{KernelGuest.Pool}/{restored}")).Succeeded, $"{restored} was created by a refused restore");
-        var ok = await a.CliAsync("backup", "restore", backups, restored, "--json", "--encryption-key-file", key);
+        var ok = await a.CephCliAsync("backup", "restore", backups, restored, "--json", "--encryption-key-file", key);
         Assert.True(ok.Succeeded, ok.Stderr);
 
         var back = await a.MountAsync(restored, IdB);
