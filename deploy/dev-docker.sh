@@ -2,7 +2,10 @@
 # A Docker engine for development and tests, plus an optional second, isolated engine ("host") for multi-host
 # tests. Everything it creates lives under paths named rbd-plugin-dev*, so it never touches a system engine's state.
 #
-#   deploy/dev-docker.sh up     [--name NAME]   start the engine unless one answers on its socket; ensure busybox:local
+#   deploy/dev-docker.sh up     [--name NAME [--netns NS]]
+#                                               start the engine unless one answers on its socket; ensure busybox:local;
+#                                               --netns: the named engine in network namespace NS (made by the caller,
+#                                               e.g. `ip netns add NS`), for Swarm nodes with addresses of their own
 #   deploy/dev-docker.sh down   [--name NAME]   stop the engine this script started (pidfile), clean its mounts
 #   deploy/dev-docker.sh restart --name NAME [--kill]
 #                                               stop that engine's dockerd (SIGTERM, as a service restart; --kill:
@@ -19,7 +22,10 @@
 # them), its socket at /var/run/rbd-plugin-dev-NAME/docker.sock and --cgroup-parent NAME. Mounts made inside that
 # namespace (by its containers or its plugin) are invisible to the main engine: a "host" of its own. A `sleep
 # infinity` anchor (pid in /var/run/rbd-plugin-dev-NAME/ns.pid) holds the namespace, so dockerd can restart inside
-# it as on a real host, and `exec` joins it even while dockerd is down; `down` ends the anchor.
+# it as on a real host, and `exec` joins it even while dockerd is down; `down` ends the anchor. With --netns NS the
+# anchor, and so dockerd, are in network namespace NS (`ip netns exec` mounts a fresh /sys there, so the cgroup
+# filesystem is mounted again: dockerd needs it); `exec` still joins the mount namespace only, so a plugin started
+# that way reaches the cluster on the root namespace's loopback.
 #
 # Idempotent; safe after a crash (a stale pidfile or socket is detected and replaced). Needs root.
 set -euo pipefail
@@ -47,6 +53,7 @@ usage() {
 cmd=$1
 shift
 name=""
+netns=""
 exec_argv=()
 kill_signal=TERM
 while [[ $# -gt 0 ]]; do
@@ -54,6 +61,7 @@ while [[ $# -gt 0 ]]; do
     --name) [[ $# -ge 2 ]] || usage; name=$2; shift 2 ;;
     --name=*) name=${1#--name=}; shift ;;
     --kill) [[ $cmd == restart ]] || usage; kill_signal=KILL; shift ;;
+    --netns) [[ $cmd == up && $# -ge 2 ]] || usage; netns=$2; shift 2 ;;
     --) shift; exec_argv=("$@"); break ;;
     -h|--help) usage ;;
     *) if [[ $cmd == exec ]]; then exec_argv=("$@"); break; fi; usage ;;
@@ -61,6 +69,10 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ -n $name && ! $name =~ ^[a-z][a-z0-9-]{0,15}$ ]]; then
   die "--name must match ^[a-z][a-z0-9-]{0,15}\$ (got '$name')"
+fi
+if [[ -n $netns ]]; then
+  [[ -n $name ]] || die "--netns needs --name: the main engine stays in the root network namespace"
+  [[ -e /run/netns/$netns ]] || die "--netns $netns: no such network namespace (make it with: ip netns add $netns)"
 fi
 
 # ---- layout -----------------------------------------------------------------------------------------------------
@@ -125,13 +137,16 @@ comm_is() { [[ $(cat "/proc/$1/comm" 2>/dev/null) == "$2" ]]; }
 start_namespace() {
   local pid
   mkdir -p "$plugins_run_dir" "$plugins_etc_dir" /run/docker/plugins /etc/docker/plugins
+  local -a enter=()
+  if [[ -n $netns ]]; then enter=(ip netns exec "$netns"); fi
   # shellcheck disable=SC2016 # $1.. are expanded by the inner shell
-  setsid unshare -m --propagation private -- /bin/sh -c '
+  setsid "${enter[@]}" unshare -m --propagation private -- /bin/sh -c '
     set -e
     mount --make-rprivate /
+    if [ -n "$3" ] && ! mountpoint -q /sys/fs/cgroup; then mount -t cgroup2 none /sys/fs/cgroup; fi
     mount --bind "$1" /run/docker/plugins
     mount --bind "$2" /etc/docker/plugins
-    exec sleep infinity' sh "$plugins_run_dir" "$plugins_etc_dir" </dev/null >>"$logfile" 2>&1 9>&- &
+    exec sleep infinity' sh "$plugins_run_dir" "$plugins_etc_dir" "$netns" </dev/null >>"$logfile" 2>&1 9>&- &
   pid=$!
   # Ready once the shell has become the sleep (its mounts are done).
   wait_until -p "$pid" 10 comm_is "$pid" sleep || case $? in
@@ -228,8 +243,8 @@ start_engine() {
   else
     local ns
     ns=$(ns_pid) || { start_namespace; ns=$(ns_pid); }
-    # nsenter execs dockerd: $! is dockerd's pid.
-    setsid nsenter -t "$ns" -m -- "${args[@]}" </dev/null >>"$logfile" 2>&1 9>&- &
+    # nsenter execs dockerd: $! is dockerd's pid. The anchor's network namespace too (the root one unless --netns).
+    setsid nsenter -t "$ns" -m -n -- "${args[@]}" </dev/null >>"$logfile" 2>&1 9>&- &
   fi
   pid=$!
   log "started dockerd (pid $pid, log $logfile); waiting up to ${START_TIMEOUT}s for it to answer on $socket"

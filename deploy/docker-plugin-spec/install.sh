@@ -26,6 +26,7 @@ readonly CONF_DIR=/etc/rbd-plugin
 readonly CONF=$CONF_DIR/rbd-plugin.json
 readonly TLS_DIR=$CONF_DIR/tls
 readonly UNIT=/etc/systemd/system/rbd-plugin.service
+readonly ANNOUNCE_UNIT=/etc/systemd/system/rbd-plugin-announce.service
 readonly DOCKER_PLUGIN_DIR=/etc/docker/plugins
 publish_dir=$repo/artifacts/publish
 
@@ -108,9 +109,13 @@ fi
 if [[ -d /run/systemd/system ]]; then
   install_file "$here/rbd-plugin.service" "$UNIT" 0644
   unit_changed=$changed
+  # A Swarm node lists the driver (and gets volume-driver=rbd tasks) only once dockerd has used it: this one-shot
+  # makes it do so at every start of docker.service.
+  install_file "$here/rbd-plugin-announce.service" "$ANNOUNCE_UNIT" 0644
+  if $changed; then unit_changed=true; fi
   if $unit_changed; then systemctl daemon-reload; fi
-  systemctl enable rbd-plugin.service >/dev/null 2>&1
-  log "rbd-plugin.service enabled (starts before docker.service at boot)"
+  systemctl enable rbd-plugin.service rbd-plugin-announce.service >/dev/null 2>&1
+  log "rbd-plugin.service enabled (starts before docker.service at boot), rbd-plugin-announce.service after it"
   if systemctl is-active --quiet rbd-plugin.service; then
     if $binary_changed || $unit_changed; then
       # Safe with volumes in use: KillMode=process keeps the mapper processes, the daemon reconciles on start.

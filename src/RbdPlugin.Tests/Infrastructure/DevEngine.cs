@@ -29,11 +29,16 @@ internal sealed class DevEngine : IAsyncDisposable
     public HostNamespace Namespace => _namespace ??= HostNamespace.OfEngine(Name);
 
     /// <summary>Brings the engine up and starts its plugin as host <paramref name="hostId"/>.</summary>
-    public static async Task<DevEngine> UpAsync(string name, string hostId, params string[] pluginArgs)
+    public static Task<DevEngine> UpAsync(string name, string hostId, params string[] pluginArgs) =>
+        UpInNetworkAsync(name, null, hostId, pluginArgs);
+
+    /// <summary>As <see cref="UpAsync"/>, with dockerd in network namespace <paramref name="netns"/> (a Swarm node with an
+    /// address of its own); the plugin stays in the root one, where the dev cluster listens.</summary>
+    public static async Task<DevEngine> UpInNetworkAsync(string name, string? netns, string hostId, params string[] pluginArgs)
     {
         var engine = new DevEngine(name);
         engine._startedHere = (await ScriptAsync("status", "--name", name)).ExitCode != 0;
-        var up = await ScriptAsync("up", "--name", name);
+        var up = await ScriptAsync(["up", "--name", name, .. netns is null ? Array.Empty<string>() : ["--netns", netns]]);
         if (up.ExitCode != 0)
         {
             throw new InvalidOperationException($"dev-docker.sh up --name {name} exited {up.ExitCode}: {up.Stderr}");
