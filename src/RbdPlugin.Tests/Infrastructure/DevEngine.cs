@@ -50,6 +50,9 @@ internal sealed class DevEngine : IAsyncDisposable
         return engine;
     }
 
+    /// <summary>dev-docker.sh status --name NAME: 0 when the engine answers.</summary>
+    public static async Task<int> StatusAsync(string name) => (await ScriptAsync("status", "--name", name)).ExitCode;
+
     /// <summary>docker -H ENGINE ARGS.</summary>
     public Task<ToolResult> DockerAsync(params string[] args) => DockerCli.RunAsync(["-H", Host, .. args]);
 
