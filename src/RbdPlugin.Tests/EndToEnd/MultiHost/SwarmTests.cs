@@ -157,6 +157,41 @@ public sealed class SwarmTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(failover > LeaseDuration, $"the task ran on A after {failover.TotalSeconds:0.0} s, before B's lease could lapse");
     }
 
+    [Fact]
+    public async Task TwoReplicasOnOneVolume_NeverBothRunning_TheSecondTaskFailsWithThePluginsError()
+    {
+        var (nodeA, nodeB) = (await NodeIdAsync(_a!), await NodeIdAsync(_b!));
+        await AnnounceAsync(nodeA, nodeB);
+
+        // One replica per node: the second one's Mount is refused while the first node holds the volume.
+        (await _a!.DockerAsync("service", "create", "--detach", "--name", _service, "--replicas", "2", "--replicas-max-per-node", "1",
+            "--restart-delay", "2s", "--mount", $"type=volume,source={_volume},destination=/data,volume-driver=rbd,volume-opt=size=256M",
+            DockerCli.Image, "sh", "-c", "echo \"$(hostname)\" >> /data/owners && sync && sleep 3600")).EnsureSuccess("service create");
+
+        string errors = "";
+        await WaitAsync(async () =>
+        {
+            errors = (await _a.DockerAsync("service", "ps", "--no-trunc", "--format", "{{.Error}}", _service)).Output;
+            return errors.Contains("in use on host", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(120), $"a task of {_service} to fail with the plugin's refusal");
+
+        // Never both running, over several of Swarm's retries of the refused task.
+        for (var until = DateTime.UtcNow.AddSeconds(15); DateTime.UtcNow < until; await Task.Delay(500))
+        {
+            var running = 0;
+            foreach (var engine in new[] { _a, _b! })
+            {
+                var ids = (await engine.DockerAsync("ps", "-q", "--filter", $"label=com.docker.swarm.service.name={_service}", "--filter", "status=running")).Output;
+                running += ids.Length > 0 ? 1 : 0;
+            }
+
+            Assert.True(running <= 1, $"tasks of {_service} run on both nodes at once: {await TasksAsync()}");
+        }
+
+        Assert.Contains("in use on host host-sw", errors, StringComparison.Ordinal);
+        output.WriteLine($"docker service ps --no-trunc errors: {errors.ReplaceLineEndings(" | ")}");
+    }
+
     /// <summary>The step the unit runs after dockerd starts (rbd-plugin-announce.service): then both nodes list the driver.</summary>
     private async Task AnnounceAsync(string nodeA, string nodeB)
     {
