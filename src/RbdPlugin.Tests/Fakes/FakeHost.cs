@@ -74,12 +74,7 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable, IMountN
                 var n = _next++;
                 device = new MappedDevice(image, $"/dev/fake{n}", Name);
                 Mapped[image] = device;
-                if (Cluster is not null)
-                {
-                    var writer = new Watcher($"127.0.0.1:0/{5000 + n}", (ulong)(5000 + n));
-                    Writers[image] = writer;
-                    Cluster.Watchers.AddOrUpdate(image, _ => [writer], (_, list) => [.. list, writer]);
-                }
+                AddWriter(image, n);
 
                 // What is on a device is the image's: mapped again under another name, it still carries it.
                 if (_lastDevice.TryGetValue(image, out var before) && Signatures.TryGetValue(before, out var signature))
@@ -94,19 +89,72 @@ internal sealed class FakeHost : IBlockMapper, IFilesystem, IMountTable, IMountN
         }
     }
 
+    /// <summary>Devices whose server died while the kernel keeps them for a re-attach (rbd-nbd in a stopped managed plugin).</summary>
+    public HashSet<string> AwaitingReattach { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The server of the image's mapping dies; the device waits for a new one. Its client's watch goes.</summary>
+    public void KillServer(ImageRef image)
+    {
+        lock (Mapped)
+        {
+            if (Mapped.Remove(image, out var device))
+            {
+                AwaitingReattach.Add(device.DevicePath);
+                RemoveWriter(image);
+            }
+        }
+    }
+
+    public bool AwaitsReattach(MappedDevice device) => AwaitingReattach.Contains(device.DevicePath);
+
+    /// <summary>A new server, with a new client watching the image, serves the waiting device.</summary>
+    public Task ReattachAsync(MappedDevice device, CancellationToken ct)
+    {
+        Step("reattach");
+        lock (Mapped)
+        {
+            if (!AwaitingReattach.Remove(device.DevicePath))
+            {
+                const string stderr = "rbd-nbd: netlink connect failed: Invalid input data or parameter";
+                throw new HostCommandException("rbd device attach", 22, stderr, stderr);
+            }
+
+            Mapped[device.Image] = device;
+            AddWriter(device.Image, _next++);
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task UnmapAsync(MappedDevice device, CancellationToken ct)
     {
         Step("unmap");
         lock (Mapped)
         {
+            AwaitingReattach.Remove(device.DevicePath);
             Mapped.Remove(device.Image);
-            if (Writers.Remove(device.Image, out var writer) && Cluster is not null)
-            {
-                Cluster.Watchers.AddOrUpdate(device.Image, _ => [], (_, list) => [.. list.Where(w => w != writer)]);
-            }
+            RemoveWriter(device.Image);
         }
 
         return Task.CompletedTask;
+    }
+
+    private void AddWriter(ImageRef image, int n)
+    {
+        if (Cluster is not null)
+        {
+            var writer = new Watcher($"127.0.0.1:0/{5000 + n}", (ulong)(5000 + n));
+            Writers[image] = writer;
+            Cluster.Watchers.AddOrUpdate(image, _ => [writer], (_, list) => [.. list, writer]);
+        }
+    }
+
+    private void RemoveWriter(ImageRef image)
+    {
+        if (Writers.Remove(image, out var writer) && Cluster is not null)
+        {
+            Cluster.Watchers.AddOrUpdate(image, _ => [], (_, list) => [.. list.Where(w => w != writer)]);
+        }
     }
 
     /// <summary>Ends the fenced client: the device stays listed until unmapped, as the loop device does.</summary>

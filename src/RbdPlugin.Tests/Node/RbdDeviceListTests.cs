@@ -31,7 +31,7 @@ public sealed class RbdDeviceListTests
             [{"id":48213,"pool":"rbd","namespace":"","image":"vol1","snap":"","device":"/dev/nbd0","cookie":"c0"}]
             """;
 
-        Assert.Equal([new RbdDeviceEntry("48213", new ImageRef("rbd", "", "vol1"), "", "/dev/nbd0")], RbdDeviceList.Parse(json));
+        Assert.Equal([new RbdDeviceEntry("48213", new ImageRef("rbd", "", "vol1"), "", "/dev/nbd0", "c0")], RbdDeviceList.Parse(json));
     }
 
     [Theory]

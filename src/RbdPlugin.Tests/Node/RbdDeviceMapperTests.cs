@@ -119,13 +119,65 @@ public sealed class RbdDeviceMapperTests
     }
 
     [Fact]
-    public async Task MapAsync_Nbd_PassesNoOptions()
+    public async Task MapAsync_Nbd_MapsThroughNetlinkWithAReattachTimeout_AndKeepsTheCookie()
     {
-        var runner = new FakeCommandRunner().On("rbd", ["device", "list"], Ok("[]")).On("rbd", ["device", "map"], Ok("/dev/nbd0\n"));
+        var runner = new FakeCommandRunner().On("rbd", ["device", "list"], Ok("[]")).On("rbd", ["device", "map"], Ok("/dev/nbd0 6617efd0-48bc\n"));
 
-        await new NbdMapper(runner, Client, new FakeHostProbe()).MapAsync(Vol1, CancellationToken.None);
+        var device = await new NbdMapper(runner, Client, new FakeHostProbe()).MapAsync(Vol1, CancellationToken.None);
 
-        Assert.Equal(["device", "map", "-t", "nbd", .. ClientArgs, "rbd/vol1"], Assert.Single(runner.CallsTo("rbd", "device", "map")));
+        Assert.Equal(["device", "map", "-t", "nbd", "--show-cookie", "-o", "try-netlink,reattach-timeout=300", .. ClientArgs, "rbd/vol1"],
+            Assert.Single(runner.CallsTo("rbd", "device", "map")));
+        Assert.Equal(new MappedDevice(Vol1, "/dev/nbd0", "nbd", "6617efd0-48bc"), device);
+    }
+
+    [Theory]
+    [InlineData("6617efd0-48bc\n", "6617efd0-48bc", true)]
+    [InlineData("another-mapping\n", "6617efd0-48bc", false)] // the device number was reused
+    [InlineData(null, "6617efd0-48bc", false)] // the kernel gave the device up
+    [InlineData("6617efd0-48bc\n", null, false)] // mapped before cookies were kept: nothing proves it is ours
+    public void AwaitsReattach_OnlyWhenTheKernelStillHoldsTheDeviceForThisVeryMapping(string? backend, string? cookie, bool expected)
+    {
+        var probe = new FakeHostProbe();
+        if (backend is not null)
+        {
+            probe.Files["/sys/block/nbd3/backend"] = backend;
+        }
+
+        var mapper = new NbdMapper(new FakeCommandRunner(), Client, probe);
+
+        Assert.Equal(expected, mapper.AwaitsReattach(new MappedDevice(Vol1, "/dev/nbd3", "nbd", cookie)));
+    }
+
+    [Fact]
+    public async Task ReattachAsync_Nbd_AttachesTheImageToTheDeviceWithItsCookie()
+    {
+        var runner = new FakeCommandRunner().On("rbd", ["device", "attach"], Ok("/dev/nbd3\n"));
+
+        await new NbdMapper(runner, Client, new FakeHostProbe()).ReattachAsync(new MappedDevice(Vol1, "/dev/nbd3", "nbd", "c0"), CancellationToken.None);
+
+        Assert.Equal(["device", "attach", "-t", "nbd", "--device", "/dev/nbd3", "--cookie", "c0", "-o", "try-netlink,reattach-timeout=300", .. ClientArgs, "rbd/vol1"],
+            Assert.Single(runner.CallsTo("rbd", "device", "attach")));
+    }
+
+    [Fact]
+    public async Task UnmapAsync_NbdDeviceAwaitingReattach_IsUnmapped_SoItsWaitingIoFailsNow()
+    {
+        var runner = new FakeCommandRunner().On("rbd", ["device", "list"], Ok("[]")).On("rbd", ["device", "unmap"], Ok());
+        var probe = new FakeHostProbe();
+        probe.Files["/sys/block/nbd3/backend"] = "c0\n";
+
+        await new NbdMapper(runner, Client, probe).UnmapAsync(new MappedDevice(Vol1, "/dev/nbd3", "nbd", "c0"), CancellationToken.None);
+
+        Assert.Equal(["device", "unmap", "-t", "nbd", .. ClientArgs, "/dev/nbd3"], Assert.Single(runner.CallsTo("rbd", "device", "unmap")));
+    }
+
+    [Fact]
+    public void Krbd_NeverAwaitsReattach()
+    {
+        var probe = new FakeHostProbe();
+        probe.Files["/sys/block/rbd0/backend"] = "c0";
+
+        Assert.False(new KrbdMapper(new FakeCommandRunner(), Client, probe).AwaitsReattach(new MappedDevice(Vol1, "/dev/rbd0", "krbd", "c0")));
     }
 
     public static TheoryData<string> MapFailures => ["exit", "timeout", "cancel", "no-path"];

@@ -45,10 +45,24 @@ internal interface IBlockMapper
 
     /// <summary>Every image this mapper has mapped on this host (for reconciliation at start).</summary>
     Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Whether the kernel still holds the device of this mapping, whose userspace server died (an rbd-nbd that ran
+    /// inside a managed plugin), waiting for a new server: then <see cref="ReattachAsync"/> can serve it again, and
+    /// the filesystem on it, the containers' open files and their pending writes carry on. Never for krbd (its client
+    /// lives in the kernel and does not die with the plugin) nor for a loop device (its backing file is gone).
+    /// </summary>
+    bool AwaitsReattach(MappedDevice device) => false;
+
+    /// <summary>Serves a device that <see cref="AwaitsReattach"/> again, with a new Ceph client. Only once this host
+    /// holds the volume's lease again: the new client can write.</summary>
+    Task ReattachAsync(MappedDevice device, CancellationToken ct) =>
+        throw new NotSupportedException($"the {Name} mapper cannot re-attach a device");
 }
 
 /// <summary>
-/// A mapped image. <paramref name="Detail"/> is mapper-specific (the fuse mapper's fuse mountpoint).
+/// A mapped image. <paramref name="Detail"/> is mapper-specific (the fuse mapper's fuse mountpoint, rbd-nbd's
+/// device cookie).
 /// <paramref name="DevicePath"/> is empty only in <see cref="IBlockMapper.ListMappedAsync"/> results for a mapping
 /// left half-done by a crash (the fuse mapper's rbd-fuse mount without its loop device): unmap it.
 /// </summary>

@@ -6,6 +6,9 @@ namespace RbdPlugin.Node;
 /// rbd-nbd (<c>rbd device map -t nbd</c>): librbd in a userspace daemon behind /dev/nbdN. Slower than krbd but
 /// opens every image feature, so <see cref="SupportedFeatures"/> is null. The rbd-nbd daemon serves I/O for as
 /// long as the mapping lives: a service manager must not kill it with the plugin (systemd: KillMode=process).
+/// Where it dies anyway (inside a managed plugin, which Docker stops as one container), the device survives it:
+/// mapped through netlink with a cookie and a reattach timeout, the kernel holds the device and queues its I/O
+/// for <see cref="ReattachTimeout"/>, and <c>rbd device attach</c> with the same cookie serves it again.
 /// Its map and unmap never wait for udev, and each mapping has its own librbd client, so fencing stays per volume.
 /// </summary>
 internal sealed class NbdMapper(ICommandRunner runner, CephClientArgs client, IHostProbe host) : RbdDeviceMapper(runner, client, host)
@@ -15,6 +18,16 @@ internal sealed class NbdMapper(ICommandRunner runner, CephClientArgs client, IH
 
     /// <summary>unmap of a device node that no longer exists.</summary>
     public const string NoSuchDeviceText = "(2) No such file or directory";
+
+    /// <summary>Use the nbd netlink interface: only it keeps a device whose server died, for a re-attach.</summary>
+    public const string NetlinkOption = "try-netlink";
+
+    /// <summary>
+    /// How long the kernel keeps a device whose rbd-nbd died, its I/O waiting, for a new rbd-nbd: long enough for a
+    /// managed plugin's restart (an upgrade) with room to spare, as ceph-csi's; after it the I/O fails. A Mount or
+    /// an Unmount of the volume meanwhile ends the wait at once (<see cref="RbdDeviceMapper.UnmapAsync"/>).
+    /// </summary>
+    public static readonly TimeSpan ReattachTimeout = TimeSpan.FromSeconds(300);
 
     private static readonly TimeSpan AbandonTimeout = TimeSpan.FromSeconds(30);
 
@@ -31,7 +44,44 @@ internal sealed class NbdMapper(ICommandRunner runner, CephClientArgs client, IH
 
     protected override IReadOnlyList<string> NotMappedTexts { get; } = [NotMappedText, NoSuchDeviceText];
 
-    protected override IReadOnlyList<string> MapOptions() => [];
+    protected override IReadOnlyList<string> MapOptions() => DeviceOptions;
+
+    // The cookie names the mapping in the kernel (sysfs "backend"), so that a re-attach can tell it is the same.
+    protected override IReadOnlyList<string> MapFlags { get; } = ["--show-cookie"];
+
+    private static IReadOnlyList<string> DeviceOptions { get; } =
+        [NetlinkOption, $"reattach-timeout={(int)ReattachTimeout.TotalSeconds}"];
+
+    /// <summary>
+    /// The kernel still carries this mapping (its sysfs backend is the cookie the map printed) and no rbd-nbd serves
+    /// it. A device of another mapping, or of a map made without a cookie (before re-attach existed), never is.
+    /// </summary>
+    public override bool AwaitsReattach(MappedDevice device)
+    {
+        if (string.IsNullOrEmpty(device.Detail) || !device.DevicePath.StartsWith("/dev/nbd", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var backend = Host.ReadFile($"/sys/block/{device.DevicePath["/dev/".Length..]}/backend")?.Trim();
+        return backend == device.Detail;
+    }
+
+    /// <summary>
+    /// <c>rbd device attach -t nbd --device DEV --cookie COOKIE</c>: a new rbd-nbd opens the image and hands its
+    /// socket to the waiting device; the I/O queued meanwhile goes on. Fails (and changes nothing) once the kernel
+    /// gave the device up.
+    /// </summary>
+    public override async Task ReattachAsync(MappedDevice device, CancellationToken ct)
+    {
+        // rbd device attach -t nbd --device /dev/nbdN --cookie COOKIE -o OPTIONS -c CONF --id ID --keyring KEYRING pool/[ns/]image
+        string[] args =
+        [
+            "device", "attach", "-t", DeviceType, "--device", device.DevicePath, "--cookie", device.Detail ?? "",
+            .. Options(DeviceOptions), .. Client.ToArgs(), device.Image.ToString(),
+        ];
+        await Runner.RunAsync("rbd", args, ct);
+    }
 
     protected override IReadOnlyList<string> UnmapOptions(bool force) => [];
 

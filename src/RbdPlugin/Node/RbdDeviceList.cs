@@ -9,7 +9,8 @@ namespace RbdPlugin.Node;
 /// <param name="Image">Pool, namespace ("" when none) and image name.</param>
 /// <param name="Snap">The mapped snapshot, or "" when the image head is mapped.</param>
 /// <param name="Device">The block device, e.g. /dev/rbd0 or /dev/nbd0.</param>
-internal sealed record RbdDeviceEntry(string Id, ImageRef Image, string Snap, string Device);
+/// <param name="Cookie">nbd: the device's cookie (its netlink "backend"), what a re-attach must name; "" when none.</param>
+internal sealed record RbdDeviceEntry(string Id, ImageRef Image, string Snap, string Device, string Cookie = "");
 
 /// <summary>Parses the JSON of <c>rbd device list</c> for both device types.</summary>
 internal static class RbdDeviceList
@@ -40,7 +41,8 @@ internal static class RbdDeviceList
                 Id: Text(row, "id") ?? "",
                 Image: new ImageRef(Text(row, "pool") ?? "", Text(row, "namespace") ?? "", name),
                 Snap: snap == "-" ? "" : snap,
-                Device: Text(row, "device") ?? ""));
+                Device: Text(row, "device") ?? "",
+                Cookie: Text(row, "cookie") ?? ""));
         }
         return entries;
     }

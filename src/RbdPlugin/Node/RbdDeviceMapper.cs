@@ -38,6 +38,9 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
     /// <summary>The -o options of <c>rbd device map</c> on this host now.</summary>
     protected abstract IReadOnlyList<string> MapOptions();
 
+    /// <summary>Flags of <c>rbd device map</c> besides -o (rbd-nbd's --show-cookie).</summary>
+    protected virtual IReadOnlyList<string> MapFlags => [];
+
     /// <summary>The -o options of <c>rbd device unmap</c> on this host now; <paramref name="force"/> for a lost device.</summary>
     protected abstract IReadOnlyList<string> UnmapOptions(bool force);
 
@@ -63,16 +66,18 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
             }
         }
 
-        // rbd device map -t TYPE [-o OPTIONS] -c CONF --id ID --keyring KEYRING pool/[ns/]image
-        var args = MapArgs(DeviceType, client, image, MapOptions());
-        string device;
+        // rbd device map -t TYPE [FLAGS] [-o OPTIONS] -c CONF --id ID --keyring KEYRING pool/[ns/]image
+        var args = MapArgs(DeviceType, client, image, MapOptions(), MapFlags);
+        string[] printed;
         try
         {
-            device = (await runner.RunAsync("rbd", args, ct)).Stdout.Trim();
-            if (!device.StartsWith("/dev/", StringComparison.Ordinal))
+            // "/dev/rbd0", or with --show-cookie "/dev/nbd0 COOKIE"
+            var stdout = (await runner.RunAsync("rbd", args, ct)).Stdout.Trim();
+            printed = stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (printed.Length is 0 or > 2 || !printed[0].StartsWith("/dev/", StringComparison.Ordinal))
             {
                 throw new HostCommandException(SecretRedactor.CommandLine("rbd", args), 0, "",
-                    $"rbd device map {image} printed no device path: '{HostCommandException.Bounded(SecretRedactor.Text(device), 200)}'");
+                    $"rbd device map {image} printed no device path: '{HostCommandException.Bounded(SecretRedactor.Text(stdout), 200)}'");
             }
         }
         catch (Exception e) when (e is HostCommandException or OperationCanceledException)
@@ -86,7 +91,7 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
             throw new HostCommandException(SecretRedactor.CommandLine("rbd", args), null, "", $"{e.Message}; and undoing it failed: {undo}", e);
         }
 
-        return new MappedDevice(image, device, Name);
+        return new MappedDevice(image, printed[0], Name, printed.Length == 2 ? printed[1] : null);
     }
 
     /// <summary>Nothing to do: krbd and rbd-nbd watch the image header and resize the device when the image grows.</summary>
@@ -95,8 +100,9 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
     public async Task UnmapAsync(MappedDevice device, CancellationToken ct)
     {
         // The device number may have been reused by another image since the journal recorded it: only unmap a
-        // device the list says still carries this image.
-        if (Matching(await ListAsync(ct), device.Image, device.DevicePath).Count == 0)
+        // device the list says still carries this image, or one the kernel still holds for this very mapping
+        // (its server died; unmapping it fails its waiting I/O now instead of at the end of the reattach timeout).
+        if (Matching(await ListAsync(ct), device.Image, device.DevicePath).Count == 0 && !AwaitsReattach(device))
         {
             return;
         }
@@ -108,7 +114,12 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
     public abstract Task AbandonAsync(MappedDevice device, CancellationToken ct);
 
     public async Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct) =>
-        [.. (await ListAsync(ct)).Where(e => e.Snap.Length == 0).Select(e => new MappedDevice(e.Image, e.Device, Name))];
+        [.. (await ListAsync(ct)).Where(e => e.Snap.Length == 0).Select(e => new MappedDevice(e.Image, e.Device, Name, e.Cookie.Length > 0 ? e.Cookie : null))];
+
+    public virtual bool AwaitsReattach(MappedDevice device) => false;
+
+    public virtual Task ReattachAsync(MappedDevice device, CancellationToken ct) =>
+        throw new NotSupportedException($"the {Name} mapper cannot re-attach a device");
 
     /// <summary>The list rows of the image's head (optionally at one device).</summary>
     protected async Task<IReadOnlyList<RbdDeviceEntry>> ListAsync(CancellationToken ct, TimeSpan? timeout = null)
@@ -197,8 +208,9 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
         }
     }
 
-    internal static IReadOnlyList<string> MapArgs(string deviceType, CephClientArgs client, ImageRef image, IReadOnlyList<string>? options = null) =>
-        ["device", "map", "-t", deviceType, .. Options(options), .. client.ToArgs(), image.ToString()];
+    internal static IReadOnlyList<string> MapArgs(string deviceType, CephClientArgs client, ImageRef image, IReadOnlyList<string>? options = null,
+        IReadOnlyList<string>? flags = null) =>
+        ["device", "map", "-t", deviceType, .. flags ?? [], .. Options(options), .. client.ToArgs(), image.ToString()];
 
     internal static IReadOnlyList<string> UnmapArgs(string deviceType, CephClientArgs client, string device, IReadOnlyList<string>? options = null) =>
         ["device", "unmap", "-t", deviceType, .. Options(options), .. client.ToArgs(), device];
@@ -209,6 +221,6 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
     internal static bool IsNotMapped(string stderr, IReadOnlyList<string> texts) =>
         texts.Any(t => stderr.Contains(t, StringComparison.Ordinal));
 
-    private static IReadOnlyList<string> Options(IReadOnlyList<string>? options) =>
+    protected static IReadOnlyList<string> Options(IReadOnlyList<string>? options) =>
         options is { Count: > 0 } ? ["-o", string.Join(',', options)] : [];
 }

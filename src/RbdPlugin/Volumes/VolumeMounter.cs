@@ -107,6 +107,27 @@ internal sealed partial class VolumeMounter(
         }
     }
 
+    /// <summary>
+    /// Serves a mapping again whose server died with the plugin while a container kept its filesystem (rbd-nbd inside
+    /// a managed plugin; see <see cref="IBlockMapper.AwaitsReattach"/>): re-attaches the waiting device with a new Ceph
+    /// client, records that client beside the old ones (<paramref name="recordWriters"/>: the lease names it, so a
+    /// later takeover fences it), mounts the filesystem again at the volume's mountpoint (the same superblock the
+    /// container has), and journals it. The caller holds the volume's lease again: the new client writes at once
+    /// (the I/O the kernel queued meanwhile).
+    /// </summary>
+    public async Task<JournalEntry> ReviveAsync(JournalEntry entry, Func<IReadOnlyList<string>, Task> recordWriters, CancellationToken ct)
+    {
+        var watchedBefore = await writers.BeforeAsync(entry.Image, ct);
+        await mappers.Get(entry.Mapper).ReattachAsync(DeviceOf(entry), ct);
+        IReadOnlyList<string> all = [.. entry.Writers ?? [], .. await writers.NewAsync(entry.Image, watchedBefore, ct)];
+        await recordWriters(all);
+        await filesystem.MountAsync(entry.FsDevice, entry.Mountpoint, entry.FsType, [], ct);
+        var revived = entry with { Writers = all };
+        journal.Save(revived);
+        LogRevived(entry.Name, entry.Device, entry.Mountpoint);
+        return revived;
+    }
+
     /// <summary>Unmounts and unmaps a volume nobody uses any more, then forgets it.</summary>
     public async Task ReleaseAsync(JournalEntry entry, CancellationToken ct)
     {
@@ -334,6 +355,9 @@ internal sealed partial class VolumeMounter(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Released lost volume {Volume} here; it will not be re-acquired automatically")]
     private partial void LogReleasedLost(string volume);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Volume {Volume}: its mapping {Device} outlived its server (the plugin stopped); re-attached with a new client and mounted again at {Mountpoint}")]
+    private partial void LogRevived(string volume, string device, string mountpoint);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Releasing lost volume {Volume}: {Step} failed")]
     private partial void LogLostStepFailed(Exception e, string volume, string step);

@@ -1,3 +1,4 @@
+using RbdPlugin.Ceph;
 using RbdPlugin.Node;
 using RbdPlugin.Tests.Fakes;
 using RbdPlugin.Volumes;
@@ -13,6 +14,8 @@ namespace RbdPlugin.Tests.Volumes.Journal;
 public sealed class PropagatedMountLossTests : IDisposable
 {
     private const string IdA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    private static readonly Locker HostB = new("client.777", "host-b/feedfacecafe", "127.0.0.1:0/777");
+    private static readonly ImageRef Image = new("rbd", "", "db1");
     private readonly DriverHarness _h = new();
     private readonly CancellationToken _ct = CancellationToken.None;
 
@@ -79,6 +82,74 @@ public sealed class PropagatedMountLossTests : IDisposable
         Assert.Equal(1, report.Dropped);
         Assert.Contains("unmap", _h.Host.Log);
         Assert.DoesNotContain(entry.Mountpoint, _h.Host.Mounts.Keys);
+        Assert.Null(_h.Journal.Get("db1"));
+        Assert.Equal(LeaseState.None, (await _h.Inspector.InspectAsync("db1", _ct)).State);
+    }
+
+    [Fact]
+    public async Task Restart_ContainerStillUsesAMappingAwaitingReattach_ReattachedMountedAgainAndItsNewClientRecorded()
+    {
+        // Arrange: rbd-nbd died with the plugin; the kernel keeps the device, its I/O waiting, for a new one
+        var entry = await MountThenLoseOurMountAsync();
+        var oldWriter = _h.Host.Writers[Image].Address;
+        _h.Host.KillServer(Image);
+        _h.Host.Log.Clear();
+
+        // Act
+        var report = await _h.RestartAsync();
+
+        // Assert: kept on the same device, mounted again, and the lease names the new client beside the old one
+        Assert.Equal(1, report.Kept);
+        Assert.Equal(["reattach", "mount"], _h.Host.Log.Where(s => s is "reattach" or "mount" or "unmap"));
+        Assert.Equal(entry.Device, _h.Host.Mounts[entry.Mountpoint].Device);
+        var newWriter = _h.Host.Writers[Image].Address;
+        Assert.NotEqual(oldWriter, newWriter);
+        var record = LeaseRecord.FromJson(await _h.Ceph.ReadOmapKeyAsync(new RadosObject("rbd", "", LeaseObjects.ObjectNameOf("db1")), LeaseObjects.OwnerKey, _ct));
+        Assert.Equal([oldWriter, newWriter], record!.Writers);
+        Assert.Equal([oldWriter, newWriter], _h.Journal.Get("db1")!.Writers);
+        Assert.Equal(LeaseState.Held, (await _h.Inspector.InspectAsync("db1", _ct)).State);
+    }
+
+    [Fact]
+    public async Task Restart_MappingAwaitingReattach_ButAnotherHostTookOver_NeverReattached_DeviceReleased()
+    {
+        // Arrange: while the plugin was down, host-b took the volume over
+        var entry = await MountThenLoseOurMountAsync();
+        _h.Host.KillServer(Image);
+        _h.Stop();
+        _h.Time.Advance(TimeSpan.FromSeconds(31));
+        var obj = new RadosObject("rbd", "", LeaseObjects.ObjectNameOf("db1"));
+        await _h.Ceph.SetOmapKeyAsync(obj, LeaseObjects.OwnerKey, new LeaseRecord("host-b", HostB.Cookie, HostB.Address, _h.Time.GetUtcNow()).ToJson(), _ct);
+        _h.Ceph.HoldLock(obj, LeaseObjects.LockName, HostB, TimeSpan.FromSeconds(30));
+        _h.Host.Log.Clear();
+
+        // Act
+        var report = await _h.RestartAsync();
+
+        // Assert: a new client would write the queued I/O over host-b's: none is made, the waiting device is unmapped
+        Assert.Equal(1, report.Lost);
+        Assert.DoesNotContain("reattach", _h.Host.Log);
+        Assert.Contains("unmap", _h.Host.Log);
+        Assert.Empty(_h.Host.AwaitingReattach);
+        Assert.DoesNotContain(entry.Mountpoint, _h.Host.Mounts.Keys);
+        Assert.Null(_h.Journal.Get("db1"));
+    }
+
+    [Fact]
+    public async Task Restart_ReattachFails_DroppedWithTheReasonReported_LeaseReleased()
+    {
+        // Arrange: the kernel gave the device up between the check and the attach
+        await MountThenLoseOurMountAsync();
+        _h.Host.KillServer(Image);
+        _h.Host.FailOn = step => step == "reattach" ? new HostCommandException("rbd device attach", 22, "netlink connect failed", "netlink connect failed") : null;
+
+        // Act
+        var report = await _h.RestartAsync();
+
+        // Assert
+        Assert.Equal(1, report.Dropped);
+        Assert.Contains(report.Problems, p => p.Contains("could not be re-attached", StringComparison.Ordinal) && p.Contains("netlink connect failed", StringComparison.Ordinal));
+        Assert.Empty(_h.Host.AwaitingReattach);
         Assert.Null(_h.Journal.Get("db1"));
         Assert.Equal(LeaseState.None, (await _h.Inspector.InspectAsync("db1", _ct)).State);
     }

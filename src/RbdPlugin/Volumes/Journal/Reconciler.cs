@@ -16,11 +16,13 @@ internal sealed record ReconcileReport(int Kept, int Released, int Dropped, int 
 /// failover); one another host took over meanwhile is released here and never re-acquired by itself.
 /// A mount can also vanish from under a running container: Docker unmounts a managed plugin's propagated mount
 /// when the plugin stops (<c>docker plugin disable -f</c>), while the container keeps its own bind mount of the
-/// filesystem. See <see cref="RemountIfStillInUseAsync"/>.
+/// filesystem. See <see cref="RemountAsync"/>; an rbd-nbd that died with the plugin is re-attached
+/// (<see cref="IBlockMapper.AwaitsReattach"/>).
 /// </summary>
 internal sealed partial class Reconciler(
     MountJournal journal,
     VolumeReleaser releaser,
+    VolumeMounter mounter,
     LeaseAcquirer leases,
     MapperSet mappers,
     KernelLeftovers kernelLeftovers,
@@ -44,7 +46,24 @@ internal sealed partial class Reconciler(
         int kept = 0, released = 0, dropped = 0, lost = 0;
         foreach (var entry in journal.All)
         {
-            var isMounted = mounts.Any(m => m.MountPoint == entry.Mountpoint) || await RemountIfStillInUseAsync(entry, mapped, ct);
+            var isMounted = mounts.Any(m => m.MountPoint == entry.Mountpoint);
+            var revive = false;
+            if (!isMounted && IsUsedByAContainer(entry))
+            {
+                if (mapped.Any(d => d.Image == entry.Image && d.Mapper == entry.Mapper && d.DevicePath == entry.Device))
+                {
+                    isMounted = await RemountAsync(entry, ct);
+                }
+                else if (entry.TotalRefs > 0 && mappers.Get(entry.Mapper).AwaitsReattach(DeviceOf(entry)))
+                {
+                    isMounted = revive = true; // served again below, once the lease is ours again
+                }
+                else
+                {
+                    LogInUseButDead(entry.Name, entry.Device);
+                }
+            }
+
             if (isMounted && entry.TotalRefs > 0)
             {
                 var name = entry.Name;
@@ -55,6 +74,13 @@ internal sealed partial class Reconciler(
                     LogLost(name, why);
                     await releaser.ReleaseLostAsync(entry, why);
                     lost++;
+                    continue;
+                }
+
+                if (revive && !await ReviveAsync(entry, problems, ct))
+                {
+                    await DropAsync(entry, mapped, ct);
+                    dropped++;
                     continue;
                 }
 
@@ -70,25 +96,8 @@ internal sealed partial class Reconciler(
             }
             else
             {
-                if (entry.Crypt is { } cryptName)
-                {
-                    await crypt.CloseAsync(cryptName, deferred: false, ct); // before the unmap: it holds the device
-                }
-
-                // What the mapper no longer lists may still hold the device: a loop device on the file of an rbd-fuse
-                // mount that died with a managed plugin. The unmap of the journaled device releases it (each mapper
-                // checks what the device carries now before it touches it).
-                var mapping = mapped.FirstOrDefault(d => d.Image == entry.Image && d.Mapper == entry.Mapper)
-                    ?? (entry.Device.Length > 0 ? new MappedDevice(entry.Image, entry.Device, entry.Mapper, entry.MapperDetail) : null);
-                if (mapping is not null)
-                {
-                    await mappers.Get(entry.Mapper).UnmapAsync(mapping, ct);
-                }
-
-                journal.Delete(entry.Name);
-                await CephErrors.Guard($"release the lease of {entry.Name}", () => leases.ReleaseAsync(entry.Name, ct));
+                await DropAsync(entry, mapped, ct);
                 dropped++;
-                LogDropped(entry.Name, entry.Mountpoint);
             }
         }
 
@@ -101,6 +110,58 @@ internal sealed partial class Reconciler(
         LogDone(kept, released, dropped, orphans, lost);
         return report;
     }
+
+    /// <summary>Forgets a volume whose mount is gone here: closes, unmaps, releases the lease.</summary>
+    private async Task DropAsync(JournalEntry entry, IReadOnlyList<MappedDevice> mapped, CancellationToken ct)
+    {
+        if (entry.Crypt is { } cryptName)
+        {
+            await crypt.CloseAsync(cryptName, deferred: false, ct); // before the unmap: it holds the device
+        }
+
+        // What the mapper no longer lists may still hold the device: a loop device on the file of an rbd-fuse mount
+        // that died with a managed plugin, an nbd device waiting for its dead rbd-nbd. The unmap of the journaled
+        // device releases it (each mapper checks what the device carries now before it touches it).
+        var mapping = mapped.FirstOrDefault(d => d.Image == entry.Image && d.Mapper == entry.Mapper)
+            ?? (entry.Device.Length > 0 ? DeviceOf(entry) : null);
+        if (mapping is not null)
+        {
+            await mappers.Get(entry.Mapper).UnmapAsync(mapping, ct);
+        }
+
+        journal.Delete(entry.Name);
+        await CephErrors.Guard($"release the lease of {entry.Name}", () => leases.ReleaseAsync(entry.Name, ct));
+        LogDropped(entry.Name, entry.Mountpoint);
+    }
+
+    /// <summary>
+    /// Re-attaches a mapping whose server died with the plugin, under the lease just taken back. A failure (the
+    /// kernel gave the device up meanwhile) is reported, and the caller drops the volume: its containers get I/O
+    /// errors until they are restarted, as without a re-attach.
+    /// </summary>
+    private async Task<bool> ReviveAsync(JournalEntry entry, List<string> problems, CancellationToken ct)
+    {
+        try
+        {
+            await mounter.ReviveAsync(entry,
+                writers => CephErrors.Guard($"record the writers of {entry.Name}", () => leases.RecordOwnWritersAsync(entry.Name, writers, ct)), ct);
+            return true;
+        }
+        catch (Exception e) when (e is HostCommandException or VolumeException)
+        {
+            var problem = $"volume {entry.Name}: its mapping {entry.Device} outlived its server but could not be re-attached ({e.Message}); " +
+                "its containers get I/O errors until they are restarted";
+            problems.Add(problem);
+            LogProblem(problem);
+            return false;
+        }
+    }
+
+    private static MappedDevice DeviceOf(JournalEntry entry) => new(entry.Image, entry.Device, entry.Mapper, entry.MapperDetail);
+
+    /// <summary>Whether a container (a mount namespace other than ours) still has the volume's filesystem mounted.</summary>
+    private bool IsUsedByAContainer(JournalEntry entry) =>
+        entry.Device.Length > 0 && namespaces.ReadAll().Any(m => m.Source == entry.FsDevice);
 
     /// <summary>
     /// A daemon killed between fsfreeze and thaw (a snapshot of a mounted volume) left the filesystem frozen, and
@@ -140,30 +201,19 @@ internal sealed partial class Reconciler(
     }
 
     /// <summary>
-    /// For a journaled volume whose mount is gone here: whether a container still has its device mounted, and the
-    /// mapping still works (krbd survives a plugin's stop; an rbd-fuse or rbd-nbd that ran inside a managed plugin
-    /// does not). Then the container may still be writing: the volume is mounted again at its mountpoint (for the
-    /// next container and for snapshots) and kept, lease and all; releasing it would let another host mount it
-    /// under a live writer. With a dead mapping nobody can write through it any more: it is dropped, and its
+    /// For a journaled volume whose mount is gone here while a container still has its filesystem mounted, on a
+    /// mapping that still works (krbd survives a plugin's stop): the container may still be writing, so the volume
+    /// is mounted again at its mountpoint (for the next container and for snapshots) and kept, lease and all;
+    /// releasing it would let another host mount it under a live writer. A mapping that died with the plugin
+    /// (rbd-fuse, or rbd-nbd past re-attaching) lets nobody write through it any more: it is dropped, and its
     /// containers get I/O errors until they are restarted (logged, naming the volume).
     /// </summary>
-    private async Task<bool> RemountIfStillInUseAsync(JournalEntry entry, IReadOnlyList<MappedDevice> mapped, CancellationToken ct)
+    private async Task<bool> RemountAsync(JournalEntry entry, CancellationToken ct)
     {
-        if (entry.Device.Length == 0 || !namespaces.ReadAll().Any(m => m.Source == entry.Device))
-        {
-            return false;
-        }
-
-        if (!mapped.Any(d => d.Image == entry.Image && d.Mapper == entry.Mapper && d.DevicePath == entry.Device))
-        {
-            LogInUseButDead(entry.Name, entry.Device);
-            return false;
-        }
-
         try
         {
             // The device's filesystem is still mounted (the container's): this mounts the same superblock again.
-            await filesystem.MountAsync(entry.Device, entry.Mountpoint, entry.FsType, [], ct);
+            await filesystem.MountAsync(entry.FsDevice, entry.Mountpoint, entry.FsType, [], ct);
             LogRemounted(entry.Name, entry.Device, entry.Mountpoint);
             return true;
         }
@@ -213,7 +263,7 @@ internal sealed partial class Reconciler(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile: volume {Volume} ({Device}) was unmounted here while a container still uses it; its mapping is alive, so it is mounted again at {Mountpoint} and kept")]
     private partial void LogRemounted(string volume, string device, string mountpoint);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile: volume {Volume} ({Device}) is still mounted by a container, but its mapping did not survive the plugin's stop (rbd-fuse and rbd-nbd run inside a managed plugin): that container gets I/O errors until it is restarted; releasing the volume")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile: volume {Volume} ({Device}) is still mounted by a container, but its mapping did not survive the plugin's stop (rbd-fuse inside a managed plugin, or an rbd-nbd mapped without a cookie): that container gets I/O errors until it is restarted; releasing the volume")]
     private partial void LogInUseButDead(string volume, string device);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reconcile: volume {Volume} ({Device}) is still used by a container but could not be mounted again: {Reason}")]

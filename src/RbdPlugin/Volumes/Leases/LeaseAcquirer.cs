@@ -75,6 +75,22 @@ internal sealed partial class LeaseAcquirer(
         objects.WriteRecordAsync(name, lease with { Writers = writers }, ct);
 
     /// <summary>
+    /// Replaces the writers in the owner record of a lease this host holds again (taken back by
+    /// <see cref="ReclaimAsync"/>): a mapping served again by a new client after a restart. Throws when the record
+    /// is not ours any more, so that the caller releases the mapping rather than keep an unrecorded writer.
+    /// </summary>
+    public async Task RecordOwnWritersAsync(string name, IReadOnlyList<string> writers, CancellationToken ct)
+    {
+        var record = await objects.ReadRecordAsync(name, ct);
+        if (record is null || record.Cookie != identity.Cookie)
+        {
+            throw new VolumeException(VolumeErrorKind.InUse, $"volume {name}: its lease is no longer this host's ({record?.Host ?? "released"})");
+        }
+
+        await objects.WriteRecordAsync(name, record with { Writers = writers }, ct);
+    }
+
+    /// <summary>
     /// At start, for a volume still mounted here: takes our lease back (breaking our previous instance's lock) and
     /// renews it. Returns null when it is ours again, or why it is not: another host holds it or took it over.
     /// </summary>
