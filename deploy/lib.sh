@@ -123,3 +123,18 @@ import_env() {
     export "${pair%%=*}=${pair#*=}"
   done <<<"$parsed"
 }
+
+# guest_daemon BINARY: prints the path of a copy of BINARY named by its hash (artifacts/kernel-daemon/), for the
+# Kernel tier's guest. The guest reads this machine's files over 9p and caches them, so a path it never read
+# before is the only way to be sure that a guest left running runs this build. Older copies are removed.
+guest_daemon() {
+  local binary=$1 hash dir=artifacts/kernel-daemon
+  hash=$(sha256sum "$binary" | cut -c1-16)
+  mkdir -p "$dir"
+  if [[ ! -x $dir/rbd-plugin-$hash ]]; then
+    cp "$binary" "$dir/rbd-plugin-$hash.tmp"
+    mv -f "$dir/rbd-plugin-$hash.tmp" "$dir/rbd-plugin-$hash"
+  fi
+  find "$dir" -maxdepth 1 -name 'rbd-plugin-*' ! -name "rbd-plugin-$hash" -delete
+  realpath "$dir/rbd-plugin-$hash"
+}

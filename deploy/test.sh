@@ -72,21 +72,12 @@ run_tests() {
   ((code == 0)) || rc=$code
 }
 
-# The Kernel tier's guest: booted once for the run, after the daemon is published (the guest reads this machine's
-# files over 9p and caches them), and given the daemon under a path named by its hash, which the guest has never
-# read before, so a guest left running (KEEP_RUNNING=1) never runs an older build.
+# The Kernel tier's guest: booted once for the run, after the daemon is published, and given the daemon under a
+# path named by its hash (lib.sh's guest_daemon), so a guest left running (KEEP_RUNNING=1) never runs an older build.
 start_kernel_guest() {
   deploy/kernel-vm.sh status >/dev/null 2>&1 || { deploy/kernel-vm.sh up; started+=(kernel); }
   import_env deploy/kernel-vm.sh env
-  local hash dir=artifacts/kernel-daemon
-  hash=$(sha256sum "$RBD_TEST_DAEMON" | cut -c1-16)
-  mkdir -p "$dir"
-  if [[ ! -x $dir/rbd-plugin-$hash ]]; then
-    cp "$RBD_TEST_DAEMON" "$dir/rbd-plugin-$hash.tmp"
-    mv -f "$dir/rbd-plugin-$hash.tmp" "$dir/rbd-plugin-$hash"
-  fi
-  find "$dir" -maxdepth 1 -name 'rbd-plugin-*' ! -name "rbd-plugin-$hash" -delete
-  RBD_KERNEL_DAEMON=$(realpath "$dir/rbd-plugin-$hash")
+  RBD_KERNEL_DAEMON=$(guest_daemon "$RBD_TEST_DAEMON")
   export RBD_KERNEL_DAEMON
 }
 

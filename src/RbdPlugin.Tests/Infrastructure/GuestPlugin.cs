@@ -111,6 +111,13 @@ internal sealed class GuestPlugin : IPluginCalls, IAsyncDisposable
     /// <summary>SIGTERM: a clean stop (volumes stay mounted: a restart is not a failover).</summary>
     public Task StopAsync() => SignalAsync("TERM");
 
+    /// <summary>SIGSTOP / SIGCONT: the host freezes (a VM paused, a stalled kernel) and later wakes, its state intact.</summary>
+    public async Task FreezeAsync(bool frozen)
+    {
+        var pid = _pid ?? throw new InvalidOperationException($"rbd-plugin {Name} is not running");
+        (await _guest.ExecAsync("kill", frozen ? "-STOP" : "-CONT", pid.ToString(CultureInfo.InvariantCulture))).EnsureSuccess();
+    }
+
     private async Task SignalAsync(string signal)
     {
         if (_pid is not { } pid)

@@ -118,6 +118,14 @@ public sealed class KernelGuest : IAsyncLifetime
             .Select(r => Text(r, "device")!)];
     }
 
+    /// <summary>The pid of the one rbd-nbd serving the image: its row's id in rbd's device list.</summary>
+    internal async Task<int> RbdNbdPidAsync(string image)
+    {
+        var json = (await RbdAsync("device", "list", "-t", "nbd", "--format", "json")).EnsureSuccess().Stdout;
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.EnumerateArray().Where(r => Text(r, "image") == image).Select(r => r.GetProperty("id").GetInt32()).Single();
+    }
+
     /// <summary>
     /// Every kernel-level trace of a mapping of the image: krbd devices in /sys/bus/rbd/devices naming it, rbd-nbd
     /// processes serving it, and nbd devices still connected (sysfs pid) to a process that serves nothing.

@@ -249,6 +249,25 @@ public sealed class RbdDeviceMapperTests
     }
 
     [Fact]
+    public async Task AbandonAsync_NbdMappedWithACookie_KillsItsRbdNbd_ThenDisconnectsTheDeviceTheKernelWouldHoldForAReattach()
+    {
+        var host = new FakeHostProbe();
+        host.Processes[4321] = ["/usr/bin/rbd-nbd", "map", "rbd/vol1"];
+        host.EndsAfterChecks[4321] = 1;
+        host.Files["/sys/block/nbd0/backend"] = "c0\n";
+        var runner = new FakeCommandRunner()
+            .On("rbd", ["device", "list"], Ok("""[{"id":4321,"pool":"rbd","namespace":"","image":"vol1","snap":"","device":"/dev/nbd0","cookie":"c0"}]"""))
+            .On("rbd", ["device", "unmap"], Ok())
+            .On("kill", [], Ok());
+
+        await new NbdMapper(runner, Client, host).AbandonAsync(new MappedDevice(Vol1, "/dev/nbd0", "nbd", "c0"), CancellationToken.None);
+
+        Assert.Equal(["-KILL", "4321"], Assert.Single(runner.CallsTo("kill")));
+        Assert.Equal(["device", "unmap", "-t", "nbd", .. ClientArgs, "/dev/nbd0"], Assert.Single(runner.CallsTo("rbd", "device", "unmap")));
+        Assert.True(runner.Calls.FindIndex(c => c.Program == "kill") < runner.Calls.FindIndex(c => c.Args is ["device", "unmap", ..]));
+    }
+
+    [Fact]
     public async Task AbandonAsync_NotMapped_DoesNothing()
     {
         var runner = new FakeCommandRunner().On("rbd", ["device", "list"], Ok("[]"));

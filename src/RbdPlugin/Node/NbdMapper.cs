@@ -86,8 +86,9 @@ internal sealed class NbdMapper(ICommandRunner runner, CephClientArgs client, IH
     protected override IReadOnlyList<string> UnmapOptions(bool force) => [];
 
     /// <summary>
-    /// Kills the rbd-nbd serving the device (SIGKILL: a fenced client finishes neither a flush nor an exit). The
-    /// kernel then fails every pending and later request on the device, so the unmount after it cannot hang.
+    /// Kills the rbd-nbd serving the device (SIGKILL: a fenced client finishes neither a flush nor an exit), then
+    /// disconnects the device, which the kernel would otherwise hold for a re-attach with its I/O waiting. The kernel
+    /// then fails every pending and later request on the device, so the unmount after it cannot hang.
     /// The list's id of an nbd row is that rbd-nbd's pid.
     /// </summary>
     public override async Task AbandonAsync(MappedDevice device, CancellationToken ct)
@@ -106,6 +107,11 @@ internal sealed class NbdMapper(ICommandRunner runner, CephClientArgs client, IH
         while (pids.Any(Host.IsRunning) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(TimeSpan.FromMilliseconds(50), ct);
+        }
+
+        if (AwaitsReattach(device))
+        {
+            await UnmapListedAsync(device, force: false, ct, AbandonTimeout);
         }
     }
 }

@@ -26,7 +26,7 @@ public sealed class KernelPluginStopTests(KernelGuest guest, ITestOutputHelper o
         var container = await NewHostNamespaceAsync();
         var before = await Guest.WriteRandomAsync($"{mountpoint}/before-stop", mib: 4, container);
         var device = Assert.Single(await Guest.MappedDevicesAsync("nbd", volume));
-        var rbdNbd = await RbdNbdPidAsync(volume);
+        var rbdNbd = await Guest.RbdNbdPidAsync(volume);
 
         // Act 1: the plugin stops as a container does: every process of it killed, its mount taken away
         await plugin.KillAsync();
@@ -52,7 +52,7 @@ public sealed class KernelPluginStopTests(KernelGuest guest, ITestOutputHelper o
         Assert.Contains(restarted.Log, l => l.Contains("1 kept", StringComparison.Ordinal));
         Assert.Contains(restarted.Log, l => l.Contains("re-attached with a new client", StringComparison.Ordinal));
         Assert.Equal([device], await Guest.MappedDevicesAsync("nbd", volume));
-        Assert.NotEqual(rbdNbd, await RbdNbdPidAsync(volume));
+        Assert.NotEqual(rbdNbd, await Guest.RbdNbdPidAsync(volume));
         Assert.Equal(device, await Guest.MountSourceAsync(mountpoint));
         // The killed rbd-nbd's watch may linger until the OSD times it out: it is recorded too, from the Mount.
         var writers = await LeaseWritersAsync(volume);
@@ -70,15 +70,6 @@ public sealed class KernelPluginStopTests(KernelGuest guest, ITestOutputHelper o
         Assert.Equal(1, restarted.FormatCount(volume)); // one log for both runs: one mkfs in all
         await restarted.UnmountAsync(volume, IdA);
         await WaitReleasedAsync(restarted, volume);
-    }
-
-    /// <summary>The pid of the rbd-nbd serving the volume: its row's id in rbd's device list.</summary>
-    private async Task<int> RbdNbdPidAsync(string volume)
-    {
-        var json = (await Guest.RbdAsync("device", "list", "-t", "nbd", "--format", "json")).EnsureSuccess().Stdout;
-        using var doc = JsonDocument.Parse(json);
-        return doc.RootElement.EnumerateArray().Where(r => r.GetProperty("image").GetString() == volume)
-            .Select(r => r.GetProperty("id").GetInt32()).Single();
     }
 
     private async Task<IReadOnlyList<string>> WatchersAsync(string volume)

@@ -93,6 +93,82 @@ public sealed class KernelTwoHostsTests(KernelGuest guest, ITestOutputHelper out
         await WaitReleasedAsync(b, volume);
     }
 
+    /// <summary>
+    /// A host that freezes rather than dies (SIGSTOP of its daemon, and of its rbd-nbd: a paused VM) for longer than
+    /// its lease: the other host takes the volume over and fences the frozen one's clients. With krbd the frozen
+    /// host's kernel client never stops (only the daemon can be frozen here), so it is the fence alone that keeps it
+    /// from writing. When the frozen host wakes, its daemon finds itself fenced and releases its old mapping by
+    /// itself, and nothing it still had queued reaches the image.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Mappers))]
+    public async Task FrozenOwner_TakenOverWhileFrozen_WakesUnableToWrite_AndReleasesItsMappingByItself(string mapper)
+    {
+        var a = await StartPluginAsync(mapper, "host-a", await NewHostNamespaceAsync(), LeaseArgs);
+        var b = await StartPluginAsync(mapper, "host-b", await NewHostNamespaceAsync(), LeaseArgs);
+        var volume = NewVolume();
+        await a.CreateAsync(volume, new() { ["size"] = "1G" });
+        var onA = await a.MountAsync(volume, IdA);
+        var durable = await Guest.WriteRandomAsync($"{onA}/before-freeze", mib: 4, a.Namespace);
+        var oldDevice = Assert.Single(await Guest.MappedDevicesAsync(mapper, volume));
+        int? rbdNbd = mapper == "nbd" ? await Guest.RbdNbdPidAsync(volume) : null;
+
+        await a.FreezeAsync(true);
+        if (rbdNbd is { } frozen)
+        {
+            (await Guest.ExecAsync("kill", "-STOP", frozen.ToString(System.Globalization.CultureInfo.InvariantCulture))).EnsureSuccess();
+        }
+
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var onB = await MountWhenTakenOverAsync(b, volume);
+            output.WriteLine($"{mapper}: host-b took the frozen host's volume over {clock.Elapsed.TotalSeconds:0.0} s after the freeze");
+            Assert.Equal(durable, await Guest.Sha256Async($"{onB}/before-freeze", b.Namespace));
+            var fromB = await Guest.WriteRandomAsync($"{onB}/from-b", mib: 4, b.Namespace);
+            if (mapper == "krbd")
+            {
+                // The frozen host's kernel client runs on: fenced, its write fails (and does not hang).
+                await AssertCannotWriteAsync(a, $"{onA}/while-frozen");
+            }
+
+            // The frozen host wakes up: its rbd-nbd first, while its daemon (which would release the mount) still sleeps.
+            if (rbdNbd is { } woken)
+            {
+                (await Guest.ExecAsync("kill", "-CONT", woken.ToString(System.Globalization.CultureInfo.InvariantCulture))).EnsureSuccess();
+                rbdNbd = null;
+                await AssertCannotWriteAsync(a, $"{onA}/after-wake");
+            }
+
+            await a.FreezeAsync(false);
+            clock.Restart();
+            await KernelGuest.WaitUntilAsync(async () => await Guest.MountSourceAsync(onA, a.Namespace) is null
+                    && !(await Guest.MappedDevicesAsync(mapper, volume)).Contains(oldDevice),
+                TimeSpan.FromSeconds(90), "host-a to release the volume it lost while frozen");
+            output.WriteLine($"{mapper}: host-a released its old mapping {clock.Elapsed.TotalSeconds:0.0} s after waking");
+            Assert.Contains(a.Log, l => l.Contains("fenced", StringComparison.OrdinalIgnoreCase) || l.Contains("lost", StringComparison.OrdinalIgnoreCase));
+
+            // host-b's filesystem holds what host-b wrote, and nothing of host-a's after the takeover.
+            await b.UnmountAsync(volume, IdB);
+            await WaitReleasedAsync(b, volume);
+            var back = await b.MountAsync(volume, IdB);
+            Assert.Equal(fromB, await Guest.Sha256Async($"{back}/from-b", b.Namespace));
+            Assert.Equal(durable, await Guest.Sha256Async($"{back}/before-freeze", b.Namespace));
+            var files = (await Guest.Agent.ExecAsync(KernelGuest.In(b.Namespace, "ls", back))).EnsureSuccess().Stdout;
+            Assert.DoesNotContain("while-frozen", files, StringComparison.Ordinal);
+            Assert.DoesNotContain("after-wake", files, StringComparison.Ordinal);
+            await b.UnmountAsync(volume, IdB);
+            await WaitReleasedAsync(b, volume);
+        }
+        finally
+        {
+            if (rbdNbd is { } stillFrozen)
+            {
+                await Guest.ExecAsync("kill", "-CONT", stillFrozen.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Mappers))]
     public async Task Race_BothHostsMountAtOnce_NeverBothMounted_TheLoserNamesTheWinner(string mapper)
@@ -127,6 +203,35 @@ public sealed class KernelTwoHostsTests(KernelGuest guest, ITestOutputHelper out
 
         output.WriteLine($"{mapper} race: {rounds} rounds in {clock.Elapsed.TotalSeconds:0} s, won by host-a {wins["host-a"]}, host-b {wins["host-b"]}");
         Assert.Equal(1, a.FormatCount(volume) + b.FormatCount(volume)); // one mkfs over all the rounds
+    }
+
+    /// <summary>Mounts on <paramref name="taker"/> once the owner's lease has lapsed (it waits the lease out, then fences).</summary>
+    private static async Task<string> MountWhenTakenOverAsync(GuestPlugin taker, string volume)
+    {
+        string? mountpoint = null;
+        await KernelGuest.WaitUntilAsync(async () =>
+        {
+            try
+            {
+                mountpoint = await taker.MountAsync(volume, taker.HostId == "host-a" ? IdA : IdB);
+                return true;
+            }
+            catch (PluginErrorException e) when (e.Err.Contains("in use on host", StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(120), $"{taker.HostId} to take the volume over");
+        return mountpoint!;
+    }
+
+    /// <summary>A direct, synced write through the host's old mapping fails, and fails rather than hangs.</summary>
+    private async Task AssertCannotWriteAsync(GuestPlugin host, string path)
+    {
+        var write = await Guest.Agent.ExecAsync(KernelGuest.In(host.Namespace,
+            "timeout", "60", "dd", "if=/dev/urandom", $"of={path}", "bs=1M", "count=1", "oflag=direct", "conv=fsync", "status=none"),
+            TimeSpan.FromSeconds(90));
+        Assert.NotEqual(0, write.ExitCode);
+        Assert.NotEqual(124, write.ExitCode);
     }
 
     private static async Task<(string? Mountpoint, string? Error)> TryMountAsync(GuestPlugin plugin, string volume, string id)
