@@ -42,12 +42,19 @@ call() {
   printf '%s' "$out"
 }
 
+# Whether a device maps image $1, from sysfs and /proc (a `rbd device list` costs a second here, which would blur
+# what is measured): a krbd device naming it, or an rbd-nbd process serving it.
+is_mapped() {
+  case $mapper in
+    krbd) grep -qsx "$1" /sys/bus/rbd/devices/*/name ;;
+    nbd) pgrep -f "rbd-nbd .* $pool/$1( |\$)" >/dev/null ;;
+  esac
+}
+
 # Waits until nothing is mounted at $1 and no device maps image $2 (the plugin releases after its Unmount answered).
 wait_released() {
-  local mountpoint=$1 image=$2
-  while mountpoint -q "$mountpoint" || rbd "${c[@]}" device list -t "$mapper" --format json | jq -e --arg i "$image" \
-    'map(select((.name // .image) == $i)) | length > 0' >/dev/null; do
-    sleep 0.05
+  while mountpoint -q "$1" || is_mapped "$2"; do
+    sleep 0.02
   done
 }
 
@@ -122,7 +129,7 @@ fio_job() {
 # rbd bench on a plugin-made image; prints bytes/s and IOPS from its summary line.
 rbd_bench() {
   local image=$1 type=$2 pattern=$3 size=$4 threads=$5 total=$6
-  rbd "${c[@]}" bench --no-progress --io-type "$type" --io-pattern "$pattern" --io-size "$size" --io-threads "$threads" \
+  rbd "${c[@]}" bench --io-type "$type" --io-pattern "$pattern" --io-size "$size" --io-threads "$threads" \
     --io-total "$total" "$pool/$image" 2>&1 \
     | awk '/^elapsed:/ { m = $9 ~ /^KiB/ ? 1024 : $9 ~ /^MiB/ ? 1048576 : $9 ~ /^GiB/ ? 1073741824 : 1; printf "%.0f %s\n", $8 * m, $6 }'
 }

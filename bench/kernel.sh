@@ -28,8 +28,10 @@ deploy/kernel-vm.sh status >/dev/null 2>&1 || { deploy/kernel-vm.sh up; started=
 import_env deploy/kernel-vm.sh env
 daemon=$(guest_daemon "$(deploy/publish.sh artifacts/bench-daemon)")
 
+# Through the log share, which the guest mounts uncached: it caches this machine's files, and may hold an older copy.
+cp bench/kernel-guest.sh "$RBD_KERNEL_SHARE_HOST/bench-kernel-guest.sh"
 log "running in the guest: krbd, then nbd ($reps repetitions)"
-rows=$(RBD_KERNEL_VM_RUN_TIMEOUT=3000 deploy/kernel-vm.sh run -- bash "$PWD/bench/kernel-guest.sh" "$daemon" \
+rows=$(RBD_KERNEL_VM_RUN_TIMEOUT=3000 deploy/kernel-vm.sh run -- bash "$RBD_KERNEL_SHARE_GUEST/bench-kernel-guest.sh" "$daemon" \
   "$RBD_KERNEL_CEPH_CONF" "$RBD_KERNEL_CEPH_ID" "$RBD_KERNEL_KEYRING" "$RBD_KERNEL_POOL" "$reps" krbd nbd)
 
 printf '| mapper | row | plugin | by hand / rbd bench | plugin ÷ baseline |\n|---|---|---:|---:|---:|\n'

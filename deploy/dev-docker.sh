@@ -40,7 +40,8 @@ readonly APPLETS=(sh cat echo ls sleep sha256sum dd mkdir rm touch sync test sta
   head tail wc cp mv ln df du mount umount grep sed tr cut sort uniq true false env id printf seq find xargs
   chmod chown hostname date kill ps uname truncate cmp tee wget nc which)
 readonly IMAGE_LABEL=rbd-plugin-dev.busybox
-readonly START_TIMEOUT=30   # seconds to wait for `docker info` after starting dockerd
+# Seconds to wait for `docker info` after starting dockerd (RBD_DEV_DOCKER_START_TIMEOUT: the Kernel tier's emulated guest needs more).
+readonly START_TIMEOUT=${RBD_DEV_DOCKER_START_TIMEOUT:-30}
 readonly STOP_TIMEOUT=40    # seconds to wait for dockerd to exit after SIGTERM (it stops containers first)
 
 usage() {
