@@ -61,18 +61,31 @@ public sealed class KernelDockerTests(KernelGuest guest) : KernelTest(guest)
         }
         finally
         {
-            await Guest.ExecAsync("bash", DevDockerScript, "down");
+            await StopEngineAsync();
             await Guest.ExecAsync("rm", "-f", SpecFile, key);
         }
     }
 
     private static string DevDockerScript => Path.Combine(DockerTlsTests.RepoRoot(), "deploy", "dev-docker.sh");
 
+    /// <summary>
+    /// dev-docker.sh's main engine, the guest's own. Its state dir gets a tmpfs first: through the overlay the guest
+    /// sees this machine's engine state there, and dockerd's renames across the overlay's layers fail (EXDEV).
+    /// </summary>
     private async Task StartEngineAsync()
     {
+        (await Guest.ShAsync("""mkdir -p "$1" && { mountpoint -q "$1" || mount -t tmpfs -o mode=0700 tmpfs "$1"; }""", EngineState)).EnsureSuccess();
         var up = await Guest.Agent.ExecAsync(["bash", DevDockerScript, "up"], TimeSpan.FromMinutes(4), env: ["RBD_DEV_DOCKER_START_TIMEOUT=180"]);
         Assert.True(up.Succeeded, $"dev-docker.sh up in the guest exited {up.ExitCode}: {up.Stderr}");
     }
+
+    private async Task StopEngineAsync()
+    {
+        await Guest.Agent.ExecAsync(["bash", DevDockerScript, "down"], TimeSpan.FromMinutes(2));
+        await Guest.ShAsync("""! mountpoint -q "$1" || umount -l "$1" """, EngineState);
+    }
+
+    private const string EngineState = "/var/lib/rbd-plugin-dev";
 
     private Task<GuestResult> DockerAsync(params string[] args) => Guest.Agent.ExecAsync(["docker", .. args], TimeSpan.FromMinutes(4));
 }
