@@ -118,6 +118,17 @@ public sealed class KernelGuest : IAsyncLifetime
             .Select(r => Text(r, "device")!)];
     }
 
+    /// <summary>The dm devices open for the volume in the guest's kernel (one per line), "" when none.</summary>
+    internal async Task<string> CryptDevicesOfAsync(string volume) =>
+        (await ShAsync("""
+            for d in /sys/block/dm-*; do
+              [[ -e $d/dm/name ]] || continue
+              name=$(<"$d/dm/name")
+              [[ $name == *"$1" ]] && echo "$name"
+            done
+            true
+            """, volume)).EnsureSuccess().Stdout.Trim();
+
     /// <summary>The pid of the one rbd-nbd serving the image: its row's id in rbd's device list.</summary>
     internal async Task<int> RbdNbdPidAsync(string image)
     {

@@ -43,7 +43,7 @@ public sealed class KernelEncryptionTests(KernelGuest guest) : KernelTest(guest)
         var written = await Guest.Sha256Async($"{onA}/marker.txt", a.Namespace);
         await a.UnmountAsync(volume, IdA);
         await WaitReleasedAsync(a, volume);
-        Assert.Equal("", await CryptDevicesOfAsync(volume));
+        Assert.Equal("", await Guest.CryptDevicesOfAsync(volume));
 
         // What Ceph holds is ciphertext: a raw export carries the LUKS header and not one copy of the marker.
         var export = $"{keys}/export.img";
@@ -64,7 +64,7 @@ public sealed class KernelEncryptionTests(KernelGuest guest) : KernelTest(guest)
         var wrong = await Assert.ThrowsAsync<PluginErrorException>(() => b.MountAsync(volume, IdB));
         Assert.Contains("is not the key the volume was wrapped with", wrong.Err, StringComparison.Ordinal);
         Assert.Empty(await Guest.MappedDevicesAsync(mapper, volume));
-        Assert.Equal("", await CryptDevicesOfAsync(volume));
+        Assert.Equal("", await Guest.CryptDevicesOfAsync(volume));
         Assert.DoesNotContain(b.Log, l => l.Contains(marker, StringComparison.Ordinal));
 
         // Rotation under the new key (idempotent), run where the old key is.
@@ -94,7 +94,7 @@ public sealed class KernelEncryptionTests(KernelGuest guest) : KernelTest(guest)
         Assert.Equal(1, LuksFormats(a2, volume) + LuksFormats(b, volume));
         await a2.UnmountAsync(volume, IdA);
         await WaitReleasedAsync(a2, volume);
-        Assert.Equal("", await CryptDevicesOfAsync(volume));
+        Assert.Equal("", await Guest.CryptDevicesOfAsync(volume));
     }
 
     /// <summary>
@@ -136,21 +136,11 @@ public sealed class KernelEncryptionTests(KernelGuest guest) : KernelTest(guest)
         Assert.Equal(0, LuksFormats(a, restored));
         await a.UnmountAsync(restored, IdB);
         await WaitReleasedAsync(a, restored);
-        Assert.Equal("", await CryptDevicesOfAsync(restored));
+        Assert.Equal("", await Guest.CryptDevicesOfAsync(restored));
         (await Guest.ExecAsync("rm", "-rf", keys)).EnsureSuccess();
     }
 
     private static int LuksFormats(GuestPlugin plugin, string volume) =>
         plugin.Log.Count(l => l.Contains("\"@m\":\"Wrote a LUKS2 header", StringComparison.Ordinal) && l.Contains(volume, StringComparison.Ordinal));
 
-    /// <summary>The dm devices open for the volume in the guest's kernel (one per line), "" when none.</summary>
-    private async Task<string> CryptDevicesOfAsync(string volume) =>
-        (await Guest.ShAsync("""
-            for d in /sys/block/dm-*; do
-              [[ -e $d/dm/name ]] || continue
-              name=$(<"$d/dm/name")
-              [[ $name == *"$1" ]] && echo "$name"
-            done
-            true
-            """, volume)).EnsureSuccess().Stdout.Trim();
 }

@@ -46,14 +46,26 @@ public sealed class KernelTwoHostsTests(KernelGuest guest, ITestOutputHelper out
         await WaitReleasedAsync(a, volume);
     }
 
+    /// <summary>Each mapper, and an encrypted volume on krbd (dm-crypt over the fenced mapping on the old owner).</summary>
+    public static TheoryData<string, bool> TakeoverCases => new() { { "krbd", false }, { "nbd", false }, { "krbd", true } };
+
     [Theory]
-    [MemberData(nameof(Mappers))]
-    public async Task Takeover_AfterKillMinus9OfTheOwner_OldMappingCannotWrite_AndItsDaemonReleasesItOnReturn(string mapper)
+    [MemberData(nameof(TakeoverCases))]
+    public async Task Takeover_AfterKillMinus9OfTheOwner_OldMappingCannotWrite_AndItsDaemonReleasesItOnReturn(string mapper, bool encrypted)
     {
-        var a = await StartPluginAsync(mapper, "host-a", await NewHostNamespaceAsync(), LeaseArgs);
-        var b = await StartPluginAsync(mapper, "host-b", await NewHostNamespaceAsync(), LeaseArgs);
+        string[] args = LeaseArgs;
+        if (encrypted)
+        {
+            var key = $"/run/rbd-kernel-tests/takeover-kek-{Guid.NewGuid():N}";
+            (await Guest.ExecAsync("mkdir", "-p", "/run/rbd-kernel-tests")).EnsureSuccess();
+            (await Guest.ExecAsync(KernelGuest.Daemon, "key", "generate", key)).EnsureSuccess();
+            args = [.. LeaseArgs, "--encryption-key-file", key]; // the hosts share it
+        }
+
+        var a = await StartPluginAsync(mapper, "host-a", await NewHostNamespaceAsync(), args);
+        var b = await StartPluginAsync(mapper, "host-b", await NewHostNamespaceAsync(), args);
         var volume = NewVolume();
-        await a.CreateAsync(volume, new() { ["size"] = "1G" });
+        await a.CreateAsync(volume, encrypted ? new() { ["size"] = "1G", ["encrypted"] = "true" } : new() { ["size"] = "1G" });
         var onA = await a.MountAsync(volume, IdA);
         var durable = await Guest.WriteRandomAsync($"{onA}/before-crash", mib: 4, a.Namespace);
         var oldDevice = Assert.Single(await Guest.MappedDevicesAsync(mapper, volume));
@@ -76,7 +88,17 @@ public sealed class KernelTwoHostsTests(KernelGuest guest, ITestOutputHelper out
 
         Assert.Equal(durable, await Guest.Sha256Async($"{onB}/before-crash", b.Namespace));
         var newDevice = Assert.Single(await Guest.MappedDevicesAsync(mapper, volume), d => d != oldDevice);
-        Assert.Equal(newDevice, await Guest.MountSourceAsync(onB!, b.Namespace));
+        var sourceOnB = await Guest.MountSourceAsync(onB!, b.Namespace);
+        if (encrypted)
+        {
+            Assert.StartsWith("/dev/mapper/rbd-plugin-", sourceOnB, StringComparison.Ordinal);
+            Assert.Equal(2, (await Guest.CryptDevicesOfAsync(volume)).Split('\n').Length); // host-a's, over its fenced mapping, and host-b's
+        }
+        else
+        {
+            Assert.Equal(newDevice, sourceOnB);
+        }
+
         var stale = await Guest.Agent.ExecAsync(KernelGuest.In(a.Namespace,
             "timeout", "60", "dd", "if=/dev/urandom", $"of={onA}/after-takeover", "bs=1M", "count=1", "oflag=direct", "conv=fsync", "status=none"),
             TimeSpan.FromSeconds(90));
@@ -85,12 +107,21 @@ public sealed class KernelTwoHostsTests(KernelGuest guest, ITestOutputHelper out
         await Guest.WriteRandomAsync($"{onB}/after-takeover", ns: b.Namespace);
 
         // host-a comes back: its reconcile finds the volume lost and releases the old mount and mapping.
-        var back = await RestartAsync(a, LeaseArgs);
+        var back = await RestartAsync(a, args);
         Assert.Contains(back.Log, l => l.Contains("1 lost to another host", StringComparison.Ordinal));
         Assert.Null(await Guest.MountSourceAsync(onA, a.Namespace));
         Assert.Equal([newDevice], await Guest.MappedDevicesAsync(mapper, volume));
+        if (encrypted)
+        {
+            // host-a's crypt device is closed (deferred: the lazily unmounted filesystem let go of it).
+            await KernelGuest.WaitUntilAsync(async () => !(await Guest.CryptDevicesOfAsync(volume)).Contains('\n'),
+                TimeSpan.FromSeconds(60), "host-a's crypt device to close");
+            Assert.Equal(sourceOnB, "/dev/mapper/" + await Guest.CryptDevicesOfAsync(volume));
+        }
+
         await b.UnmountAsync(volume, IdB);
         await WaitReleasedAsync(b, volume);
+        Assert.Equal("", await Guest.CryptDevicesOfAsync(volume));
     }
 
     /// <summary>
