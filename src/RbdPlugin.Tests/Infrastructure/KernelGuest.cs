@@ -167,7 +167,7 @@ public sealed class KernelGuest : IAsyncLifetime
 
     /// <summary>
     /// Removes what the volumes may have left, whatever state a test ended in: krbd mappings (forced), rbd-nbd
-    /// daemons (killed, which frees their devices), snapshots, images, index entries and lease objects. One script,
+    /// daemons (killed, and their devices disconnected), snapshots, images, index entries and lease objects. One script,
     /// because every rbd and rados run costs a second or more in the emulated guest.
     /// </summary>
     internal async Task RemoveVolumesAsync(IReadOnlyList<string> volumes)
@@ -195,6 +195,15 @@ public sealed class KernelGuest : IAsyncLifetime
             for p in /proc/[0-9]*; do
               cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
               for v; do [[ $cmd == *rbd-nbd* && $cmd == *"/$v "* ]] && kill -KILL "${p#/proc/}"; done
+            done
+            # Mapped through netlink, an nbd device outlives its rbd-nbd (waiting for a re-attach): disconnect every
+            # device whose process is gone, or it would linger into the next tests for the reattach timeout.
+            sleep 0.5
+            for f in /sys/block/nbd*/pid; do
+              [[ -e $f ]] || continue
+              [[ -d /proc/$(<"$f") ]] && continue
+              d=${f%/pid}
+              rbd "${c[@]}" device unmap -t nbd "/dev/${d##*/}"
             done
             for v; do
               rbd "${c[@]}" rm --no-progress "$pool/$v" 2>/dev/null || { rbd "${c[@]}" snap purge --no-progress "$pool/$v"; rbd "${c[@]}" rm --no-progress "$pool/$v"; }

@@ -172,6 +172,33 @@ public sealed class RbdDeviceMapperTests
     }
 
     [Fact]
+    public async Task RefreshSizeAsync_NbdMappedThroughNetlink_DetachesThenAttachesWithTheCookie_SoTheDeviceTakesTheImagesSize()
+    {
+        var runner = new FakeCommandRunner().On("rbd", ["device", "detach"], Ok()).On("rbd", ["device", "attach"], Ok("/dev/nbd3\n"));
+        var mapper = new NbdMapper(runner, Client, new FakeHostProbe());
+        var device = new MappedDevice(Vol1, "/dev/nbd3", "nbd", "c0");
+
+        await mapper.RefreshSizeAsync(device, CancellationToken.None);
+
+        Assert.True(mapper.RefreshRenewsClient(device));
+        Assert.Equal([["device", "detach", "-t", "nbd", .. ClientArgs, "/dev/nbd3"],
+            ["device", "attach", "-t", "nbd", "--device", "/dev/nbd3", "--cookie", "c0", "-o", "try-netlink,reattach-timeout=300", .. ClientArgs, "rbd/vol1"]],
+            runner.Calls.Where(c => c.Program == "rbd").Select(c => c.Args.ToArray()).ToArray());
+    }
+
+    [Fact]
+    public async Task RefreshSizeAsync_NbdMappedWithoutACookie_LeavesItToRbdNbd()
+    {
+        var runner = new FakeCommandRunner();
+        var mapper = new NbdMapper(runner, Client, new FakeHostProbe());
+
+        await mapper.RefreshSizeAsync(new MappedDevice(Vol1, "/dev/nbd3", "nbd"), CancellationToken.None);
+
+        Assert.Empty(runner.Calls);
+        Assert.False(mapper.RefreshRenewsClient(new MappedDevice(Vol1, "/dev/nbd3", "nbd")));
+    }
+
+    [Fact]
     public void Krbd_NeverAwaitsReattach()
     {
         var probe = new FakeHostProbe();

@@ -38,10 +38,15 @@ internal interface IBlockMapper
     Task AbandonAsync(MappedDevice device, CancellationToken ct);
 
     /// <summary>
-    /// Makes the device show the image's current size after the image was grown: the kernel's rbd client and
-    /// rbd-nbd follow a resize by themselves; a loop device keeps the size it was attached with until told.
+    /// Makes the device show the image's current size after the image was grown: the kernel's rbd client follows
+    /// a resize by itself; rbd-nbd mapped through netlink is re-attached; a loop device keeps the size it was
+    /// attached with until told.
     /// </summary>
     Task RefreshSizeAsync(MappedDevice device, CancellationToken ct);
+
+    /// <summary>Whether <see cref="RefreshSizeAsync"/> serves the device with a new Ceph client, whose address the
+    /// lease must then record (rbd-nbd mapped through netlink: it is re-attached).</summary>
+    bool RefreshRenewsClient(MappedDevice device) => false;
 
     /// <summary>Every image this mapper has mapped on this host (for reconciliation at start).</summary>
     Task<IReadOnlyList<MappedDevice>> ListMappedAsync(CancellationToken ct);

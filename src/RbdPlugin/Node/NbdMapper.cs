@@ -68,6 +68,26 @@ internal sealed class NbdMapper(ICommandRunner runner, CephClientArgs client, IH
     }
 
     /// <summary>
+    /// rbd-nbd 16 cannot resize a device it mapped through netlink: its resize request names no backend, and the
+    /// kernel refuses it ("nbd: must specify backend"), so the device keeps its old size. A new rbd-nbd attached to
+    /// the device sets the image's current size: detach (the device waits, its I/O queued), then attach with the
+    /// cookie. Requests in flight at the detach are sent again when the kernel's request timeout (30 s) runs out.
+    /// </summary>
+    public override async Task RefreshSizeAsync(MappedDevice device, CancellationToken ct)
+    {
+        if (!RefreshRenewsClient(device))
+        {
+            return;
+        }
+
+        // rbd device detach -t nbd -c CONF --id ID --keyring KEYRING /dev/nbdN
+        await Runner.RunAsync("rbd", ["device", "detach", "-t", DeviceType, .. Client.ToArgs(), device.DevicePath], ct);
+        await ReattachAsync(device, ct);
+    }
+
+    public override bool RefreshRenewsClient(MappedDevice device) => !string.IsNullOrEmpty(device.Detail);
+
+    /// <summary>
     /// <c>rbd device attach -t nbd --device DEV --cookie COOKIE</c>: a new rbd-nbd opens the image and hands its
     /// socket to the waiting device; the I/O queued meanwhile goes on. Fails (and changes nothing) once the kernel
     /// gave the device up.

@@ -94,8 +94,11 @@ internal abstract class RbdDeviceMapper(ICommandRunner runner, CephClientArgs cl
         return new MappedDevice(image, printed[0], Name, printed.Length == 2 ? printed[1] : null);
     }
 
-    /// <summary>Nothing to do: krbd and rbd-nbd watch the image header and resize the device when the image grows.</summary>
-    public Task RefreshSizeAsync(MappedDevice device, CancellationToken ct) => Task.CompletedTask;
+    /// <summary>krbd watches the image header and resizes the device when the image grows (so does rbd-nbd mapped
+    /// through ioctl; through netlink, see <see cref="NbdMapper"/>).</summary>
+    public virtual Task RefreshSizeAsync(MappedDevice device, CancellationToken ct) => Task.CompletedTask;
+
+    public virtual bool RefreshRenewsClient(MappedDevice device) => false;
 
     public async Task UnmapAsync(MappedDevice device, CancellationToken ct)
     {

@@ -278,7 +278,8 @@ internal sealed class VolumeDriver : IVolumeDriver
             }
 
             var (before, after) = await HostErrors.Guard($"growing the filesystem of volume {name} (its image is grown already)",
-                () => _mounter.GrowAsync(entry, passphrase is null ? (ReadOnlyMemory<byte>?)null : passphrase, ct));
+                () => _mounter.GrowAsync(entry, passphrase is null ? (ReadOnlyMemory<byte>?)null : passphrase,
+                    writers => CephErrors.Guard($"record the writers of {name}", () => _leases.RecordOwnWritersAsync(name, writers, ct)), ct));
             return new FilesystemGrowth(name, true, before, after);
         }
         finally

@@ -187,9 +187,25 @@ internal sealed partial class VolumeMounter(
 
     /// <summary>Grows the mounted filesystem to its (already grown) image: the mapper shows the new size, then
     /// resize2fs or xfs_growfs online; an encrypted volume's crypt device follows its mapped device first.</summary>
-    public async Task<(ulong Before, ulong After)> GrowAsync(JournalEntry entry, ReadOnlyMemory<byte>? passphrase, CancellationToken ct)
+    public async Task<(ulong Before, ulong After)> GrowAsync(JournalEntry entry, ReadOnlyMemory<byte>? passphrase,
+        Func<IReadOnlyList<string>, Task> recordWriters, CancellationToken ct)
     {
-        await mappers.Get(entry.Mapper).RefreshSizeAsync(DeviceOf(entry), ct);
+        var mapper = mappers.Get(entry.Mapper);
+        var device = DeviceOf(entry);
+        if (mapper.RefreshRenewsClient(device))
+        {
+            // A new client serves the device: the lease records it beside the old ones, as a Mount's.
+            var watchedBefore = await writers.BeforeAsync(entry.Image, ct);
+            await mapper.RefreshSizeAsync(device, ct);
+            IReadOnlyList<string> all = [.. entry.Writers ?? [], .. await writers.NewAsync(entry.Image, watchedBefore, ct)];
+            await recordWriters(all);
+            journal.Save(entry with { Writers = all });
+        }
+        else
+        {
+            await mapper.RefreshSizeAsync(device, ct);
+        }
+
         if (entry.Crypt is { } name)
         {
             await crypt.ResizeAsync(name, passphrase ?? throw new ArgumentException("an encrypted volume grows with its passphrase", nameof(passphrase)), ct);

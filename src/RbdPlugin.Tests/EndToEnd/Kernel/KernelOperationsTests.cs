@@ -6,7 +6,8 @@ namespace RbdPlugin.Tests.EndToEnd.Kernel;
 
 /// <summary>
 /// What the runbook CLI asks of the daemon that has a volume mounted, on the real mappers: an online resize that
-/// the filesystem sees (krbd and rbd-nbd follow the image size by themselves), and a snapshot of a mounted volume
+/// the filesystem sees (krbd follows the image size by itself; rbd-nbd, mapped through netlink, is re-attached to
+/// take it), and a snapshot of a mounted volume
 /// taken inside a freeze, so that data still only in the page cache is in it.
 /// </summary>
 public sealed class KernelOperationsTests(KernelGuest guest) : KernelTest(guest)

@@ -235,6 +235,28 @@ public sealed class EncryptedMountTests : IDisposable
     }
 
     [Fact]
+    public async Task Restart_ContainerStillHasTheCryptDeviceMounted_AfterOurMountWentAway_MountsItAgainAndKeepsIt()
+    {
+        // Arrange: a managed plugin stopped: Docker took our mount away, the container keeps its own, on the
+        // cleartext device (not the mapped one under it)
+        await _h.Driver.CreateAsync("db1", Encrypted, _ct);
+        await _h.Driver.MountAsync("db1", IdA, _ct);
+        var entry = _h.Journal.Get("db1")!;
+        _h.Host.Mounts.Clear();
+        _h.Namespaces.Others.Add(new MountEntry(entry.FsDevice, "/data", "ext4"));
+        _h.Host.Log.Clear();
+
+        // Act
+        var report = await _h.RestartAsync();
+
+        // Assert: kept and mounted again from the crypt device; nothing closed or unmapped under the container
+        Assert.Equal(1, report.Kept);
+        Assert.Equal(entry.FsDevice, _h.Host.Mounts[entry.Mountpoint].Device);
+        Assert.DoesNotContain("luksClose", _h.Host.Log);
+        Assert.DoesNotContain("unmap", _h.Host.Log);
+    }
+
+    [Fact]
     public async Task Restart_CryptDeviceLeftOpenOverALeftoverKrbdMapping_IsClosedAndUnmapped()
     {
         var krbd = new FakeHost { Name = "krbd", Cluster = _h.Ceph };
