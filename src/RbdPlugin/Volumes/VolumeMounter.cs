@@ -117,15 +117,25 @@ internal sealed partial class VolumeMounter(
     /// </summary>
     public async Task<JournalEntry> ReviveAsync(JournalEntry entry, Func<IReadOnlyList<string>, Task> recordWriters, CancellationToken ct)
     {
-        var watchedBefore = await writers.BeforeAsync(entry.Image, ct);
-        await mappers.Get(entry.Mapper).ReattachAsync(DeviceOf(entry), ct);
-        IReadOnlyList<string> all = [.. entry.Writers ?? [], .. await writers.NewAsync(entry.Image, watchedBefore, ct)];
-        await recordWriters(all);
+        var revived = await WithNewClientAsync(entry, () => mappers.Get(entry.Mapper).ReattachAsync(entry.Mapping, ct), recordWriters, ct);
         await filesystem.MountAsync(entry.FsDevice, entry.Mountpoint, entry.FsType, [], ct);
-        var revived = entry with { Writers = all };
         journal.Save(revived);
         LogRevived(entry.Name, entry.Device, entry.Mountpoint);
         return revived;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="serve"/>, which gives the mapping a new Ceph client, and records that client beside the
+    /// entry's writers (the lease names it, so a later takeover fences it). Returns the entry with them all.
+    /// </summary>
+    private async Task<JournalEntry> WithNewClientAsync(JournalEntry entry, Func<Task> serve, Func<IReadOnlyList<string>, Task> recordWriters,
+        CancellationToken ct)
+    {
+        var watchedBefore = await writers.BeforeAsync(entry.Image, ct);
+        await serve();
+        IReadOnlyList<string> all = [.. entry.Writers ?? [], .. await writers.NewAsync(entry.Image, watchedBefore, ct)];
+        await recordWriters(all);
+        return entry with { Writers = all };
     }
 
     /// <summary>Unmounts and unmaps a volume nobody uses any more, then forgets it.</summary>
@@ -137,14 +147,14 @@ internal sealed partial class VolumeMounter(
             await crypt.CloseAsync(name, deferred: false, ct);
         }
 
-        await mappers.Get(entry.Mapper).UnmapAsync(DeviceOf(entry), ct);
+        await mappers.Get(entry.Mapper).UnmapAsync(entry.Mapping, ct);
         journal.Delete(entry.Name);
         TryRemoveEmptyDirectory(entry.Mountpoint);
         LogReleased(entry.Name, entry.Device);
     }
 
     /// <summary>Ends the Ceph client serving the mapping at once, without a flush (see <see cref="IBlockMapper.AbandonAsync"/>).</summary>
-    public Task AbandonAsync(JournalEntry entry, CancellationToken ct) => mappers.Get(entry.Mapper).AbandonAsync(DeviceOf(entry), ct);
+    public Task AbandonAsync(JournalEntry entry, CancellationToken ct) => mappers.Get(entry.Mapper).AbandonAsync(entry.Mapping, ct);
 
     /// <summary>
     /// Releases a volume this host no longer owns: ends the mapping's Ceph client first (its writes must not land
@@ -155,7 +165,7 @@ internal sealed partial class VolumeMounter(
     public async Task ReleaseLostAsync(JournalEntry entry)
     {
         var mapper = mappers.Get(entry.Mapper);
-        await TryStepAsync(entry.Name, "end the mapping's client", () => mapper.AbandonAsync(DeviceOf(entry), CancellationToken.None));
+        await TryStepAsync(entry.Name, "end the mapping's client", () => mapper.AbandonAsync(entry.Mapping, CancellationToken.None));
         // Not before the client is gone (a write must not land), but before the unmount: a filesystem left frozen
         // (a daemon killed during a snapshot) would keep its writers hanging, unkillable, after a lazy unmount.
         await TryStepAsync(entry.Name, "thaw", async () =>
@@ -179,7 +189,7 @@ internal sealed partial class VolumeMounter(
             await TryStepAsync(entry.Name, "cryptsetup close", () => crypt.CloseAsync(name, deferred: true, CancellationToken.None));
         }
 
-        await TryStepAsync(entry.Name, "unmap", () => mapper.UnmapAsync(DeviceOf(entry), CancellationToken.None));
+        await TryStepAsync(entry.Name, "unmap", () => mapper.UnmapAsync(entry.Mapping, CancellationToken.None));
         journal.Delete(entry.Name);
         TryRemoveEmptyDirectory(entry.Mountpoint);
         LogReleasedLost(entry.Name);
@@ -191,19 +201,13 @@ internal sealed partial class VolumeMounter(
         Func<IReadOnlyList<string>, Task> recordWriters, CancellationToken ct)
     {
         var mapper = mappers.Get(entry.Mapper);
-        var device = DeviceOf(entry);
-        if (mapper.RefreshRenewsClient(device))
+        if (mapper.RefreshRenewsClient(entry.Mapping))
         {
-            // A new client serves the device: the lease records it beside the old ones, as a Mount's.
-            var watchedBefore = await writers.BeforeAsync(entry.Image, ct);
-            await mapper.RefreshSizeAsync(device, ct);
-            IReadOnlyList<string> all = [.. entry.Writers ?? [], .. await writers.NewAsync(entry.Image, watchedBefore, ct)];
-            await recordWriters(all);
-            journal.Save(entry with { Writers = all });
+            journal.Save(await WithNewClientAsync(entry, () => mapper.RefreshSizeAsync(entry.Mapping, ct), recordWriters, ct));
         }
         else
         {
-            await mapper.RefreshSizeAsync(device, ct);
+            await mapper.RefreshSizeAsync(entry.Mapping, ct);
         }
 
         if (entry.Crypt is { } name)
@@ -333,7 +337,6 @@ internal sealed partial class VolumeMounter(
         }
     }
 
-    private static MappedDevice DeviceOf(JournalEntry entry) => new(entry.Image, entry.Device, entry.Mapper, entry.MapperDetail);
 
     private static void TryRemoveEmptyDirectory(string path)
     {

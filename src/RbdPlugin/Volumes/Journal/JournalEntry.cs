@@ -29,6 +29,10 @@ internal sealed record JournalEntry(
     [System.Text.Json.Serialization.JsonIgnore]
     public string FsDevice => Crypt is null ? Device : Node.CryptSetup.MapperPath(Crypt);
 
+    /// <summary>The mapping as its mapper takes it (device, and the mapper's detail: fuse mountpoint, nbd cookie).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Node.MappedDevice Mapping => new(Image, Device, Mapper, MapperDetail);
+
     public int TotalRefs => Refs.Values.Sum();
 
     public JournalEntry AddRef(string mountId)

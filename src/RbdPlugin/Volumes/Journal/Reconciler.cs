@@ -54,7 +54,7 @@ internal sealed partial class Reconciler(
                 {
                     isMounted = await RemountAsync(entry, ct);
                 }
-                else if (entry.TotalRefs > 0 && mappers.Get(entry.Mapper).AwaitsReattach(DeviceOf(entry)))
+                else if (entry.TotalRefs > 0 && mappers.Get(entry.Mapper).AwaitsReattach(entry.Mapping))
                 {
                     isMounted = revive = true; // served again below, once the lease is ours again
                 }
@@ -123,7 +123,7 @@ internal sealed partial class Reconciler(
         // that died with a managed plugin, an nbd device waiting for its dead rbd-nbd. The unmap of the journaled
         // device releases it (each mapper checks what the device carries now before it touches it).
         var mapping = mapped.FirstOrDefault(d => d.Image == entry.Image && d.Mapper == entry.Mapper)
-            ?? (entry.Device.Length > 0 ? DeviceOf(entry) : null);
+            ?? (entry.Device.Length > 0 ? entry.Mapping : null);
         if (mapping is not null)
         {
             await mappers.Get(entry.Mapper).UnmapAsync(mapping, ct);
@@ -156,8 +156,6 @@ internal sealed partial class Reconciler(
             return false;
         }
     }
-
-    private static MappedDevice DeviceOf(JournalEntry entry) => new(entry.Image, entry.Device, entry.Mapper, entry.MapperDetail);
 
     /// <summary>Whether a container (a mount namespace other than ours) still has the volume's filesystem mounted.</summary>
     private bool IsUsedByAContainer(JournalEntry entry) =>
